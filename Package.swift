@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+//
+// Module graph (acyclic; arrows point at dependencies):
+//
+//   pixelfly-bench ──► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
+//         │                │                                    ▲
+//         │                └──► CZlib                           │
+//         └──► FFTWOracle ──► CFFTW          FFTWOracle ────────┘
+//
+// PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol.
+// FFTWOracle:   thread-safe FFTW plans, used by tests and the bench as the ground truth.
+// LowRank:      low-rank factors and layers, truncated-SVD projections.
+// Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
+//               kernels, the Pixelfly linear layer.
+// Models:       blocks (MLP, attention, norms), ViT / Mixer / GPT, training, data, checkpoints.
+import PackageDescription
+
+let package = Package(
+    name: "Pixelfly",
+    products: [
+        .library(name: "PixelflyCore", targets: ["PixelflyCore"]),
+        .library(name: "LowRank", targets: ["LowRank"]),
+        .library(name: "Butterfly", targets: ["Butterfly"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "FFTWOracle", targets: ["FFTWOracle"]),
+        .executable(name: "pixelfly-bench", targets: ["pixelfly-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CFFTW",
+            pkgConfig: "fftw3f",
+            providers: [.apt(["libfftw3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "PixelflyCore",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        .target(name: "FFTWOracle", dependencies: ["CFFTW", "PixelflyCore"]),
+        .target(name: "LowRank", dependencies: ["PixelflyCore"]),
+        .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank"]),
+        .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib"]),
+        .executableTarget(
+            name: "pixelfly-bench",
+            dependencies: [
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ButterflyTests",
+            dependencies: [
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+    ]
+)

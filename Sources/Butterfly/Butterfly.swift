@@ -1,0 +1,2 @@
+import PixelflyCore
+import LowRank

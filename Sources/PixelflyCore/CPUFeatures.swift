@@ -1,0 +1,56 @@
+/// The instruction-set extensions of this CPU that matter for BLAS kernel choice.
+public struct CPUFeatures: Sendable, Equatable {
+    public var modelName: String
+    public var logicalCores: Int
+    public var flags: Set<String>
+
+    public init(modelName: String, logicalCores: Int, flags: Set<String>) {
+        self.modelName = modelName
+        self.logicalCores = logicalCores
+        self.flags = flags
+    }
+
+    /// AVX-512 Foundation plus the BW/VL/DQ/CD subsets that OpenBLAS's SkylakeX kernels use.
+    public var hasAVX512: Bool {
+        ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
+    }
+
+    public var hasAVX2: Bool { flags.contains("avx2") && flags.contains("fma") }
+
+    /// Parses the text of `/proc/cpuinfo` (the first processor's `model name` and `flags`).
+    public static func parse(cpuinfo text: String) -> CPUFeatures {
+        var model = "unknown"
+        var flags = Set<String>()
+        var processors = 0
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let key = parts[0].trimmingWhitespace()
+            let value = parts[1].trimmingWhitespace()
+            switch key {
+            case "processor": processors += 1
+            case "model name" where model == "unknown": model = value
+            case "flags" where flags.isEmpty: flags = Set(value.split(separator: " ").map(String.init))
+            default: break
+            }
+        }
+        return CPUFeatures(modelName: model, logicalCores: max(processors, 1), flags: flags)
+    }
+
+    /// This machine's features, read from `/proc/cpuinfo` (empty flags if it cannot be read).
+    public static func current() -> CPUFeatures {
+        guard let text = try? readTextFile("/proc/cpuinfo") else {
+            return CPUFeatures(modelName: "unknown", logicalCores: 1, flags: [])
+        }
+        return parse(cpuinfo: text)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> String {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,52 @@
+/// Seeded weight initialisers.
+///
+/// For a weight of shape (out, in), `fanIn = in`. Kaiming-uniform with negative slope `a` draws
+/// from U(−bound, bound) with `bound = gain · √(3 / fanIn)` and `gain = √(2 / (1 + a²))`;
+/// PyTorch's `nn.Linear` default is `a = √5`, i.e. `bound = 1/√fanIn`, and is the default here.
+public enum Initializer: Sendable, Equatable {
+    case zeros
+    case constant(Double)
+    case uniform(low: Double, high: Double)
+    case normal(mean: Double, standardDeviation: Double)
+    /// Kaiming (He) uniform for a ReLU-family layer with leaky slope `a`.
+    case kaimingUniform(a: Double)
+    /// Kaiming normal: N(0, gain² / fanIn).
+    case kaimingNormal(a: Double)
+
+    /// PyTorch's `nn.Linear` weight default.
+    public static let linearDefault = Initializer.kaimingUniform(a: 5.0.squareRoot())
+
+    /// Fills `count` values; `fanIn` is used by the Kaiming variants.
+    public func values<S: TensorScalar>(count: Int, fanIn: Int, using rng: inout SeededRandom) -> [S] {
+        let gain: (Double) -> Double = { a in (2 / (1 + a * a)).squareRoot() }
+        let fan = Double(max(fanIn, 1))
+        switch self {
+        case .zeros:
+            return Array(repeating: 0, count: count)
+        case .constant(let v):
+            return Array(repeating: S(v), count: count)
+        case .uniform(let low, let high):
+            return (0..<count).map { _ in S(rng.uniform(low, high)) }
+        case .normal(let mean, let sd):
+            return (0..<count).map { _ in S(rng.normal(mean: mean, standardDeviation: sd)) }
+        case .kaimingUniform(let a):
+            let bound = gain(a) * (3 / fan).squareRoot()
+            return (0..<count).map { _ in S(rng.uniform(-bound, bound)) }
+        case .kaimingNormal(let a):
+            let sd = gain(a) / fan.squareRoot()
+            return (0..<count).map { _ in S(rng.normal(standardDeviation: sd)) }
+        }
+    }
+}
+
+extension Matrix {
+    /// A `rows`×`cols` matrix drawn from `initializer` with `fanIn = cols` (a weight stored as
+    /// (out, in)) unless given.
+    public init(rows: Int, cols: Int, initializer: Initializer, fanIn: Int? = nil, rng: inout SeededRandom) {
+        self.init(rows: rows, cols: cols)
+        let values: [Scalar] = initializer.values(count: rows * cols, fanIn: fanIn ?? cols, using: &rng)
+        withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] = values[i] }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+/// A dense row-major matrix: element (i, j) is `storage[i * cols + j]`.
+///
+/// A value type over `[Scalar]` (copy on write). Kernels write into an `inout Matrix` that the
+/// caller owns, and `reshape(rows:cols:)` reuses the existing capacity, so a training step that
+/// keeps its buffers allocates nothing once their sizes have been seen.
+public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
+    public private(set) var rows: Int
+    public private(set) var cols: Int
+    /// Row-major elements; `count == rows * cols` always.
+    @usableFromInline var _storage: [Scalar]
+
+    /// Row-major elements (read-only; mutate through subscripts or the buffer pointer).
+    @inlinable public var storage: [Scalar] { _storage }
+
+    /// A `rows`×`cols` matrix filled with `value`.
+    public init(rows: Int, cols: Int, repeating value: Scalar = 0) {
+        precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
+        self.rows = rows
+        self.cols = cols
+        self._storage = Array(repeating: value, count: rows * cols)
+    }
+
+    /// A matrix over existing row-major elements; throws unless `storage.count == rows * cols`.
+    public init(rows: Int, cols: Int, storage: [Scalar]) throws {
+        guard rows >= 0, cols >= 0 else {
+            throw ShapeError("Matrix.init", "dimensions must be non-negative, got \(rows)×\(cols)")
+        }
+        guard storage.count == rows * cols else {
+            throw ShapeError("Matrix.init", "\(rows)×\(cols) needs \(rows * cols) elements, got \(storage.count)")
+        }
+        self.rows = rows
+        self.cols = cols
+        self._storage = storage
+    }
+
+    /// A matrix from nested rows (tests and examples); throws if the rows are ragged.
+    public init(_ nested: [[Scalar]]) throws {
+        let cols = nested.first?.count ?? 0
+        guard nested.allSatisfy({ $0.count == cols }) else {
+            throw ShapeError("Matrix.init", "rows have different lengths: \(nested.map(\.count))")
+        }
+        try self.init(rows: nested.count, cols: cols, storage: nested.flatMap { $0 })
+    }
+
+    public var count: Int { rows * cols }
+    public var shape: (rows: Int, cols: Int) { (rows, cols) }
+
+    @inlinable
+    public subscript(row: Int, col: Int) -> Scalar {
+        get {
+            precondition(row >= 0 && row < rows && col >= 0 && col < cols, "index (\(row), \(col)) outside \(rows)×\(cols)")
+            return _storage[row * cols + col]
+        }
+        set {
+            precondition(row >= 0 && row < rows && col >= 0 && col < cols, "index (\(row), \(col)) outside \(rows)×\(cols)")
+            _storage[row * cols + col] = newValue
+        }
+    }
+
+    /// Changes the shape to `rows`×`cols`, keeping capacity. Contents are unspecified afterwards
+    /// unless the element count is unchanged (then they are kept, re-read in the new shape).
+    public mutating func reshape(rows: Int, cols: Int) {
+        precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
+        let newCount = rows * cols
+        if newCount != storage.count {
+            if newCount < storage.count {
+                _storage.removeLast(storage.count - newCount)
+            } else {
+                _storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
+            }
+        }
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// Sets every element to `value`.
+    public mutating func fill(_ value: Scalar) {
+        _storage.withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+    }
+
+    @inlinable
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try _storage.withUnsafeBufferPointer(body)
+    }
+
+    @inlinable
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> R
+    ) rethrows -> R {
+        try _storage.withUnsafeMutableBufferPointer(body)
+    }
+
+    /// Row `i` as an array (tests and printing; allocates).
+    public func row(_ i: Int) -> [Scalar] {
+        Array(storage[(i * cols)..<((i + 1) * cols)])
+    }
+
+    /// The transpose, materialised.
+    public func transposed() -> Matrix {
+        var result = Matrix(rows: cols, cols: rows)
+        for i in 0..<rows {
+            for j in 0..<cols { result._storage[j * rows + i] = storage[i * cols + j] }
+        }
+        return result
+    }
+
+    /// Element-wise conversion to another scalar type (e.g. Float → Double for references).
+    public func converted<T: TensorScalar>(to: T.Type = T.self) -> Matrix<T> {
+        // The element count is right by construction.
+        try! Matrix<T>(rows: rows, cols: cols, storage: storage.map { T($0) })
+    }
+
+    /// Applies `transform` to every element.
+    public func map(_ transform: (Scalar) -> Scalar) -> Matrix {
+        try! Matrix(rows: rows, cols: cols, storage: storage.map(transform))
+    }
+
+    /// Largest absolute element difference; throws if the shapes differ.
+    public func maxAbsDifference(_ other: Matrix) throws -> Scalar {
+        guard rows == other.rows, cols == other.cols else {
+            throw ShapeError("Matrix.maxAbsDifference", "shapes \(rows)×\(cols) and \(other.rows)×\(other.cols) differ")
+        }
+        var worst: Scalar = 0
+        for (a, b) in zip(storage, other.storage) { worst = Swift.max(worst, abs(a - b)) }
+        return worst
+    }
+
+    /// Frobenius norm, accumulated in Double.
+    public var frobeniusNorm: Double {
+        var sum = 0.0
+        for v in storage { sum += Double(v) * Double(v) }
+        return sum.squareRoot()
+    }
+}
+
+extension Matrix: CustomStringConvertible {
+    public var description: String {
+        let shown = (0..<Swift.min(rows, 6)).map { i in
+            (0..<Swift.min(cols, 8)).map { j in "\(self[i, j])" }.joined(separator: " ")
+                + (cols > 8 ? " …" : "")
+        }
+        return "Matrix<\(Scalar.self)> \(rows)×\(cols)\n" + shown.joined(separator: "\n") + (rows > 6 ? "\n…" : "")
+    }
+}

@@ -1,0 +1,48 @@
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What OpenBLAS is running with, and control of its thread count.
+///
+/// Every timed figure in this project reports `OpenBLASRuntime.summary` next to it.
+public enum OpenBLASRuntime {
+    /// The kernel family OpenBLAS selected when it loaded, e.g. "Haswell", "SkylakeX", "Zen",
+    /// or the slow generic "Prescott".
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// OpenBLAS's build configuration string (version, DYNAMIC_ARCH, …).
+    public static var configuration: String {
+        guard let config = openblas_get_config() else { return "unknown" }
+        return String(cString: config).trimmingCharacters(in: " ")
+    }
+
+    /// Threads OpenBLAS uses for one call.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(newValue, 1))) }
+    }
+
+    /// The value of `OPENBLAS_CORETYPE` in this process's environment, if set.
+    public static var coreTypeOverride: String? {
+        getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+    }
+
+    /// One line for reports: `OpenBLAS core Haswell, 2 threads (OPENBLAS_CORETYPE=Haswell)`.
+    public static var summary: String {
+        let override = coreTypeOverride.map { "OPENBLAS_CORETYPE=\($0)" } ?? "OPENBLAS_CORETYPE unset"
+        return "OpenBLAS core \(coreName), \(threads) thread\(threads == 1 ? "" : "s") (\(override))"
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import PixelflyCore
+
+/// Dense sgemm throughput: the yardstick every other figure is a ratio against.
+struct GemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm",
+        abstract: "Dense sgemm GFLOP/s for an n×n×n product on 1 and 2 threads (checks the BLAS kernel choice).")
+
+    @Option(help: "Matrix size n of the n×n×n product.")
+    var size: Int = 1024
+
+    @Option(parsing: .upToNextOption, help: "Thread counts to measure.")
+    var threads: [Int] = [1, 2]
+
+    @OptionGroup var timing: TimingOptions
+
+    func run() throws {
+        print(RunEnvironment.current().header)
+        for row in try GemmThroughput.measure(size: size, threads: threads, timing: timing) {
+            print(row.line)
+        }
+    }
+}
+
+/// One sgemm throughput measurement.
+struct GemmThroughput: Codable, Sendable {
+    var size: Int
+    var threads: Int
+    var time: TimingSample
+    var gflops: Double
+
+    var line: String {
+        "sgemm \(size)³, \(threads) thread\(threads == 1 ? "" : "s"): \(format(gflops, 1)) GFLOP/s "
+            + "(median \(format(time.median * 1e3, 2)) ms, min \(format(time.min * 1e3, 2)), max \(format(time.max * 1e3, 2)), \(time.repetitions) runs)"
+    }
+
+    static func measure(size: Int, threads: [Int], timing: TimingOptions) throws -> [GemmThroughput] {
+        guard size > 0 else { throw ValidationError("--size must be positive") }
+        var rng = SeededRandom(seed: 1)
+        let a = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let b = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var c = Matrix<Float>(rows: size, cols: size)
+        let saved = OpenBLASRuntime.threads
+        defer { OpenBLASRuntime.threads = saved }
+        return try threads.map { count in
+            OpenBLASRuntime.threads = count
+            let sample = try pixelflyMeasure(warmup: timing.warmup, repetitions: timing.repetitions) {
+                try gemm(a, .none, b, .none, into: &c)
+            }
+            let flops = 2 * Double(size) * Double(size) * Double(size)
+            return GemmThroughput(size: size, threads: count, time: sample, gflops: flops / sample.median / 1e9)
+        }
+    }
+}
