@@ -63,10 +63,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only: counts heap allocations by interposing malloc in the test binary.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(
             name: "ButterflyTests",
             dependencies: [
-                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models",
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models", "AllocationCounter",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

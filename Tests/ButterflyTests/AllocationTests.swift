@@ -1,0 +1,41 @@
+import AllocationCounter
+import PixelflyCore
+import Testing
+
+/// Heap allocations made by `body` on the calling thread, counted by the malloc interposer that the
+/// test binary links (Tests/AllocationCounter).
+func countAllocations(_ body: () throws -> Void) rethrows -> Int {
+    allocation_counter_start()
+    defer { _ = allocation_counter_stop() }
+    try body()
+    return allocation_counter_stop()
+}
+
+@Suite("Allocation counting", .serialized)
+struct AllocationTests {
+    /// The counter must see allocations, or an "allocation-free" result would mean nothing.
+    @Test func counterSeesAllocations() {
+        let count = countAllocations {
+            let array = [Int](repeating: 1, count: 1000)
+            #expect(array.count == 1000)
+        }
+        #expect(count >= 1)
+    }
+
+    /// A dense layer's forward and backward into kept buffers allocate nothing.
+    @Test func denseLinearSteadyStateIsAllocationFree() throws {
+        var rng = SeededRandom(seed: 1)
+        let layer = try DenseLinear<Float>(64, 32, rng: &rng)
+        let x = Matrix<Float>(rows: 16, cols: 64, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: 16, cols: 32, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var y = Matrix<Float>(rows: 0, cols: 0)
+        var dx = Matrix<Float>(rows: 0, cols: 0)
+        func step() throws {
+            try layer.forward(x, into: &y)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+        }
+        try step()
+        let count = try countAllocations { try step() }
+        #expect(count == 0, "\(count) allocations in a steady-state dense step")
+    }
+}
