@@ -101,6 +101,13 @@ struct CheckpointTests {
         #expect(thrownMessage { try checkpoint.restore([double]) }?.contains("holds F32; the model needs F64") == true)
     }
 
+    @Test func integerMetadataIsCheckedWhenRead() throws {
+        let checkpoint = Checkpoint(metadata: ["step": "1200", "seed": "x"])
+        #expect(try checkpoint.integerMetadata("step") == 1200)
+        #expect(thrownMessage { _ = try checkpoint.integerMetadata("seed", source: "c.st") } == "c.st: metadata entry \"seed\" is \"x\", not an integer")
+        #expect(thrownMessage { _ = try checkpoint.integerMetadata("epoch") }?.contains("no metadata entry \"epoch\"") == true)
+    }
+
     @Test func writingRefusesDuplicateAndReservedNames() throws {
         let t = try CheckpointTensor(name: "x", shape: [1], values: [Float(1)])
         #expect(thrownMessage { _ = try Checkpoint(tensors: [t, t]).serialized() }?.contains("two tensors are named \"x\"") == true)

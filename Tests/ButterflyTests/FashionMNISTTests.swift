@@ -82,6 +82,16 @@ struct FashionMNISTTests {
         }
     }
 
+    @Test func consecutiveRangesCopyInOrder() throws {
+        let data = try FashionMNIST.load(split: .test, limit: 50)
+        var images = Matrix<Float>(rows: 0, cols: 0)
+        var labels: [Int] = []
+        try data.copyExamples(in: 40..<50, images: &images, labels: &labels)
+        #expect(images.rows == 10 && labels == Array(data.labels[40..<50]))
+        #expect(images.row(9) == data.images.row(49))
+        #expect(thrownMessage { try data.copyExamples(in: 45..<51, images: &images, labels: &labels) }?.contains("index 50 is outside 0..<50") == true)
+    }
+
     @Test func badSamplerConfigurationsThrow() {
         #expect(thrownMessage { _ = try ImageBatchSampler(exampleCount: 5, batchSize: 0, seed: 1) }?.contains("positive") == true)
         #expect(thrownMessage { _ = try ImageBatchSampler(exampleCount: 5, batchSize: 6, seed: 1) }?.contains("exceeds") == true)
