@@ -1,0 +1,27 @@
+import PixelflyCore
+
+/// The one-word switch that picks the structure of every linear layer in a model.
+///
+/// A model never constructs a concrete linear type: it asks `kind.factory()` for each
+/// projection, so `.dense` → `.pixelfly(…)` changes every block of a ViT, Mixer or GPT at once.
+public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// `DenseLinear`: y = x·Wᵀ + b.
+    case dense
+
+    /// The words `pixelfly-bench train --linear` accepts.
+    public static let choices = ["dense"]
+
+    /// A factory for this kind of linear (with a bias, as in the reference models).
+    public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
+        switch self {
+        case .dense:
+            return LinearFactories.dense()
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .dense: return "dense"
+        }
+    }
+}
