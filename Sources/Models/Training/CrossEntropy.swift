@@ -78,7 +78,8 @@ public struct SoftmaxCrossEntropy: Codable, Sendable, Equatable {
         guard labels.count == logits.rows else {
             throw ShapeError("SoftmaxCrossEntropy", "\(labels.count) labels for \(logits.rows) rows of logits")
         }
-        for label in labels where label < 0 || label >= logits.cols {
+        for index in labels.indices where labels[index] < 0 || labels[index] >= logits.cols {
+            let label = labels[index]
             throw ShapeError("SoftmaxCrossEntropy", "label \(label) outside the \(logits.cols) classes 0..<\(logits.cols)")
         }
     }
