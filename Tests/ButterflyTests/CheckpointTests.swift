@@ -66,6 +66,21 @@ struct CheckpointTests {
         #expect(Array(data[24..<32]) == [0, 0, 0, 0, 0, 0, 0xf0, 0x3f])
     }
 
+    /// A file written by the reference implementation (Python `safetensors` 0.8.0,
+    /// `safetensors.numpy.save_file`) with tensors `b` = [1.5, −2.25, π] (F64), `w` = arange(12)/7
+    /// as float32 of shape [3, 4], and an empty `z` of shape [0, 3].
+    static let pythonWritten = "4AAAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJzdGVwIjoiNSIsImNmZyI6IntcImFcIjogXCLDvFwifSJ9LCJiIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlszXSwiZGF0YV9vZmZzZXRzIjpbMCwyNF19LCJ3Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlszLDRdLCJkYXRhX29mZnNldHMiOlsyNCw3Ml19LCJ6Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlswLDNdLCJkYXRhX29mZnNldHMiOls3Miw3Ml19fSAgIAAAAAAAAPg/AAAAAAAAAsAYLURU+yEJQAAAAAAlSRI+JUmSPrdt2z4lSRI/bts2P7dtWz8AAIA/JUmSP0mSpD9u27Y/kiTJPw=="
+
+    @Test func readsAFileWrittenByPythonSafetensors() throws {
+        let bytes = try #require(Data(base64Encoded: Self.pythonWritten)).map { $0 }
+        let checkpoint = try Checkpoint.parse(bytes, path: "python.safetensors")
+        #expect(checkpoint.metadata == ["step": "5", "cfg": "{\"a\": \"ü\"}"])
+        #expect(checkpoint.tensors.map(\.name) == ["b", "w", "z"])
+        #expect(try checkpoint["b"]!.values(as: Double.self) == [1.5, -2.25, Double.pi])
+        #expect(try checkpoint["w"]!.matrix(as: Float.self) == Matrix(rows: 3, cols: 4, storage: (0..<12).map { Float($0) / 7 }))
+        #expect(checkpoint["z"]!.shape == [0, 3] && checkpoint["z"]!.elementCount == 0)
+    }
+
     @Test func parametersSaveAndRestoreByName() throws {
         let folder = try TemporaryDirectory("checkpoint-parameters")
         defer { folder.remove() }
@@ -101,10 +116,18 @@ struct CheckpointTests {
         #expect(thrownMessage { try checkpoint.restore([double]) }?.contains("holds F32; the model needs F64") == true)
     }
 
+    @Test func integerMetadataIsCheckedWhenRead() throws {
+        let checkpoint = Checkpoint(metadata: ["step": "1200", "seed": "x"])
+        #expect(try checkpoint.integerMetadata("step") == 1200)
+        #expect(thrownMessage { _ = try checkpoint.integerMetadata("seed", source: "c.st") } == "c.st: metadata entry \"seed\" is \"x\", not an integer")
+        #expect(thrownMessage { _ = try checkpoint.integerMetadata("epoch") }?.contains("no metadata entry \"epoch\"") == true)
+    }
+
     @Test func writingRefusesDuplicateAndReservedNames() throws {
         let t = try CheckpointTensor(name: "x", shape: [1], values: [Float(1)])
         #expect(thrownMessage { _ = try Checkpoint(tensors: [t, t]).serialized() }?.contains("two tensors are named \"x\"") == true)
         #expect(thrownMessage { _ = try CheckpointTensor(name: "__metadata__", shape: [1], values: [Float(1)]) } != nil)
         #expect(thrownMessage { _ = try CheckpointTensor(name: "y", shape: [2, 2], values: [Float(1)]) }?.contains("needs 16 bytes") == true)
+        #expect(thrownMessage { _ = try CheckpointTensor(name: "z", shape: [1 << 62, 2], values: [Float(1)]) }?.contains("overflows") == true)
     }
 }

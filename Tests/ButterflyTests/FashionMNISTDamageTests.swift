@@ -47,6 +47,7 @@ struct FashionMNISTDamageTests {
             image("bad image magic", gzipCompressed(SmallIDXPair(count: 12, imageMagic: 2050).images), "bad magic number 2050"),
             image("labels file given as images", labels, "bad magic number 2049"),
             image("wrong dimensions 27×28", gzipCompressed(SmallIDXPair(count: 12, rows: 27).images), "Fashion-MNIST images are 28×28"),
+            image("no images", gzipCompressed(SmallIDXPair(count: 0).images), "contains no images"),
             image("IDX header cut short", gzipCompressed(Array(good.images.prefix(9))), "truncated IDX header"),
             image("IDX data truncated", gzipCompressed(truncatedPayload), "truncated: header declares"),
             image("IDX trailing bytes", gzipCompressed(good.images + [0, 0]), "2 unexpected trailing bytes"),
@@ -77,6 +78,34 @@ struct FashionMNISTDamageTests {
                                          labelsPath: folder.write("l.gz", gzipCompressed(pair.labels)))
         #expect(data.count == 12 && data.labels == (0..<12).map { $0 % 10 })
         #expect(data.images[0, 1] == Float(pair.images[17]) / 255)
+    }
+
+    /// Seeded random byte flips in the IDX bytes inside a valid gzip stream, so that they reach the
+    /// IDX checks (header, dimensions, lengths, labels) rather than the gzip CRC.
+    @Test func randomFlipsInsideTheIDXNeverCrash() throws {
+        let folder = try TemporaryDirectory("idx-raw-flips")
+        defer { folder.remove() }
+        let pair = SmallIDXPair(count: 4)
+        var rng = SeededRandom(seed: 99)
+        var outcomes = (loaded: 0, failed: 0)
+        for iteration in 0..<300 {
+            var damaged = [pair.images, pair.labels]
+            let target = iteration % 2
+            // Mostly in the header, where a flip changes the structure.
+            let span = rng.index(below: 2) == 0 ? min(16, damaged[target].count) : damaged[target].count
+            damaged[target][rng.index(below: span)] ^= UInt8(1 + rng.index(below: 255))
+            let imagesPath = try folder.write("i.gz", gzipCompressed(damaged[0]))
+            let labelsPath = try folder.write("l.gz", gzipCompressed(damaged[1]))
+            do {
+                let data = try FashionMNIST.load(imagesPath: imagesPath, labelsPath: labelsPath)
+                #expect(data.count == 4 && data.labels.allSatisfy { (0..<10).contains($0) })
+                outcomes.loaded += 1
+            } catch let error as FileError {
+                #expect(error.path == imagesPath || error.path == labelsPath)
+                outcomes.failed += 1
+            }
+        }
+        #expect(outcomes.loaded > 0 && outcomes.failed > 100, "\(outcomes)")
     }
 
     /// Seeded random byte flips in small gzip IDX files: each load throws or yields a data set

@@ -19,7 +19,7 @@ struct TextCorpusTests {
             validation += bytes[split...]
         }
         #expect(corpus.training == training && corpus.validation == validation)
-        #expect(corpus.training.count > 80_000 && corpus.validation.count > 9_000)
+        #expect(corpus.training.count == 88_559 && corpus.validation.count == 9_840)
     }
 
     @Test func folderIsWalkedRecursivelyInSortedOrder() throws {

@@ -29,6 +29,16 @@ public struct Checkpoint: Sendable {
         tensors.first { $0.name == name }
     }
 
+    /// The metadata entry `key` as an integer (step, seed, …); throws naming `source` if it is
+    /// missing or not an integer.
+    public func integerMetadata(_ key: String, source: String = "checkpoint") throws -> Int {
+        guard let text = metadata[key] else { throw FileError(source, "no metadata entry \(JSONValue.quoted(key))") }
+        guard let value = Int(text) else {
+            throw FileError(source, "metadata entry \(JSONValue.quoted(key)) is \(JSONValue.quoted(text)), not an integer")
+        }
+        return value
+    }
+
     /// The file contents; throws if two tensors share a name.
     public func serialized() throws -> [UInt8] {
         var seen = Set<String>()

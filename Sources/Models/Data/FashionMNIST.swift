@@ -5,8 +5,8 @@ import PixelflyCore
 ///
 /// Reads the gzip-compressed IDX files that Debian's `dataset-fashion-mnist` installs. Every
 /// check failing — missing file, gzip damage (bad stream, CRC or length), wrong magic number,
-/// dimensions other than 28×28, length not matching the header, image and label counts that
-/// differ, a label outside 0..<10 — throws a `FileError` naming the file and the problem.
+/// dimensions other than 28×28, no images, length not matching the header, image and label
+/// counts that differ, a label outside 0..<10 — throws a `FileError` naming the file and the problem.
 public enum FashionMNIST {
     public static let defaultDirectory = "/usr/share/datasets/fashion-mnist"
     public static let height = 28
@@ -60,8 +60,9 @@ public enum FashionMNIST {
         guard imageFile.dimensions[1] == height, imageFile.dimensions[2] == width else {
             throw FileError(imagesPath, "images are \(imageFile.dimensions[1])×\(imageFile.dimensions[2]); Fashion-MNIST images are \(height)×\(width)")
         }
-        let labelFile = try IDXFile.read(labelsPath, magic: IDXFile.labelMagic)
         let count = imageFile.dimensions[0]
+        guard count > 0 else { throw FileError(imagesPath, "contains no images") }
+        let labelFile = try IDXFile.read(labelsPath, magic: IDXFile.labelMagic)
         guard labelFile.dimensions[0] == count else {
             throw FileError(labelsPath, "has \(labelFile.dimensions[0]) labels but \(imagesPath) has \(count) images")
         }

@@ -44,27 +44,37 @@ public struct ImageDataset: Sendable {
     /// batch is larger than the buffers have held before (labels: when its size changes).
     public func copyExamples(_ indices: ArraySlice<Int>, images batchImages: inout Matrix<Float>,
                              labels batchLabels: inout [Int]) throws {
+        try indices.withUnsafeBufferPointer { chosen in
+            try copyExamples(count: chosen.count, images: &batchImages, labels: &batchLabels) { chosen[$0] }
+        }
+    }
+
+    /// Copies the consecutive examples `range` (evaluation in order), like `copyExamples(_:images:labels:)`.
+    public func copyExamples(in range: Range<Int>, images batchImages: inout Matrix<Float>,
+                             labels batchLabels: inout [Int]) throws {
+        try copyExamples(count: range.count, images: &batchImages, labels: &batchLabels) { range.lowerBound + $0 }
+    }
+
+    private func copyExamples(count batch: Int, images batchImages: inout Matrix<Float>, labels batchLabels: inout [Int],
+                              example: (Int) -> Int) throws {
+        for row in 0..<batch where !(0..<count).contains(example(row)) {
+            throw ShapeError("ImageDataset.copyExamples", "index \(example(row)) is outside 0..<\(count)")
+        }
         let width = pixelsPerImage
-        let batch = indices.count
         batchImages.reshape(rows: batch, cols: width)
         if batchLabels.count != batch { batchLabels = [Int](repeating: 0, count: batch) }
-        try indices.withUnsafeBufferPointer { chosen in
-            for index in chosen where index < 0 || index >= count {
-                throw ShapeError("ImageDataset.copyExamples", "index \(index) is outside 0..<\(count)")
+        labels.withUnsafeBufferPointer { allLabels in
+            batchLabels.withUnsafeMutableBufferPointer { destination in
+                for row in 0..<batch { destination[row] = allLabels[example(row)] }
             }
-            labels.withUnsafeBufferPointer { allLabels in
-                batchLabels.withUnsafeMutableBufferPointer { destination in
-                    for row in 0..<batch { destination[row] = allLabels[chosen[row]] }
-                }
-            }
-            images.withUnsafeBufferPointer { source in
-                batchImages.withUnsafeMutableBufferPointer { destination in
-                    // Raw copies: the typed `update(from:count:)` allocates in unoptimised builds.
-                    let rowBytes = width * MemoryLayout<Float>.stride
-                    for row in 0..<batch {
-                        UnsafeMutableRawPointer(destination.baseAddress! + row * width)
-                            .copyMemory(from: source.baseAddress! + chosen[row] * width, byteCount: rowBytes)
-                    }
+        }
+        images.withUnsafeBufferPointer { source in
+            batchImages.withUnsafeMutableBufferPointer { destination in
+                // Raw copies: the typed `update(from:count:)` allocates in unoptimised builds.
+                let rowBytes = width * MemoryLayout<Float>.stride
+                for row in 0..<batch {
+                    UnsafeMutableRawPointer(destination.baseAddress! + row * width)
+                        .copyMemory(from: source.baseAddress! + example(row) * width, byteCount: rowBytes)
                 }
             }
         }
@@ -74,9 +84,11 @@ public struct ImageDataset: Sendable {
     public func pixelStatistics() -> (mean: Double, standardDeviation: Double) {
         var sum = 0.0
         var sumOfSquares = 0.0
-        for value in images.storage {
-            sum += Double(value)
-            sumOfSquares += Double(value) * Double(value)
+        images.withUnsafeBufferPointer { pixels in
+            for value in pixels {
+                sum += Double(value)
+                sumOfSquares += Double(value) * Double(value)
+            }
         }
         let n = Double(max(images.count, 1))
         let mean = sum / n
