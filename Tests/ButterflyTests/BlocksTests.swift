@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import PixelflyCore
 import Testing
@@ -22,6 +23,13 @@ struct BlocksTests {
         for (x, y) in zip(inputs, extremes.storage) {
             #expect(x <= 0 ? abs(y) < 1e-30 : y == x, "gelu(\(x)) = \(y)")
         }
+    }
+
+    @Test func geluStaysWithinDocumentedDistanceOfExactGELU() throws {
+        let x = try Matrix<Double>([(0..<2001).map { Double($0 - 1000) / 100 }])
+        let y = try GELU<Double>()(x)
+        let distance = zip(x.storage, y.storage).map { abs($1 - 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot()))) }.max()!
+        #expect(distance < 4.8e-4 && distance > 4.5e-4, "max |tanh form − exact| = \(distance)")
     }
 
     @Test func geluGradient() throws {
