@@ -26,7 +26,7 @@ struct LowRankCommand: ParsableCommand {
     var convertSize: Int = 768
 
     @Option(help: "Alternating-projection iterations for the conversion.")
-    var iterations: Int = 30
+    var iterations: Int = 20
 
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
