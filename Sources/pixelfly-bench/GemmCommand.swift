@@ -13,12 +13,21 @@ struct GemmCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Thread counts to measure.")
     var threads: [Int] = [1, 2]
 
+    @Option(help: "Also write the results as JSON to this file.")
+    var json: String?
+
     @OptionGroup var timing: TimingOptions
 
     func run() throws {
-        print(RunEnvironment.current().header)
-        for row in try GemmThroughput.measure(size: size, threads: threads, timing: timing) {
-            print(row.line)
+        let environment = RunEnvironment.current()
+        print(environment.header)
+        let rows = try GemmThroughput.measure(size: size, threads: threads, timing: timing)
+        for row in rows { print(row.line) }
+        if let json {
+            try ResultsFolder.writeJSON(to: json, ResultDocument(
+                command: "gemm", environment: environment,
+                configuration: ["size": "\(size)", "threads": "\(threads)", "repetitions": "\(timing.repetitions)"],
+                results: rows))
         }
     }
 }
@@ -37,6 +46,7 @@ struct GemmThroughput: Codable, Sendable {
 
     static func measure(size: Int, threads: [Int], timing: TimingOptions) throws -> [GemmThroughput] {
         guard size > 0 else { throw ValidationError("--size must be positive") }
+        guard threads.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--threads must be at least 1") }
         var rng = SeededRandom(seed: 1)
         let a = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let b = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PixelflyCore
+
+/// The three products of a block-sparse matrix S (rows × cols, packed per `BlockSparseLayout`)
+/// with a batch, each as one or a few large GEMMs per row group.
+///
+/// All matrices are row-major; `x` is (batch, cols), `y` is (batch, rows). Per row group g with
+/// rows R, runs C₁…C_r and panel P (|R| × width):
+///
+///     forward        y[:, R]   = x[:, C₁ ∪ … ∪ C_r] · Pᵀ        (one GEMM, k = width)
+///     input grad     dx[:, Cᵢ] += dy[:, R] · P[:, Cᵢ]             (one GEMM per run, k = |R|)
+///     weight grad    dP[:, Cᵢ] += dy[:, R]ᵀ · x[:, Cᵢ]             (one GEMM per run, k = batch)
+///
+/// A forward over a group with several runs either gathers the runs' columns of x into a
+/// contiguous workspace (one GEMM with k = width) or accumulates one GEMM per run into y; it
+/// picks whichever moves fewer elements (`gathers(_:)`).
+enum BlockSparseKernel {
+    typealias Group = BlockSparseLayout.PlannedGroup
+
+    /// Gathering copies batch·width elements; accumulating re-reads and re-writes
+    /// batch·rowCount elements of y per extra run. Gather when that is cheaper.
+    static func gathers(_ group: Group) -> Bool {
+        group.runCount > 1 && group.width < 2 * group.rowCount * (group.runCount - 1)
+    }
+
+    static func gathers(_ group: BlockSparseLayout.RowGroup) -> Bool {
+        gathers(Group(rowStart: group.rowStart, rowCount: group.rowCount, width: group.width, offset: group.offset,
+                      firstRun: 0, runCount: group.runs.count))
+    }
+
+    /// Workspace elements the forward needs for `batch` rows.
+    static func forwardWorkspaceCount(_ layout: BlockSparseLayout, batch: Int) -> Int {
+        var width = 0
+        let plan = layout.plan
+        for g in plan.indices where gathers(plan[g]) { width = max(width, plan[g].width) }
+        return batch * width
+    }
+
+    /// y = x·Sᵀ + β·y.
+    static func forward<S: TensorScalar>(
+        _ layout: BlockSparseLayout, panels: UnsafePointer<S>, x: UnsafePointer<S>, batch: Int,
+        y: UnsafeMutablePointer<S>, beta: S, workspace: UnsafeMutablePointer<S>?
+    ) {
+        let (rows, cols, runs) = (layout.rows, layout.cols, layout.plannedRuns)
+        let plan = layout.plan
+        for g in plan.indices {
+            let group = plan[g]
+            let panel = panels + group.offset
+            let output = y + group.rowStart
+            if gathers(group), let workspace {
+                gather(group, runs, from: x, cols: cols, batch: batch, into: workspace)
+                S.gemm(.none, .transposed, m: batch, n: group.rowCount, k: group.width,
+                       alpha: 1, a: workspace, lda: group.width, b: panel, ldb: group.width,
+                       beta: beta, c: output, ldc: rows)
+            } else {
+                for r in group.firstRun..<(group.firstRun + group.runCount) {
+                    S.gemm(.none, .transposed, m: batch, n: group.rowCount, k: runs[r].count,
+                           alpha: 1, a: x + runs[r].start, lda: cols, b: panel + runs[r].position, ldb: group.width,
+                           beta: r == group.firstRun ? beta : 1, c: output, ldc: rows)
+                }
+            }
+        }
+        // Rows of S with no stored block: y = β·y there.
+        if beta == 0 { zeroUncoveredRows(layout, y: y, batch: batch) }
+    }
+
+    /// dx = dy·S (overwrites dx).
+    static func inputGradient<S: TensorScalar>(
+        _ layout: BlockSparseLayout, panels: UnsafePointer<S>, dy: UnsafePointer<S>, batch: Int,
+        dx: UnsafeMutablePointer<S>
+    ) {
+        memset(dx, 0, batch * layout.cols * MemoryLayout<S>.stride)
+        let runs = layout.plannedRuns
+        let plan = layout.plan
+        for g in plan.indices {
+            let group = plan[g]
+            for r in group.firstRun..<(group.firstRun + group.runCount) {
+                S.gemm(.none, .none, m: batch, n: runs[r].count, k: group.rowCount,
+                       alpha: 1, a: dy + group.rowStart, lda: layout.rows,
+                       b: panels + group.offset + runs[r].position, ldb: group.width,
+                       beta: 1, c: dx + runs[r].start, ldc: layout.cols)
+            }
+        }
+    }
+
+    /// dP += dyᵀ·x restricted to the stored blocks.
+    static func accumulateWeightGradient<S: TensorScalar>(
+        _ layout: BlockSparseLayout, dy: UnsafePointer<S>, x: UnsafePointer<S>, batch: Int,
+        panelGradients: UnsafeMutablePointer<S>
+    ) {
+        let runs = layout.plannedRuns
+        let plan = layout.plan
+        for g in plan.indices {
+            let group = plan[g]
+            for r in group.firstRun..<(group.firstRun + group.runCount) {
+                S.gemm(.transposed, .none, m: group.rowCount, n: runs[r].count, k: batch,
+                       alpha: 1, a: dy + group.rowStart, lda: layout.rows, b: x + runs[r].start, ldb: layout.cols,
+                       beta: 1, c: panelGradients + group.offset + runs[r].position, ldc: group.width)
+            }
+        }
+    }
+
+    /// workspace (batch × width) ← the group's runs of x, side by side.
+    private static func gather<S>(_ group: Group, _ runs: [BlockSparseLayout.PlannedRun], from x: UnsafePointer<S>,
+                                  cols: Int, batch: Int, into workspace: UnsafeMutablePointer<S>) {
+        let stride = MemoryLayout<S>.stride
+        for row in 0..<batch {
+            let source = x + row * cols
+            let destination = workspace + row * group.width
+            for r in group.firstRun..<(group.firstRun + group.runCount) {
+                memcpy(destination + runs[r].position, source + runs[r].start, runs[r].count * stride)
+            }
+        }
+    }
+
+    private static func zeroUncoveredRows<S>(_ layout: BlockSparseLayout, y: UnsafeMutablePointer<S>, batch: Int) {
+        let uncovered = layout.uncoveredRows
+        for u in uncovered.indices {
+            let range = uncovered[u]
+            for row in 0..<batch {
+                memset(y + row * layout.rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import PixelflyCore
+
+/// `y = x·Wᵀ + b` for a block-sparse W of shape (out, in) that stores only its kept blocks.
+///
+/// The weight parameter is the packed panel storage of `layout` (shape (1, storedCount)): row
+/// group g's panel is `rowCount × width`, row-major, at `offset`. Backward: `dx = dy·W`,
+/// `dW += dyᵀ·x` on the kept blocks only, `db += Σ_rows dy`. See `BlockSparseKernel` for how
+/// each product becomes a few large GEMMs, and `notebooks-md/layer-speedups.md` for timings.
+///
+/// Initialisation (variance-preserving): the weights of output row i are drawn from
+/// U(−a_i, a_i) with `a_i = √(share / nnz_i)`, where nnz_i is the number of stored weights in
+/// row i. A dense Kaiming-uniform layer (bound 1/√in) has E‖W_i‖² = 1/3 per row; here every
+/// row has E‖W_i‖² = share/3, whatever its own block count. This is the reference's rule (dense
+/// draw scaled per row by √(blocks per row / kept blocks in the row)), applied to each row's
+/// own count.
+public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
+    public let inputFeatures: Int
+    public let outputFeatures: Int
+    public let layout: BlockSparseLayout
+    /// Packed panels, (1, layout.storedCount).
+    public let weight: Parameter<Scalar>
+    /// (1, out), or nil without bias.
+    public let bias: Parameter<Scalar>?
+    /// Gather workspace, reused across calls.
+    private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
+
+    /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
+    /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
+    public convenience init(mask: FlatButterflyMask, bias: Bool = true, name: String = "sparse",
+                            outputVarianceShare: Double = 1, rng: inout SeededRandom) throws {
+        try self.init(layout: BlockSparseLayout(mask: mask), bias: bias, name: name,
+                      outputVarianceShare: outputVarianceShare, rng: &rng)
+    }
+
+    /// A layer on any block layout.
+    public init(layout: BlockSparseLayout, bias: Bool = true, name: String = "sparse",
+                outputVarianceShare: Double = 1, rng: inout SeededRandom) throws {
+        guard outputVarianceShare > 0 else {
+            throw ShapeError("BlockSparseLinear.init", "output variance share must be positive, got \(outputVarianceShare)")
+        }
+        inputFeatures = layout.cols
+        outputFeatures = layout.rows
+        self.layout = layout
+        var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
+        for group in layout.groups {
+            let bound = (outputVarianceShare / Double(group.width)).squareRoot()
+            for index in group.offset..<(group.offset + group.rowCount * group.width) {
+                values[0, index] = Scalar(rng.uniform(-bound, bound))
+            }
+        }
+        weight = Parameter(name: name + ".weight", value: values, weightDecay: true)
+        let biasBound = 1 / Double(layout.cols).squareRoot()
+        self.bias = bias ? Parameter(name: name + ".bias",
+                                     value: Matrix(rows: 1, cols: layout.rows, initializer: .uniform(low: -biasBound, high: biasBound), rng: &rng),
+                                     weightDecay: false) : nil
+    }
+
+    public var parameters: [Parameter<Scalar>] { [weight] + (bias.map { [$0] } ?? []) }
+    public var forwardFLOPsPerRow: Int { 2 * layout.storedCount }
+
+    public func denseWeight() -> Matrix<Scalar> { denseMatrix(fromPacked: weight.value) }
+
+    /// A packed (1, storedCount) tensor — the weight or its gradient — as a dense (out, in)
+    /// matrix with zeros outside the stored blocks.
+    public func denseMatrix(fromPacked packed: Matrix<Scalar>) -> Matrix<Scalar> {
+        var dense = Matrix<Scalar>(rows: outputFeatures, cols: inputFeatures)
+        forEachStoredElement { row, col, index in dense[row, col] = packed[0, index] }
+        return dense
+    }
+
+    /// Sets the stored blocks from a dense (out, in) matrix, dropping everything outside them
+    /// (the Frobenius-optimal projection onto the layout).
+    public func assignProjection(of dense: Matrix<Scalar>) throws {
+        guard dense.rows == outputFeatures, dense.cols == inputFeatures else {
+            throw ShapeError("BlockSparseLinear.assignProjection", "dense weight is \(dense.rows)×\(dense.cols); expected \(outputFeatures)×\(inputFeatures)")
+        }
+        forEachStoredElement { row, col, index in weight.value[0, index] = dense[row, col] }
+    }
+
+    private func forEachStoredElement(_ body: (Int, Int, Int) -> Void) {
+        for group in layout.groups {
+            for r in 0..<group.rowCount {
+                var index = group.offset + r * group.width
+                for run in group.runs {
+                    for c in run.start..<(run.start + run.count) { body(group.rowStart + r, c, index); index += 1 }
+                }
+            }
+        }
+    }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        try checkInput(x, "BlockSparseLinear.forward")
+        let batch = x.rows
+        y.reshape(rows: batch, cols: outputFeatures)
+        if let bias { broadcastRows(bias.value, into: &y) }
+        let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
+        if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
+        if batch == 0 { return }
+        let beta: Scalar = bias == nil ? 0 : 1
+        weight.value.withUnsafeBufferPointer { panels in
+            x.withUnsafeBufferPointer { input in
+                y.withUnsafeMutableBufferPointer { output in
+                    workspace.withUnsafeMutableBufferPointer { space in
+                        BlockSparseKernel.forward(layout, panels: panels.baseAddress!, x: input.baseAddress!, batch: batch,
+                                                  y: output.baseAddress!, beta: beta, workspace: space.baseAddress)
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
+        let batch = x.rows
+        dx.reshape(rows: batch, cols: inputFeatures)
+        if batch == 0 { return }
+        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        x.withUnsafeBufferPointer { input in
+            dy.withUnsafeBufferPointer { outputGradient in
+                weight.gradient.withUnsafeMutableBufferPointer { gradient in
+                    BlockSparseKernel.accumulateWeightGradient(layout, dy: outputGradient.baseAddress!, x: input.baseAddress!,
+                                                               batch: batch, panelGradients: gradient.baseAddress!)
+                }
+                weight.value.withUnsafeBufferPointer { panels in
+                    dx.withUnsafeMutableBufferPointer { inputGradient in
+                        BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
+                                                        batch: batch, dx: inputGradient.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+}

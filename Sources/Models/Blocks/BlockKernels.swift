@@ -1,0 +1,127 @@
+import PixelflyCore
+
+/// The per-element loops of the blocks (GELU, row softmax, LayerNorm), on raw pointers.
+///
+/// Each kernel is generic but carries `@_specialize` for `Float` and `Double`: a call from
+/// unspecialised generic code (e.g. a `GELU<Float>` created in another module) checks the type
+/// once at entry and jumps to the concrete, vectorisable body, so no per-element generic
+/// dispatch happens. Reductions use four independent accumulators so that the compiler may keep
+/// them in vector lanes (a single running sum is a serial dependency chain).
+public enum BlockKernels {
+    /// √(2/π), the GELU tanh-approximation constant.
+    @usableFromInline static let geluScale = 0.797_884_560_802_865_4
+    /// The cubic coefficient of the GELU tanh approximation.
+    @usableFromInline static let geluCubic = 0.044_715
+
+    /// `y[i] = gelu(x[i])`, tanh approximation written as a logistic:
+    ///
+    ///     gelu(x) = ½·x·(1 + tanh u) = x·σ(2u) = x / (1 + e^(−2u)),   u = √(2/π)·(x + 0.044715·x³)
+    ///
+    /// The logistic form has no cancellation and saturates cleanly: for x → −∞, e^(−2u) → ∞ and
+    /// y → −0; for x → +∞, y → x.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func geluForward<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        let c = Scalar(geluScale), a = Scalar(geluCubic)
+        for i in 0..<count {
+            let v = x[i]
+            let u = c * (v + a * v * v * v)
+            y[i] = v / (1 + Scalar.exp(-2 * u))
+        }
+    }
+
+    /// `dx[i] = dy[i] · gelu′(x[i])` with, for s = σ(2u),
+    ///
+    ///     gelu′(x) = s + x·s·(1 − s)·2·√(2/π)·(1 + 3·0.044715·x²).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func geluBackward<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        let c = Scalar(geluScale), a = Scalar(geluCubic)
+        for i in 0..<count {
+            let v = x[i]
+            let u = c * (v + a * v * v * v)
+            let s = 1 / (1 + Scalar.exp(-2 * u))
+            let du = 2 * c * (1 + 3 * a * v * v)
+            dx[i] = dy[i] * (s + v * s * (1 - s) * du)
+        }
+    }
+
+    /// In-place numerically stable softmax of `row[0..<valid]`; `row[valid..<width]` (masked
+    /// entries) is set to 0.
+    ///
+    ///     p_j = exp(s_j − m) / Σ_k exp(s_k − m),   m = max_k s_k
+    ///
+    /// Subtracting the row maximum keeps every exponent ≤ 0, so nothing overflows and the
+    /// largest term is exactly 1 (the sum is ≥ 1). Requires `valid ≥ 1`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func softmaxRow<Scalar: TensorScalar>(_ row: UnsafeMutablePointer<Scalar>, valid: Int, width: Int) {
+        var m0 = row[0], m1 = row[0], m2 = row[0], m3 = row[0]
+        var j = 0
+        while j + 4 <= valid {
+            m0 = max(m0, row[j]); m1 = max(m1, row[j + 1]); m2 = max(m2, row[j + 2]); m3 = max(m3, row[j + 3])
+            j += 4
+        }
+        while j < valid { m0 = max(m0, row[j]); j += 1 }
+        let m = max(max(m0, m1), max(m2, m3))
+        for j in 0..<valid { row[j] = Scalar.exp(row[j] - m) }
+        let inverse = 1 / sum(row, count: valid)
+        for j in 0..<valid { row[j] *= inverse }
+        for j in valid..<width { row[j] = 0 }
+    }
+
+    /// Softmax backward for one row, in place: on entry `gradient` holds ∂L/∂p, on exit ∂L/∂s.
+    ///
+    ///     ∂L/∂s_j = p_j · (∂L/∂p_j − Σ_k p_k · ∂L/∂p_k)
+    ///
+    /// Masked entries have p_j = 0 and so get a zero gradient.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func softmaxRowBackward<Scalar: TensorScalar>(
+        probabilities p: UnsafePointer<Scalar>, gradient g: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        let inner = dot(UnsafePointer(g), p, count: count)
+        for j in 0..<count { g[j] = p[j] * (g[j] - inner) }
+    }
+
+    /// Σ x[i] with four accumulators.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func sum<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+        var i = 0
+        while i + 4 <= count {
+            s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
+            i += 4
+        }
+        while i < count { s0 += x[i]; i += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// Σ x[i]·y[i] with four accumulators.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func dot<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+        var i = 0
+        while i + 4 <= count {
+            s0 += x[i] * y[i]; s1 += x[i + 1] * y[i + 1]; s2 += x[i + 2] * y[i + 2]; s3 += x[i + 3] * y[i + 3]
+            i += 4
+        }
+        while i < count { s0 += x[i] * y[i]; i += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// `x[i] *= factors[i]`.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
+    public static func multiply<Scalar: TensorScalar>(
+        _ x: UnsafeMutablePointer<Scalar>, by factors: UnsafePointer<Scalar>, count: Int
+    ) {
+        for i in 0..<count { x[i] *= factors[i] }
+    }
+}

@@ -1,0 +1,41 @@
+import PixelflyCore
+
+/// GELU activation, tanh approximation (Hendrycks & Gimpel; the form GPT-2 and BERT use):
+///
+///     gelu(x) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+///
+/// computed as x·σ(2u) (see `BlockKernels.geluForward`). It differs from the exact
+/// x·Φ(x) by at most about 3·10⁻⁴ absolutely — below Float training noise — and needs only one
+/// `exp` per element. No parameters; the backward pass recomputes from the input, so the layer
+/// keeps no state.
+public final class GELU<Scalar: TensorScalar>: Layer {
+    public init() {}
+
+    public var parameters: [Parameter<Scalar>] { [] }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        if y.rows != x.rows || y.cols != x.cols { y.reshape(rows: x.rows, cols: x.cols) }
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                guard let input = px.baseAddress, let output = py.baseAddress else { return }
+                BlockKernels.geluForward(input, output, count: px.count)
+            }
+        }
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        guard dy.rows == x.rows, dy.cols == x.cols else {
+            throw ShapeError("GELU.backward", "output gradient is \(dy.rows)×\(dy.cols); the input is \(x.rows)×\(x.cols)")
+        }
+        if dx.rows != x.rows || dx.cols != x.cols { dx.reshape(rows: x.rows, cols: x.cols) }
+        x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pdy in
+                dx.withUnsafeMutableBufferPointer { pdx in
+                    guard let input = px.baseAddress, let gradient = pdy.baseAddress, let output = pdx.baseAddress else { return }
+                    BlockKernels.geluBackward(input, gradient, output, count: px.count)
+                }
+            }
+        }
+    }
+}

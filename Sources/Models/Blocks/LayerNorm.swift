@@ -1,0 +1,90 @@
+import PixelflyCore
+
+/// Layer normalisation over the channels of each row, with a learned gain γ and bias β:
+///
+///     y = γ ⊙ (x − μ)/√(σ² + ε) + β,   μ, σ² the mean and biased variance of the row
+///
+/// ε = 1e-5 by default (PyTorch's `nn.LayerNorm`). γ starts at 1, β at 0, and neither takes
+/// weight decay (`Parameter.weightDecay == false`). The forward keeps μ and 1/√(σ² + ε) per row
+/// for the backward pass; the derivation is in notebooks-md/blocks.md.
+public final class LayerNorm<Scalar: TensorScalar>: Layer {
+    public let features: Int
+    public let epsilon: Scalar
+    /// γ, (1, features).
+    public let gain: Parameter<Scalar>
+    /// β, (1, features).
+    public let bias: Parameter<Scalar>
+    /// Per-row (μ, 1/√(σ² + ε)) of the most recent forward pass, interleaved.
+    private var statistics: [Scalar] = []
+
+    public init(features: Int, epsilon: Double = 1e-5, name: String = "norm") throws {
+        guard features > 0 else { throw ShapeError("LayerNorm.init", "features must be positive, got \(features)") }
+        guard epsilon > 0 else { throw ShapeError("LayerNorm.init", "epsilon must be positive, got \(epsilon)") }
+        self.features = features
+        self.epsilon = Scalar(epsilon)
+        gain = Parameter(name: name + ".weight", value: Matrix(rows: 1, cols: features, repeating: 1), weightDecay: false)
+        bias = Parameter(name: name + ".bias", value: Matrix(rows: 1, cols: features), weightDecay: false)
+    }
+
+    public var parameters: [Parameter<Scalar>] { [gain, bias] }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        guard x.cols == features else {
+            throw ShapeError("LayerNorm.forward", "input has \(x.cols) features per row; this norm takes \(features)")
+        }
+        y.ensureShape(rows: x.rows, cols: features)
+        if statistics.count != 2 * x.rows {
+            // Same trick as Matrix.reshape: shrinking keeps capacity, so a steady state allocates nothing.
+            if statistics.count > 2 * x.rows { statistics.removeLast(statistics.count - 2 * x.rows) }
+            else { statistics.append(contentsOf: repeatElement(0, count: 2 * x.rows - statistics.count)) }
+        }
+        let n = features, eps = epsilon
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                gain.value.withUnsafeBufferPointer { g in
+                    bias.value.withUnsafeBufferPointer { b in
+                        statistics.withUnsafeMutableBufferPointer { stats in
+                            for i in 0..<x.rows {
+                                let (mean, r) = BlockKernels.layerNormRow(
+                                    px.baseAddress! + i * n, py.baseAddress! + i * n,
+                                    gain: g.baseAddress!, bias: b.baseAddress!, count: n, epsilon: eps)
+                                stats[2 * i] = mean
+                                stats[2 * i + 1] = r
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        guard x.cols == features, dy.rows == x.rows, dy.cols == features, statistics.count == 2 * x.rows else {
+            throw ShapeError("LayerNorm.backward", "input \(x.rows)×\(x.cols) and output gradient \(dy.rows)×\(dy.cols) "
+                + "must both be rows×\(features) and match the last forward (\(statistics.count / 2) rows)")
+        }
+        dx.ensureShape(rows: x.rows, cols: features)
+        let n = features
+        x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pdy in
+                dx.withUnsafeMutableBufferPointer { pdx in
+                    gain.value.withUnsafeBufferPointer { g in
+                        gain.gradient.withUnsafeMutableBufferPointer { dg in
+                            bias.gradient.withUnsafeMutableBufferPointer { db in
+                                statistics.withUnsafeBufferPointer { stats in
+                                    for i in 0..<x.rows {
+                                        BlockKernels.layerNormRowBackward(
+                                            px.baseAddress! + i * n, pdy.baseAddress! + i * n, pdx.baseAddress! + i * n,
+                                            gain: g.baseAddress!, gainGradient: dg.baseAddress!, biasGradient: db.baseAddress!,
+                                            count: n, mean: stats[2 * i], reciprocalStandardDeviation: stats[2 * i + 1])
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import PixelflyCore
+
+/// The transformer / Mixer MLP: `y = fc2(gelu(fc1(x)))`, features → hidden → features.
+///
+/// Both linears come from the factory, so either can be dense, Pixelfly, low-rank or
+/// butterfly. Backward chains the three pieces: ∂a = fc2ᵀ(∂y), ∂h = gelu′(h) ⊙ ∂a,
+/// ∂x = fc1ᵀ(∂h), each linear accumulating its own parameter gradients.
+public final class MLPBlock<Scalar: TensorScalar>: Layer {
+    public let features: Int
+    public let hiddenFeatures: Int
+    public let fc1: any LinearLayer<Scalar>
+    public let fc2: any LinearLayer<Scalar>
+    private let activation = GELU<Scalar>()
+    /// fc1 output h, GELU output a, and their gradients: reused across steps.
+    private var hidden = Matrix<Scalar>(rows: 0, cols: 0)
+    private var activated = Matrix<Scalar>(rows: 0, cols: 0)
+    private var activatedGradient = Matrix<Scalar>(rows: 0, cols: 0)
+    private var hiddenGradient = Matrix<Scalar>(rows: 0, cols: 0)
+
+    /// - Parameters:
+    ///   - name: parameter prefix; the linears are `name.fc1` and `name.fc2`.
+    ///   - linear: makes fc1 (features → hidden) and fc2 (hidden → features).
+    public init(features: Int, hiddenFeatures: Int, name: String = "mlp",
+                linear: LinearFactory<Scalar>, rng: inout SeededRandom) throws {
+        guard features > 0, hiddenFeatures > 0 else {
+            throw ShapeError("MLPBlock.init", "features and hidden features must be positive, got \(features) and \(hiddenFeatures)")
+        }
+        self.features = features
+        self.hiddenFeatures = hiddenFeatures
+        fc1 = try linear(features, hiddenFeatures, name + ".fc1", &rng)
+        fc2 = try linear(hiddenFeatures, features, name + ".fc2", &rng)
+        try Self.check(fc1, input: features, output: hiddenFeatures, "fc1")
+        try Self.check(fc2, input: hiddenFeatures, output: features, "fc2")
+    }
+
+    static func check(_ layer: any LinearLayer<Scalar>, input: Int, output: Int, _ role: String) throws {
+        guard layer.inputFeatures == input, layer.outputFeatures == output else {
+            throw ShapeError("MLPBlock.init", "the factory made \(role) as \(layer.inputFeatures) → \(layer.outputFeatures); "
+                + "it must be \(input) → \(output)")
+        }
+    }
+
+    public var parameters: [Parameter<Scalar>] { fc1.parameters + fc2.parameters }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        try fc1.forward(x, into: &hidden)
+        try activation.forward(hidden, into: &activated)
+        try fc2.forward(activated, into: &y)
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        guard hidden.rows == x.rows else {
+            throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
+        }
+        try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
+        try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
+        try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
+    }
+}

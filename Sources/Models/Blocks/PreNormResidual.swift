@@ -1,0 +1,36 @@
+import PixelflyCore
+
+/// The pre-norm residual wrapper of a transformer block: `y = x + f(LN(x))`.
+///
+/// Backward: ∂L/∂x = ∂L/∂y + LNᵀ(fᵀ(∂L/∂y)) — the skip path passes the gradient through
+/// unchanged and the branch adds its own. `f` is any layer mapping features → features (an
+/// `MLPBlock`, a `MultiHeadSelfAttention`).
+public final class PreNormResidual<Scalar: TensorScalar>: Layer {
+    public let norm: LayerNorm<Scalar>
+    public let body: any Layer<Scalar>
+    private var normalized = Matrix<Scalar>(rows: 0, cols: 0)
+    private var bodyGradient = Matrix<Scalar>(rows: 0, cols: 0)
+    private var normalizedGradient = Matrix<Scalar>(rows: 0, cols: 0)
+
+    /// - Parameters:
+    ///   - name: parameter prefix of the norm (`name.norm.weight`, `name.norm.bias`).
+    public init(features: Int, body: any Layer<Scalar>, name: String = "residual", epsilon: Double = 1e-5) throws {
+        norm = try LayerNorm(features: features, epsilon: epsilon, name: name + ".norm")
+        self.body = body
+    }
+
+    public var parameters: [Parameter<Scalar>] { norm.parameters + body.parameters }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        try norm.forward(x, into: &normalized)
+        try body.forward(normalized, into: &y)
+        try addResidual(x, to: &y)
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        try body.backward(input: normalized, outputGradient: dy, inputGradient: &normalizedGradient)
+        try norm.backward(input: x, outputGradient: normalizedGradient, inputGradient: &dx)
+        try addResidual(dy, to: &dx)
+    }
+}

@@ -1,0 +1,42 @@
+import PixelflyCore
+
+/// Buffer helpers and the residual connection, all reusing the caller's storage.
+extension Matrix {
+    /// Gives the matrix the shape `rows`×`cols` if it does not have it (contents unspecified
+    /// after a change), reusing capacity.
+    @inlinable
+    mutating func ensureShape(rows: Int, cols: Int) {
+        if self.rows != rows || self.cols != cols { reshape(rows: rows, cols: cols) }
+    }
+
+    /// Gives the matrix the shape `rows`×`cols` and sets every element to 0.
+    @inlinable
+    mutating func setZero(rows: Int, cols: Int) {
+        ensureShape(rows: rows, cols: cols)
+        fill(0)
+    }
+
+    /// Copies this matrix into `target`, reusing the target's capacity (plain assignment would
+    /// share storage and allocate on the next write).
+    @inlinable
+    func copy(into target: inout Matrix) {
+        target.ensureShape(rows: rows, cols: cols)
+        withUnsafeBufferPointer { source in
+            target.withUnsafeMutableBufferPointer { destination in _ = destination.update(fromContentsOf: source) }
+        }
+    }
+}
+
+/// The residual connection `y += x` (the skip path of `x + f(x)`). Its backward is the identity
+/// on both branches: ∂L/∂x receives ∂L/∂y unchanged in addition to whatever flows through f.
+public func addResidual<Scalar: TensorScalar>(_ x: Matrix<Scalar>, to y: inout Matrix<Scalar>) throws {
+    guard x.rows == y.rows, x.cols == y.cols else {
+        throw ShapeError("addResidual", "the skip input is \(x.rows)×\(x.cols) but the branch output is \(y.rows)×\(y.cols)")
+    }
+    x.withUnsafeBufferPointer { px in
+        y.withUnsafeMutableBufferPointer { py in
+            guard let source = px.baseAddress, let target = py.baseAddress else { return }
+            Scalar.axpy(count: px.count, alpha: 1, x: source, y: target)
+        }
+    }
+}

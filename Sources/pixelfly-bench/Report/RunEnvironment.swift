@@ -1,0 +1,82 @@
+import Foundation
+import PixelflyCore
+
+/// Where a figure was measured: printed as a header and stored in every JSON result.
+struct RunEnvironment: Codable, Sendable {
+    var cpuModel: String
+    var logicalCores: Int
+    var openBLASCore: String
+    var openBLASThreads: Int
+    var openBLASCoreTypeVariable: String?
+    var openBLASConfiguration: String
+    var fftwPlannerFlag: String
+    var swiftCompiler: String
+    var buildConfiguration: String
+    var gitCommit: String
+    var date: String
+    var hostLoadAverage: String
+
+    static func current(fftwPlannerFlag: String = "FFTW_ESTIMATE") -> RunEnvironment {
+        let cpu = CPUFeatures.current()
+        #if DEBUG
+        let build = "debug"
+        #else
+        let build = "release"
+        #endif
+        return RunEnvironment(
+            cpuModel: cpu.modelName, logicalCores: cpu.logicalCores,
+            openBLASCore: OpenBLASRuntime.coreName, openBLASThreads: OpenBLASRuntime.threads,
+            openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
+            openBLASConfiguration: OpenBLASRuntime.configuration,
+            fftwPlannerFlag: fftwPlannerFlag,
+            swiftCompiler: compilerVersion, buildConfiguration: build,
+            gitCommit: gitDescription(), date: ISO8601DateFormatter().string(from: Date()),
+            hostLoadAverage: loadAverage())
+    }
+
+    var header: String {
+        """
+        CPU: \(cpuModel), \(logicalCores) logical cores; \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
+        \(OpenBLASRuntime.summary)
+        OpenBLAS build: \(openBLASConfiguration); load average \(hostLoadAverage)
+        """
+    }
+}
+
+/// The compiler that built this binary (compile-time conditions; Swift has no runtime query).
+private let compilerVersion: String = {
+    #if compiler(>=6.4)
+    return "Swift ≥ 6.4"
+    #elseif compiler(>=6.3)
+    return "Swift 6.3"
+    #elseif compiler(>=6.2)
+    return "Swift 6.2"
+    #else
+    return "Swift 6.1"
+    #endif
+}()
+
+/// `git describe --always --dirty` of the working directory, or "unknown" outside a checkout.
+private func gitDescription() -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "describe", "--always", "--dirty", "--abbrev=12"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    do {
+        try process.run()
+        process.waitUntilExit()
+    } catch {
+        return "unknown"
+    }
+    guard process.terminationStatus == 0 else { return "unknown" }
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// The 1/5/15-minute load averages from /proc/loadavg (a busy machine makes timings noisy).
+private func loadAverage() -> String {
+    guard let text = try? readTextFile("/proc/loadavg") else { return "unknown" }
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
+}
