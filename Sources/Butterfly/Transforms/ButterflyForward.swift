@@ -53,13 +53,14 @@ func butterflyForward<V: ButterflyVector>(
 func runSchedule<V: ButterflyVector>(layout: ButterflyLayout, twiddles: UnsafePointer<V.Scalar>,
                           re: UnsafeMutablePointer<V>, im: UnsafeMutablePointer<V>,
                           complexWork: Bool, shared: Bool) {
-    let schedule = layout.schedule
-    for group in schedule.groups {
+    for g in 0..<layout.schedule.groups.count {
+        let passes = layout.schedule.groups[g].passes
+        let block = layout.schedule.groups[g].blockElements
         var lo = 0
         while lo < layout.n {
-            let hi = lo + group.blockElements
-            for p in group.passes {
-                let pass = schedule.passes[p]
+            let hi = lo + block
+            for p in passes.lowerBound..<passes.upperBound {
+                let pass = layout.schedule.passes[p]
                 let f = pass.firstFactor
                 let s = layout.strides[f]
                 let tw = twiddles + layout.offsets[f]
