@@ -10,7 +10,8 @@ struct PixelflyBench: ParsableCommand {
         Every figure is a ratio against a dense baseline timed in the same process with the same \
         OpenBLAS kernels and thread count. The header names both.
         """,
-        subcommands: [DefaultJob.self, GemmCommand.self, MaskCommand.self, FFTCommand.self, LearnDFTCommand.self],
+        subcommands: [DefaultJob.self, GemmCommand.self, MaskCommand.self, DataCommand.self, BlocksCommand.self,
+                      LayersCommand.self, LowRankCommand.self, FFTCommand.self, LearnDFTCommand.self],
         defaultSubcommand: DefaultJob.self
     )
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import PixelflyCore
 import Testing
@@ -15,9 +16,20 @@ struct BlocksTests {
         let reference = x.converted(to: Double.self).map(BlocksReference.gelu)
         let error = compare(y, reference)
         #expect(error.maxAbs < 1e-5, "\(error)")
-        // Saturation: no NaN at the extremes, −0 far left, identity far right.
-        let extremes = try GELU<Float>()(Matrix([[-1000, -50, 0, 50, 1000]]))
-        #expect(extremes.storage == [0, 0, 0, 50, 1000])
+        // Saturation, in the eight-lane path and the scalar tail: no NaN, (almost) 0 far left,
+        // the identity far right.
+        let inputs: [Float] = [-1e30, -1000, -50, -20, 0, 20, 50, 1000, 1e30, -1000, 1000]
+        let extremes = try GELU<Float>()(Matrix([inputs]))
+        for (x, y) in zip(inputs, extremes.storage) {
+            #expect(x <= 0 ? abs(y) < 1e-30 : y == x, "gelu(\(x)) = \(y)")
+        }
+    }
+
+    @Test func geluStaysWithinDocumentedDistanceOfExactGELU() throws {
+        let x = try Matrix<Double>([(0..<2001).map { Double($0 - 1000) / 100 }])
+        let y = try GELU<Double>()(x)
+        let distance = zip(x.storage, y.storage).map { abs($1 - 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot()))) }.max()!
+        #expect(distance < 4.8e-4 && distance > 4.5e-4, "max |tanh form − exact| = \(distance)")
     }
 
     @Test func geluGradient() throws {
@@ -67,9 +79,12 @@ struct BlocksTests {
         let x: Matrix<Float> = randomMatrix(5, 17, &rng, scale: 4)
         let error = compare(try Softmax<Float>()(x), BlocksReference.softmax(x.converted()))
         #expect(error.maxAbs < 1e-6, "\(error)")
-        // Scores far beyond exp's range still give a proper distribution.
-        let huge = try Softmax<Float>()(Matrix([[1000, 999, -1000], [-1e30, -1e30, -1e30]]))
-        let hugeReference = BlocksReference.softmax(try Matrix([[1000, 999, -1000], [0, 0, 0]]))
+        // Scores far beyond exp's range still give a proper distribution (rows of 11: both the
+        // eight-lane path and the scalar tail).
+        let wide: [Float] = [1000, 999, -1000, 1e30, -1e30, 0, 998, 1000, -5, 1e30, 2]
+        let huge = try Softmax<Float>()(Matrix([wide, wide.map { _ in -1e30 }]))
+        let shifted: [Double] = wide.map { Swift.min(Double($0), 2000) } // 1e30 → a large finite score
+        let hugeReference = BlocksReference.softmax(try Matrix([shifted, Array(repeating: 0, count: 11)]))
         #expect(compare(huge, hugeReference).maxAbs < 1e-6, "\(huge)")
     }
 

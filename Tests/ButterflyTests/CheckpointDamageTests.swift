@@ -61,6 +61,8 @@ struct CheckpointDamageTests {
             damaged("shape overflows", "{\(entry("a", "F32", "4294967296,4294967296", "0,32"))}", "overflows"),
             damaged("nesting too deep", String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
                     "nested deeper than 64 levels"),
+            damaged("unpaired surrogate escape", #"{"\ud83e":1}"#, "unpaired surrogate"),
+            damaged("fractional size", "{\(entry("a", "F32", "8.0", "0,32"))}", "shape is not a list of non-negative integers"),
             damaged("control character in a name", "{\"a\u{0}b\":1}", "control character inside a string"),
             Variant(name: "invalid UTF-8 in a name", bytes: withUnsafeBytes(of: UInt64(9).littleEndian) { Array($0) }
                         + Array("{\"".utf8) + [0xff, 0xfe] + Array("\":{}}".utf8), phrase: "string is not valid UTF-8"),
@@ -78,10 +80,13 @@ struct CheckpointDamageTests {
     }
 
     @Test func undamagedHandWrittenFileParses() throws {
-        let bytes = Self.file(header: "{\(Self.entry("a", "F32", "2,2", "0,16")),\(Self.entry("b", "F64", "2", "16,32"))}   ",
+        // Escapes as another writer may produce them: \u00fc is ü, \ud83e\udd8b a surrogate pair for 🦋.
+        let metadata = #"{"__metadata__" : { "note" : "\u00fc\ud83e\udd8b\n\/\"" } , "#
+        let bytes = Self.file(header: metadata + "\(Self.entry("b", "F64", "2", "16,32")),\(Self.entry("a", "F32", "2,2", "0,16"))}   ",
                               data: [UInt8](repeating: 0, count: 32))
         let checkpoint = try Checkpoint.parse(bytes, path: "memory")
-        #expect(checkpoint.tensors.map(\.name) == ["a", "b"])
+        #expect(checkpoint.metadata == ["note": "ü🦋\n/\""])
+        #expect(checkpoint.tensors.map(\.name) == ["a", "b"], "tensors should come in data-region order")
         #expect(try checkpoint["b"]!.values(as: Double.self) == [0, 0])
     }
 

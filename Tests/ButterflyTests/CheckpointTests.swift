@@ -128,5 +128,6 @@ struct CheckpointTests {
         #expect(thrownMessage { _ = try Checkpoint(tensors: [t, t]).serialized() }?.contains("two tensors are named \"x\"") == true)
         #expect(thrownMessage { _ = try CheckpointTensor(name: "__metadata__", shape: [1], values: [Float(1)]) } != nil)
         #expect(thrownMessage { _ = try CheckpointTensor(name: "y", shape: [2, 2], values: [Float(1)]) }?.contains("needs 16 bytes") == true)
+        #expect(thrownMessage { _ = try CheckpointTensor(name: "z", shape: [1 << 62, 2], values: [Float(1)]) }?.contains("overflows") == true)
     }
 }

@@ -90,13 +90,25 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
-        let batch = x.rows
-        y.reshape(rows: batch, cols: outputFeatures)
+        y.reshape(rows: x.rows, cols: outputFeatures)
         if let bias { broadcastRows(bias.value, into: &y) }
+        multiply(x, into: &y, beta: bias == nil ? 0 : 1)
+    }
+
+    /// y += x·Wᵀ (no bias); `y` must be (x.rows, out). For layers that sum several terms.
+    func forward(_ x: Matrix<Scalar>, accumulatingInto y: inout Matrix<Scalar>) throws {
+        try checkInput(x, "BlockSparseLinear.forward")
+        guard y.rows == x.rows, y.cols == outputFeatures else {
+            throw ShapeError("BlockSparseLinear.forward", "accumulating into \(y.rows)×\(y.cols); expected \(x.rows)×\(outputFeatures)")
+        }
+        multiply(x, into: &y, beta: 1)
+    }
+
+    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, beta: Scalar) {
+        let batch = x.rows
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
         if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
         if batch == 0 { return }
-        let beta: Scalar = bias == nil ? 0 : 1
         weight.value.withUnsafeBufferPointer { panels in
             x.withUnsafeBufferPointer { input in
                 y.withUnsafeMutableBufferPointer { output in

@@ -1,3 +1,4 @@
+import Butterfly
 import PixelflyCore
 
 /// Which entries of the T×T attention score matrix are computed.
@@ -13,10 +14,13 @@ public enum AttentionScorePattern: Equatable, Sendable {
 }
 
 /// The flat butterfly block grid over a `blocks`×`blocks` score matrix of blocks:
-/// `isAllowed(i, j)` iff i XOR j is 0 or a power of two below 2^factors.
+/// `isAllowed(i, j)` iff i XOR j is 0 or a power of two below 2^factors — the same grid as the
+/// Pixelfly weight mask (`FlatButterflyMask.gridMask`), applied to (query block, key block).
 public struct FlatButterflyScoreGrid: Equatable, Sendable {
     public let blocks: Int
     public let factors: Int
+    /// Row-major blocks × blocks.
+    private let grid: [Bool]
 
     /// Throws unless `blocks` is a power of 2 (≥ 2) and 1 ≤ factors ≤ log2(blocks).
     public init(blocks: Int, factors: Int) throws {
@@ -29,12 +33,10 @@ public struct FlatButterflyScoreGrid: Equatable, Sendable {
         }
         self.blocks = blocks
         self.factors = factors
+        grid = FlatButterflyMask.gridMask(butterflySize: blocks, factors: factors)
     }
 
-    public func isAllowed(_ i: Int, _ j: Int) -> Bool {
-        let difference = i ^ j
-        return difference == 0 || (difference & (difference - 1) == 0 && difference < 1 << factors)
-    }
+    public func isAllowed(_ i: Int, _ j: Int) -> Bool { grid[i * blocks + j] }
 
     /// The allowed key blocks of query block `i`, ascending.
     public func allowedKeyBlocks(_ i: Int) -> [Int] {

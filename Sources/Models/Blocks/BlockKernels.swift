@@ -5,8 +5,10 @@ import PixelflyCore
 /// Each kernel is generic but carries `@_specialize` for `Float` and `Double`: a call from
 /// unspecialised generic code (e.g. a `GELU<Float>` created in another module) checks the type
 /// once at entry and jumps to the concrete, vectorisable body, so no per-element generic
-/// dispatch happens. Reductions use four independent accumulators so that the compiler may keep
-/// them in vector lanes (a single running sum is a serial dependency chain).
+/// dispatch happens; the Float bodies of GELU and the softmax exponentials are eight-lane SIMD
+/// code (`FloatKernels`, with a vectorised `exp`). Reductions use four independent
+/// accumulators so that the compiler may keep them in vector lanes (a single running sum is a
+/// serial dependency chain).
 public enum BlockKernels {
     /// √(2/π), the GELU tanh-approximation constant.
     @usableFromInline static let geluScale = 0.797_884_560_802_865_4
@@ -19,11 +21,14 @@ public enum BlockKernels {
     ///
     /// The logistic form has no cancellation and saturates cleanly: for x → −∞, e^(−2u) → ∞ and
     /// y → −0; for x → +∞, y → x.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func geluForward<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int
     ) {
+        if Scalar.self == Float.self {
+            return FloatKernels.geluForward(x.asFloat, y.asFloat, count: count)
+        }
         let c = Scalar(geluScale), a = Scalar(geluCubic)
         for i in 0..<count {
             let v = x[i]
@@ -35,11 +40,14 @@ public enum BlockKernels {
     /// `dx[i] = dy[i] · gelu′(x[i])` with, for s = σ(2u),
     ///
     ///     gelu′(x) = s + x·s·(1 − s)·2·√(2/π)·(1 + 3·0.044715·x²).
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func geluBackward<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, count: Int
     ) {
+        if Scalar.self == Float.self {
+            return FloatKernels.geluBackward(x.asFloat, dy.asFloat, dx.asFloat, count: count)
+        }
         let c = Scalar(geluScale), a = Scalar(geluCubic)
         for i in 0..<count {
             let v = x[i]
@@ -57,8 +65,8 @@ public enum BlockKernels {
     ///
     /// Subtracting the row maximum keeps every exponent ≤ 0, so nothing overflows and the
     /// largest term is exactly 1 (the sum is ≥ 1). Requires `valid ≥ 1`.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func softmaxRow<Scalar: TensorScalar>(_ row: UnsafeMutablePointer<Scalar>, valid: Int, width: Int) {
         var m0 = row[0], m1 = row[0], m2 = row[0], m3 = row[0]
         var j = 0
@@ -68,8 +76,14 @@ public enum BlockKernels {
         }
         while j < valid { m0 = max(m0, row[j]); j += 1 }
         let m = max(max(m0, m1), max(m2, m3))
-        for j in 0..<valid { row[j] = Scalar.exp(row[j] - m) }
-        let inverse = 1 / sum(row, count: valid)
+        let total: Scalar
+        if Scalar.self == Float.self {
+            total = Scalar(FloatKernels.exponentiate(row.asFloat, count: valid, shift: Float(m)))
+        } else {
+            for j in 0..<valid { row[j] = Scalar.exp(row[j] - m) }
+            total = sum(row, count: valid)
+        }
+        let inverse = 1 / total
         for j in 0..<valid { row[j] *= inverse }
         for j in valid..<width { row[j] = 0 }
     }
@@ -79,8 +93,8 @@ public enum BlockKernels {
     ///     ∂L/∂s_j = p_j · (∂L/∂p_j − Σ_k p_k · ∂L/∂p_k)
     ///
     /// Masked entries have p_j = 0 and so get a zero gradient.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func softmaxRowBackward<Scalar: TensorScalar>(
         probabilities p: UnsafePointer<Scalar>, gradient g: UnsafeMutablePointer<Scalar>, count: Int
     ) {
@@ -89,8 +103,8 @@ public enum BlockKernels {
     }
 
     /// Σ x[i] with four accumulators.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func sum<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, count: Int) -> Scalar {
         var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
         var i = 0
@@ -103,8 +117,8 @@ public enum BlockKernels {
     }
 
     /// Σ x[i]·y[i] with four accumulators.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func dot<Scalar: TensorScalar>(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count: Int) -> Scalar {
         var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
         var i = 0
@@ -117,11 +131,31 @@ public enum BlockKernels {
     }
 
     /// `x[i] *= factors[i]`.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func multiply<Scalar: TensorScalar>(
         _ x: UnsafeMutablePointer<Scalar>, by factors: UnsafePointer<Scalar>, count: Int
     ) {
         for i in 0..<count { x[i] *= factors[i] }
     }
+
+    /// `mask[i] = 1/keep` with probability `keep`, else 0 (one uniform draw per element, in order).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func bernoulliMask<Scalar: TensorScalar>(
+        _ mask: UnsafeMutablePointer<Scalar>, count: Int, keep: Double, random: inout SeededRandom
+    ) {
+        let scale = Scalar(1 / keep)
+        for i in 0..<count { mask[i] = random.nextUnit() < keep ? scale : 0 }
+    }
+}
+
+extension UnsafePointer {
+    /// The same address as Float elements; only called where `Pointee == Float`.
+    @inlinable var asFloat: UnsafePointer<Float> { UnsafeRawPointer(self).assumingMemoryBound(to: Float.self) }
+}
+
+extension UnsafeMutablePointer {
+    /// The same address as Float elements; only called where `Pointee == Float`.
+    @inlinable var asFloat: UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: Float.self) }
 }

@@ -48,10 +48,9 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
 
     private func drawMask(rows: Int, cols: Int) {
         mask.ensureShape(rows: rows, cols: cols)
-        let keep = 1 - probability
-        let scale = Scalar(1 / keep)
         mask.withUnsafeMutableBufferPointer { m in
-            for i in m.indices { m[i] = random.nextUnit() < keep ? scale : 0 }
+            guard let base = m.baseAddress else { return }
+            BlockKernels.bernoulliMask(base, count: m.count, keep: 1 - probability, random: &random)
         }
     }
 

@@ -8,8 +8,8 @@ extension BlockKernels {
     ///
     /// Two passes (mean, then centred squares) rather than Σx² − nμ², which cancels badly when
     /// |μ| ≫ σ. Returns (μ, r) for the backward pass.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func layerNormRow<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>,
         gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>, count n: Int, epsilon: Scalar
@@ -30,8 +30,8 @@ extension BlockKernels {
     ///
     /// (derivation in notebooks-md/blocks.md). `dx` is overwritten; the gain and bias gradients
     /// accumulate.
-    @_specialize(exported: true, where Scalar == Float)
-    @_specialize(exported: true, where Scalar == Double)
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func layerNormRowBackward<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
         gain: UnsafePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,

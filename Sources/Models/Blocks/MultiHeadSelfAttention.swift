@@ -86,6 +86,12 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
         query.parameters + key.parameters + value.parameters + output.parameters
     }
 
+    /// Fraction of the T×T score matrix that is computed (1 for dense, causal or not: the
+    /// masked half of a dense causal score matrix is computed and then zeroed).
+    public var scoreDensity: Double {
+        Double(layout.computedScoresPerSequence) / Double(sequenceLength * sequenceLength)
+    }
+
     /// Throws unless `x` is (B·T, C) for some B.
     func checkInput(_ x: Matrix<Scalar>, _ operation: String) throws -> Int {
         guard x.cols == features else {

@@ -9,20 +9,29 @@ extension Matrix {
         if self.rows != rows || self.cols != cols { reshape(rows: rows, cols: cols) }
     }
 
-    /// Gives the matrix the shape `rows`×`cols` and sets every element to 0.
+    /// Gives the matrix the shape `rows`×`cols` and sets every element to 0 (all-zero bits are
+    /// +0 in IEEE 754, so a byte fill does it without per-element generic code).
     @inlinable
     mutating func setZero(rows: Int, cols: Int) {
         ensureShape(rows: rows, cols: cols)
-        fill(0)
+        withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            UnsafeMutableRawPointer(base).initializeMemory(as: UInt8.self, repeating: 0,
+                                                           count: buffer.count * MemoryLayout<Scalar>.stride)
+        }
     }
 
     /// Copies this matrix into `target`, reusing the target's capacity (plain assignment would
-    /// share storage and allocate on the next write).
+    /// share storage and allocate on the next write). A byte copy, so unspecialised generic
+    /// callers do not pay per element.
     @inlinable
     func copy(into target: inout Matrix) {
         target.ensureShape(rows: rows, cols: cols)
         withUnsafeBufferPointer { source in
-            target.withUnsafeMutableBufferPointer { destination in _ = destination.update(fromContentsOf: source) }
+            target.withUnsafeMutableBufferPointer { destination in
+                guard let from = source.baseAddress, let to = destination.baseAddress else { return }
+                UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: source.count * MemoryLayout<Scalar>.stride)
+            }
         }
     }
 }

@@ -35,11 +35,12 @@ public struct CheckpointTensor: Sendable, Equatable {
         guard !name.isEmpty, name != Checkpoint.metadataKey else {
             throw ShapeError("CheckpointTensor", "name \(JSONValue.quoted(name)) is reserved or empty")
         }
-        guard let elements = Self.elementCount(shape) else {
+        guard let elements = Self.elementCount(shape),
+              case let (byteCount, false) = elements.multipliedReportingOverflow(by: dtype.byteCount) else {
             throw ShapeError("CheckpointTensor \(name)", "shape \(shape) has a negative size or overflows")
         }
-        guard elements * dtype.byteCount == bytes.count else {
-            throw ShapeError("CheckpointTensor \(name)", "shape \(shape) of \(dtype.rawValue) needs \(elements * dtype.byteCount) bytes, got \(bytes.count)")
+        guard byteCount == bytes.count else {
+            throw ShapeError("CheckpointTensor \(name)", "shape \(shape) of \(dtype.rawValue) needs \(byteCount) bytes, got \(bytes.count)")
         }
         self.name = name
         self.dtype = dtype

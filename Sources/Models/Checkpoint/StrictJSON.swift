@@ -213,7 +213,9 @@ struct StrictJSONParser {
         case UInt8(ascii: "u"):
             let high = try parseHex4()
             if (0xD800..<0xDC00).contains(high) {
-                try expect("\\u")
+                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                      bytes[position + 1] == UInt8(ascii: "u") else { throw failure("unpaired surrogate") }
+                position += 2
                 let low = try parseHex4()
                 guard (0xDC00..<0xE000).contains(low) else { throw failure("unpaired surrogate") }
                 return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!

@@ -67,15 +67,26 @@ public enum FashionMNIST {
             throw FileError(labelsPath, "has \(labelFile.dimensions[0]) labels but \(imagesPath) has \(count) images")
         }
         let kept = min(count, limit ?? count)
+        let labels = try decodeLabels(labelFile, path: labelsPath, keeping: kept)
+        let images = decodeImages(imageFile, keeping: kept, normalization: normalization)
+        return try ImageDataset(images: images, labels: labels, height: height, width: width, classNames: classNames)
+    }
+
+    /// The first `kept` labels; every label in the file is checked to lie in `0..<10`.
+    private static func decodeLabels(_ file: IDXFile, path: String, keeping kept: Int) throws -> [Int] {
         var labels = [Int](repeating: 0, count: kept)
-        for i in 0..<count {
-            let label = Int(labelFile.bytes[labelFile.payloadOffset + i])
+        for i in 0..<file.dimensions[0] {
+            let label = Int(file.bytes[file.payloadOffset + i])
             guard label < classNames.count else {
-                throw FileError(labelsPath, "label \(label) at index \(i) is outside 0..<\(classNames.count)")
+                throw FileError(path, "label \(label) at index \(i) is outside 0..<\(classNames.count)")
             }
             if i < kept { labels[i] = label }
         }
-        let pixels = height * width
+        return labels
+    }
+
+    /// The first `kept` images as rows of features.
+    private static func decodeImages(_ file: IDXFile, keeping kept: Int, normalization: Normalization) -> Matrix<Float> {
         // One correctly rounded feature per byte value, so that pixels map exactly as documented.
         let features: [Float] = (0...255).map { byte in
             let unit = Float(byte) / 255
@@ -84,15 +95,15 @@ public enum FashionMNIST {
             case .standardized: (unit - trainingPixelMean) / trainingPixelStandardDeviation
             }
         }
-        var images = Matrix<Float>(rows: kept, cols: pixels)
+        var images = Matrix<Float>(rows: kept, cols: height * width)
         images.withUnsafeMutableBufferPointer { destination in
-            imageFile.bytes.withUnsafeBufferPointer { source in
+            file.bytes.withUnsafeBufferPointer { source in
                 features.withUnsafeBufferPointer { features in
-                    let start = source.baseAddress! + imageFile.payloadOffset
-                    for i in 0..<(kept * pixels) { destination[i] = features[Int(start[i])] }
+                    let start = source.baseAddress! + file.payloadOffset
+                    for i in 0..<destination.count { destination[i] = features[Int(start[i])] }
                 }
             }
         }
-        return try ImageDataset(images: images, labels: labels, height: height, width: width, classNames: classNames)
+        return images
     }
 }

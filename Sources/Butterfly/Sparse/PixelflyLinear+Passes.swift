@@ -1,0 +1,78 @@
+import PixelflyCore
+
+/// Forward and backward of `PixelflyLinear` (formulas in its doc comment).
+extension PixelflyLinear {
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        try checkInput(x, "PixelflyLinear.forward")
+        let batch = x.rows
+        try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
+        switch combination {
+        case .sum:
+            if let bias {
+                y.reshape(rows: batch, cols: outputFeatures)
+                broadcastRows(bias.value, into: &y)
+                try sparse.forward(x, accumulatingInto: &y)
+            } else {
+                try sparse.forward(x, into: &y)
+            }
+            try gemm(hidden, .none, lowRank.u.value, .transposed, beta: 1, into: &y)
+        case .gated:
+            try sparse.forward(x, into: &sparseOutput)
+            try gemm(hidden, .none, lowRank.u.value, .transposed, into: &difference)
+            subtract(sparseOutput, from: &difference)
+            try computeGate(x)
+            y.reshape(rows: batch, cols: outputFeatures)
+            GateRows.blend(base: sparseOutput, difference: difference, gate: gate, bias: bias?.value, into: &y)
+        }
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        try checkOutputGradient(dy, input: x, "PixelflyLinear.backward")
+        guard hidden.rows == x.rows else {
+            throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
+        }
+        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        switch combination {
+        case .sum:
+            try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            try lowRankBackward(x, dy, &dx)
+        case .gated:
+            // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
+            GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)
+            try gemm(gateGradient, .transposed, x, .none, beta: 1, into: &gateWeight!.gradient)
+            addColumnSums(of: gateGradient, into: &gateBias!.gradient)
+            GateRows.scale(dy, by: gate, complement: true, into: &scaledGradient)
+            try sparse.backward(input: x, outputGradient: scaledGradient, inputGradient: &dx)
+            GateRows.scale(dy, by: gate, complement: false, into: &scaledGradient)
+            try lowRankBackward(x, scaledGradient, &dx)
+            try gemm(gateGradient, .none, gateWeight!.value, .none, beta: 1, into: &dx)
+        }
+    }
+
+    /// dU += dlᵀ·h, dh = dl·U, dV += dhᵀ·x, dx += dh·V.
+    private func lowRankBackward(_ x: Matrix<Scalar>, _ dl: Matrix<Scalar>, _ dx: inout Matrix<Scalar>) throws {
+        try gemm(dl, .transposed, hidden, .none, beta: 1, into: &lowRank.u.gradient)
+        try gemm(dl, .none, lowRank.u.value, .none, into: &hiddenGradient)
+        try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &lowRank.v.gradient)
+        try gemm(hiddenGradient, .none, lowRank.v.value, .none, beta: 1, into: &dx)
+    }
+
+    /// gate = σ(x·wᵀ + c), (batch, 1).
+    private func computeGate(_ x: Matrix<Scalar>) throws {
+        try gemm(x, .none, gateWeight!.value, .transposed, into: &gate)
+        let c = gateBias!.value[0, 0]
+        gate.withUnsafeMutableBufferPointer { g in
+            for i in g.indices { g[i] = 1 / (1 + Scalar.exp(-(g[i] + c))) }
+        }
+    }
+
+    /// d ← d − s over all elements.
+    private func subtract(_ s: Matrix<Scalar>, from d: inout Matrix<Scalar>) {
+        s.withUnsafeBufferPointer { sp in
+            d.withUnsafeMutableBufferPointer { dp in
+                Scalar.axpy(count: dp.count, alpha: -1, x: sp.baseAddress!, y: dp.baseAddress!)
+            }
+        }
+    }
+}

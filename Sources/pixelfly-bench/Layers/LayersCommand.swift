@@ -1,0 +1,100 @@
+import ArgumentParser
+import Butterfly
+import PixelflyCore
+
+/// `pixelfly-bench layers`: every linear kind against dense, same process, same kernels/threads.
+struct LayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "layers",
+        abstract: "Forward and forward+backward time of each linear kind as a ratio of the dense layer's time.",
+        discussion: "Shapes are in×out. Dense and the other kinds are timed interleaved in one process with the same OpenBLAS kernels and thread count.")
+
+    @Option(parsing: .upToNextOption, help: "Shapes as IN×OUT (or INxOUT).")
+    var shapes: [String] = ["1024x4096", "4096x1024", "768x3072", "3072x768"]
+
+    @Option(parsing: .upToNextOption, help: "Batch sizes (rows of x).")
+    var batches: [Int] = [64, 512, 4096]
+
+    @Option(parsing: .upToNextOption, help: "OpenBLAS thread counts.")
+    var threads: [Int] = [1, 2]
+
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time (dense is always included as the baseline).")
+    var kinds: [String] = LayerSettings.allKinds
+
+    @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
+    var butterflySize: Int = 16
+
+    @Option(name: [.customShort("K"), .customLong("factors")], help: "Butterfly factors K.")
+    var factors: Int = 2
+
+    @Option(name: [.customShort("b"), .customLong("block-size")], help: "Block size b.")
+    var blockSize: Int = 32
+
+    @Option(help: "Rank of the low-rank and Pixelfly layers.")
+    var rank: Int = 64
+
+    @Option(help: "Rows of each output checked against the Double reference.")
+    var checkedRows: Int = 64
+
+    @Option(help: "Write the rows (with the environment) as JSON to this file.")
+    var json: String?
+
+    @OptionGroup var timing: TimingOptions
+
+    func run() throws {
+        let environment = RunEnvironment.current()
+        print(environment.header)
+        let parsedShapes = try shapes.map(Self.parseShape)
+        let settings = LayerSettings(
+            mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
+            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" })
+        let saved = OpenBLASRuntime.threads
+        defer { OpenBLASRuntime.threads = saved }
+        var rows: [LayerMeasurement] = []
+        var table = Table(["in×out", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
+                           "f+b ms", "f+b ×dense", "f+b GF/s", "max err (scale)"])
+        for (input, output) in parsedShapes {
+            let candidates = try settings.candidates(input: input, output: output, seed: 11)
+            for threadCount in threads {
+                OpenBLASRuntime.threads = threadCount
+                for batch in batches {
+                    let measured = try LayerMeasurement.measure(
+                        candidates, input: input, output: output, batch: batch, threads: threadCount,
+                        warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: checkedRows, seed: 12)
+                    for m in measured {
+                        let row = [
+                            "\(input)×\(output)", "\(batch)", "\(threadCount)", m.kind,
+                            format(m.forward.median * 1e3, 2), format(m.forwardRatio, 3), format(m.forwardGFLOPs, 1),
+                            format(m.forwardBackward.median * 1e3, 2), format(m.forwardBackwardRatio, 3),
+                            format(m.forwardBackwardGFLOPs, 1),
+                            "\(format(m.maxForwardError, 7)) (\(format(m.referenceScale, 2)))",
+                        ]
+                        table.append(row)
+                        print(row.joined(separator: "  "))
+                    }
+                    rows += measured
+                }
+            }
+        }
+        print("")
+        print(table.text)
+        print("load average after the run: \(RunEnvironment.current().hostLoadAverage)")
+        if let json {
+            try ResultsFolder.writeJSON(to: json, ResultDocument(
+                command: "pixelfly-bench layers " + CommandLine.arguments.dropFirst(2).joined(separator: " "),
+                environment: environment,
+                configuration: ["B": "\(butterflySize)", "K": "\(factors)", "b": "\(blockSize)", "rank": "\(rank)",
+                                "repetitions": "\(timing.repetitions)", "warmup": "\(timing.warmup)"],
+                results: rows))
+            print("JSON written to \(json)")
+        }
+    }
+
+    static func parseShape(_ text: String) throws -> (Int, Int) {
+        let parts = text.split(whereSeparator: { $0 == "x" || $0 == "×" }).compactMap { Int($0) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+            throw ValidationError("shape \(text) must be IN×OUT with positive sizes, e.g. 1024x4096")
+        }
+        return (parts[0], parts[1])
+    }
+}

@@ -1,0 +1,134 @@
+import Butterfly
+import LowRank
+import PixelflyCore
+import RealModule
+import Testing
+
+/// PixelflyLinear against naive Double references, finite differences, and the init target.
+@Suite("PixelflyLinear")
+struct PixelflyTests {
+    static func sigmoid(_ z: Double) -> Double { 1 / (1 + Double.exp(-z)) }
+
+    /// y = x·Sᵀ + x·(UV)ᵀ + b, or the gated blend, computed element by element in Double from the
+    /// layer's parameters (S from the mask test's own D ⊙ mask route).
+    static func reference(_ layer: PixelflyLinear<Float>, _ x: Matrix<Float>, sparseDense: Matrix<Double>) throws -> Matrix<Double> {
+        let xd = x.converted(to: Double.self)
+        let s = try NaiveReference.gemm(xd, .none, sparseDense, .transposed)
+        let h = try NaiveReference.gemm(xd, .none, layer.lowRank.v.value.converted(to: Double.self), .transposed)
+        let l = try NaiveReference.gemm(h, .none, layer.lowRank.u.value.converted(to: Double.self), .transposed)
+        var y = Matrix<Double>(rows: x.rows, cols: layer.outputFeatures)
+        for i in 0..<x.rows {
+            var g = 0.5
+            if let w = layer.gateWeight, let c = layer.gateBias {
+                var z = Double(c.value[0, 0])
+                for k in 0..<x.cols { z += Double(x[i, k]) * Double(w.value[0, k]) }
+                g = sigmoid(z)
+            }
+            for j in 0..<layer.outputFeatures {
+                let combined = layer.combination == .sum ? s[i, j] + l[i, j] : (1 - g) * s[i, j] + g * l[i, j]
+                y[i, j] = combined + Double(layer.bias?.value[0, j] ?? 0)
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: PixelflyCombination.allCases)
+    func forwardMatchesReference(combination: PixelflyCombination) throws {
+        var rng = SeededRandom(seed: 404)
+        for trial in 0..<12 {
+            let mask = try BlockSparseTests.randomMask(&rng)
+            let rank = 1 + rng.index(below: min(mask.inputFeatures, mask.outputFeatures))
+            let layer = try PixelflyLinear<Float>(mask: mask, rank: rank, bias: trial % 2 == 0, combination: combination, rng: &rng)
+            if let w = layer.gateWeight, let c = layer.gateBias {
+                w.value = Matrix(rows: 1, cols: mask.inputFeatures, initializer: .uniform(low: -0.5, high: 0.5), rng: &rng)
+                c.value[0, 0] = 0.3
+            }
+            let dense = Matrix<Float>(rows: mask.outputFeatures, cols: mask.inputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            try layer.sparse.assignProjection(of: dense)
+            let x = Matrix<Float>(rows: 1 + rng.index(below: 7), cols: mask.inputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let y = try layer(x)
+            let expected = try Self.reference(layer, x, sparseDense: BlockSparseTests.masked(dense.converted(), mask))
+            let error = compare(y, expected)
+            #expect(error.maxAbs < 1e-5 * Double(mask.inputFeatures + rank), "trial \(trial) \(combination): \(error)")
+            if combination == .sum {
+                // A linear layer: denseWeight reproduces the map.
+                let viaDense = try NaiveReference.gemm(x, .none, layer.denseWeight(), .transposed)
+                var shifted = viaDense
+                for i in 0..<x.rows { for j in 0..<shifted.cols { shifted[i, j] += Double(layer.bias?.value[0, j] ?? 0) } }
+                #expect(compare(y, shifted).maxAbs < 1e-4)
+            }
+        }
+    }
+
+    @Test(arguments: PixelflyCombination.allCases)
+    func backwardMatchesFiniteDifferences(combination: PixelflyCombination) throws {
+        var rng = SeededRandom(seed: 505)
+        let configs = [(64, 32, FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 8)),
+                       (48, 96, FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12, shuffleSeed: 9))]
+        for (out, input, config) in configs {
+            for hasBias in [true, false] {
+                let layer = try PixelflyLinear<Double>(input, out, mask: config, rank: 5, bias: hasBias, combination: combination, rng: &rng)
+                if let w = layer.gateWeight { w.value = Matrix(rows: 1, cols: input, initializer: .normal(mean: 0, standardDeviation: 0.3), rng: &rng) }
+                let x = Matrix<Double>(rows: 6, cols: input, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+                let result = try gradientCheck(layer, input: x, samples: 30)
+                #expect(result.worst < 1e-6, "\(combination) bias \(hasBias): \(result)")
+                #expect(result.errors.count == 1 + layer.parameters.count)
+            }
+        }
+    }
+
+    /// Every row of the effective weight has E‖W_i‖² = 1/3 (a dense Kaiming-uniform layer's), for
+    /// each distinct sparse block count of the 768×768 layout and both combinations.
+    @Test(arguments: PixelflyCombination.allCases)
+    func initialisationMatchesDenseVariance(combination: PixelflyCombination) throws {
+        var rng = SeededRandom(seed: 606)
+        let mask = try FlatButterflyMask(outputFeatures: 768, inputFeatures: 768, configuration: FlatButterflyConfiguration())
+        let layer = try PixelflyLinear<Double>(mask: mask, rank: 64, combination: combination, rng: &rng)
+        let effective = layer.denseWeight()
+        let sparse = layer.sparse.denseWeight()
+        var byCount: [Int: [Double]] = [:]
+        for i in 0..<768 {
+            let count = sparse.row(i).filter { $0 != 0 }.count
+            byCount[count, default: []].append(effective.row(i).reduce(0) { $0 + $1 * $1 })
+        }
+        #expect(byCount.count >= 2)
+        for (count, norms) in byCount {
+            let mean = norms.reduce(0, +) / Double(norms.count)
+            #expect(abs(mean - 1.0 / 3) < 0.04 / 3, "\(combination), rows with \(count) sparse weights: mean ‖W_i‖² \(mean)")
+        }
+    }
+
+    @Test(arguments: PixelflyCombination.allCases)
+    func steadyStateIsAllocationFree(combination: PixelflyCombination) throws {
+        var rng = SeededRandom(seed: 707)
+        let layer = try PixelflyLinear<Float>(128, 256, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 16),
+                                              rank: 8, combination: combination, rng: &rng)
+        let x = Matrix<Float>(rows: 16, cols: 128, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: 16, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var y = Matrix<Float>(rows: 0, cols: 0)
+        var dx = Matrix<Float>(rows: 0, cols: 0)
+        func step() throws {
+            try layer.forward(x, into: &y)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+        }
+        try step()
+        let count = try countAllocations { try step() }
+        #expect(count == 0, "\(count) allocations in a steady-state Pixelfly step (\(combination))")
+    }
+
+    @Test func badInputThrows() throws {
+        var rng = SeededRandom(seed: 1)
+        #expect(throws: FlatButterflyMaskError.self) {
+            try PixelflyLinear<Float>(100, 64, mask: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8), rank: 4, rng: &rng)
+        }
+        #expect(throws: ShapeError.self) {
+            try PixelflyLinear<Float>(64, 64, mask: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8), rank: 65, rng: &rng)
+        }
+        let layer = try PixelflyLinear<Float>(64, 32, mask: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8), rank: 4, rng: &rng)
+        #expect(throws: ShapeError.self) { try layer(Matrix<Float>(rows: 2, cols: 63)) }
+        var dx = Matrix<Float>(rows: 0, cols: 0)
+        #expect(throws: ShapeError.self) {
+            try layer.backward(input: Matrix(rows: 3, cols: 64), outputGradient: Matrix(rows: 3, cols: 32), inputGradient: &dx)
+        }
+    }
+}
