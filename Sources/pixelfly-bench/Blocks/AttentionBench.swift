@@ -20,7 +20,7 @@ enum AttentionBench {
         let samples = try measureInterleaved(warmup: timing.warmup, repetitions: timing.repetitions,
                                              [{ try step(dense) }, { try step(sparse) }])
         table.append(["\(sequenceLength)", causal ? "yes" : "no", "b=\(blockSize) K=\(factors)",
-                      format(sparse.scoreDensity, 3), format(samples[0].median * 1e3, 2),
+                      format(dense.scoreDensity, 3) + " / " + format(sparse.scoreDensity, 3), format(samples[0].median * 1e3, 2),
                       format(samples[1].median * 1e3, 2), format(samples[0].median / samples[1].median, 2) + "×"])
     }
 }

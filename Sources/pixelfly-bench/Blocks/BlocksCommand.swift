@@ -33,7 +33,8 @@ struct BlocksCommand: ParsableCommand {
         print(RunEnvironment.current().header)
         let elementwise = try ElementwiseBench.measure(rows: rows, features: features, timing: timing)
         print(elementwise.text)
-        var attention = Table(["T", "causal", "pattern", "score density", "dense fwd+bwd ms", "butterfly fwd+bwd ms", "speed-up"])
+        var attention = Table(["T", "causal", "pattern", "scores computed (dense / butterfly)", "dense fwd+bwd ms",
+                               "butterfly fwd+bwd ms", "speed-up"])
         for length in sequenceLengths {
             for causal in [false, true] {
                 try AttentionBench.measure(sequenceLength: length, features: features, heads: heads, causal: causal,
