@@ -1,0 +1,102 @@
+import PixelflyCore
+import RealModule
+
+/// Softmax cross-entropy with label smoothing, averaged over the rows of a logits matrix.
+///
+/// For logits z (N×C), label y and smoothing ε, the target distribution is
+/// q = (1 − ε)·onehot(y) + ε/C and, with p = softmax(z),
+///
+///     L = (1/N) Σ_rows [ logsumexp(z) − Σ_j q_j·z_j ],     ∂L/∂z = (p − q) / N.
+///
+/// The softmax is shifted by the row maximum, so large logits do not overflow; the loss is
+/// accumulated in Double. Labels are class indices in `0..<C` (for a language model, the next
+/// token of every position).
+public struct SoftmaxCrossEntropy: Codable, Sendable, Equatable {
+    /// ε in [0, 1): the probability mass spread uniformly over all classes.
+    public var labelSmoothing: Double
+
+    public init(labelSmoothing: Double = 0) throws {
+        guard labelSmoothing >= 0, labelSmoothing < 1 else {
+            throw ShapeError("SoftmaxCrossEntropy", "label smoothing must be in [0, 1), got \(labelSmoothing)")
+        }
+        self.labelSmoothing = labelSmoothing
+    }
+
+    /// Mean loss over the rows of `logits`; writes ∂L/∂logits into `gradient` (reshaped).
+    /// Throws if `labels` has a count other than `logits.rows` or holds a class outside `0..<C`.
+    @inlinable
+    public func lossAndGradient<Scalar: TensorScalar>(
+        logits: Matrix<Scalar>, labels: [Int], gradient: inout Matrix<Scalar>
+    ) throws -> Double {
+        try check(logits: logits, labels: labels)
+        gradient.reshape(rows: logits.rows, cols: logits.cols)
+        let (rows, classes) = (logits.rows, logits.cols)
+        let smoothing = Scalar(labelSmoothing)
+        let offTarget = smoothing / Scalar(classes)
+        let onTarget = 1 - smoothing + offTarget
+        let rowScale = 1 / Scalar(rows)
+        var total = 0.0
+        logits.withUnsafeBufferPointer { z in
+            gradient.withUnsafeMutableBufferPointer { g in
+                for i in 0..<rows {
+                    let row = i * classes
+                    var maximum = z[row]
+                    for j in 1..<classes { maximum = max(maximum, z[row + j]) }
+                    var sum: Scalar = 0
+                    var weighted: Scalar = 0 // Σ q_j (z_j − max)
+                    for j in 0..<classes {
+                        let shifted = z[row + j] - maximum
+                        let e = Scalar.exp(shifted)
+                        g[row + j] = e
+                        sum += e
+                        weighted += offTarget * shifted
+                    }
+                    let target = labels[i]
+                    weighted += (onTarget - offTarget) * (z[row + target] - maximum)
+                    total += Double(Scalar.log(sum)) - Double(weighted)
+                    let inverse = rowScale / sum
+                    for j in 0..<classes { g[row + j] = g[row + j] * inverse - offTarget * rowScale }
+                    g[row + target] -= (onTarget - offTarget) * rowScale
+                }
+            }
+        }
+        return total / Double(rows)
+    }
+
+    /// Mean loss only (evaluation); `scratch` is the gradient buffer, reused.
+    @inlinable
+    public func loss<Scalar: TensorScalar>(logits: Matrix<Scalar>, labels: [Int],
+                                           scratch: inout Matrix<Scalar>) throws -> Double {
+        try lossAndGradient(logits: logits, labels: labels, gradient: &scratch)
+    }
+
+    @inlinable
+    func check<Scalar: TensorScalar>(logits: Matrix<Scalar>, labels: [Int]) throws {
+        guard logits.rows > 0, logits.cols > 0 else {
+            throw ShapeError("SoftmaxCrossEntropy", "logits are \(logits.rows)×\(logits.cols); need at least one row and one class")
+        }
+        guard labels.count == logits.rows else {
+            throw ShapeError("SoftmaxCrossEntropy", "\(labels.count) labels for \(logits.rows) rows of logits")
+        }
+        for index in labels.indices where labels[index] < 0 || labels[index] >= logits.cols {
+            let label = labels[index]
+            throw ShapeError("SoftmaxCrossEntropy", "label \(label) outside the \(logits.cols) classes 0..<\(logits.cols)")
+        }
+    }
+}
+
+/// Number of rows whose largest logit is at the label's index (ties go to the lower index).
+@inlinable
+public func correctPredictions<Scalar: TensorScalar>(logits: Matrix<Scalar>, labels: [Int]) -> Int {
+    precondition(labels.count == logits.rows, "\(labels.count) labels for \(logits.rows) rows")
+    let classes = logits.cols
+    var correct = 0
+    logits.withUnsafeBufferPointer { z in
+        for i in 0..<logits.rows {
+            var best = 0
+            for j in 1..<classes where z[i * classes + j] > z[i * classes + best] { best = j }
+            if best == labels[i] { correct += 1 }
+        }
+    }
+    return correct
+}

@@ -1,0 +1,77 @@
+import PixelflyCore
+
+/// A non-finite loss or gradient: training stops and the last checkpoint stays as it was.
+public struct NonFiniteLossError: Error, CustomStringConvertible, Sendable {
+    public let step: Int
+    public let loss: Double
+    public let gradientNorm: Double
+    public let lastCheckpoint: String?
+
+    public var description: String {
+        "training stopped at step \(step): loss \(loss), gradient norm \(gradientNorm) is not finite; "
+            + (lastCheckpoint.map { "the last good checkpoint is \($0)" } ?? "no checkpoint was written")
+    }
+}
+
+/// One optimisation step at a time: forward, label-smoothed cross-entropy, backward, gradient
+/// clipping, warmup + cosine learning rate, AdamW.
+///
+/// All buffers (logits, their gradient, the input gradient, the model's activations, the
+/// optimizer moments) are kept between steps, so a steady-state step allocates nothing
+/// (`TrainingAllocationTests` counts it).
+public final class Trainer<Scalar: TensorScalar> {
+    public let model: any TrainableModel<Scalar>
+    public let optimizer: AdamW<Scalar>
+    public let schedule: WarmupCosineSchedule
+    public let loss: SoftmaxCrossEntropy
+    /// Plain cross-entropy (no smoothing), for evaluation.
+    private let evaluationLoss: SoftmaxCrossEntropy
+    /// Global gradient-norm limit, or nil for no clipping.
+    public let clipNorm: Double?
+    public let parameters: [Parameter<Scalar>]
+    public private(set) var logits = Matrix<Scalar>(rows: 0, cols: 0)
+    private var logitsGradient = Matrix<Scalar>(rows: 0, cols: 0)
+    private var inputGradient = Matrix<Scalar>(rows: 0, cols: 0)
+
+    public init(model: any TrainableModel<Scalar>, schedule: WarmupCosineSchedule, loss: SoftmaxCrossEntropy,
+                hyperparameters: AdamW<Scalar>.Hyperparameters, clipNorm: Double?) throws {
+        self.model = model
+        parameters = model.parameters
+        optimizer = try AdamW(parameters: parameters, hyperparameters: hyperparameters)
+        self.schedule = schedule
+        self.loss = loss
+        evaluationLoss = try SoftmaxCrossEntropy(labelSmoothing: 0)
+        self.clipNorm = clipNorm
+    }
+
+    /// Completed optimisation steps.
+    public var step: Int { optimizer.step }
+
+    /// One training step on a batch; returns the loss before the update. Throws
+    /// `NonFiniteLossError` (without updating the parameters) if the loss or the gradient norm
+    /// is not finite.
+    @discardableResult
+    public func step(inputs: Matrix<Scalar>, labels: [Int], checkpointPath: String? = nil) throws -> Double {
+        for index in parameters.indices { parameters[index].gradient.fill(0) }
+        try model.forward(inputs, into: &logits)
+        let value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &logitsGradient)
+        guard value.isFinite else {
+            throw NonFiniteLossError(step: step, loss: value, gradientNorm: .nan, lastCheckpoint: checkpointPath)
+        }
+        try model.backward(input: inputs, outputGradient: logitsGradient, inputGradient: &inputGradient)
+        let norm = clipGradientNorm(parameters, maxNorm: clipNorm ?? .infinity)
+        guard norm.isFinite else {
+            throw NonFiniteLossError(step: step, loss: value, gradientNorm: norm, lastCheckpoint: checkpointPath)
+        }
+        optimizer.update(learningRate: schedule.learningRate(at: step))
+        return value
+    }
+
+    /// Unsmoothed cross-entropy (mean over rows) and the number of correct argmax predictions on one batch, without
+    /// touching gradients or parameters.
+    public func evaluate(inputs: Matrix<Scalar>, labels: [Int]) throws -> (loss: Double, correct: Int) {
+        try model.forward(inputs, into: &logits)
+        let value = try evaluationLoss.loss(logits: logits, labels: labels, scratch: &logitsGradient)
+        return (value, correctPredictions(logits: logits, labels: labels))
+    }
+}

@@ -1,0 +1,78 @@
+import Models
+import PixelflyCore
+import RealModule
+import Testing
+
+@Suite("Training: cross-entropy")
+struct TrainingLossTests {
+    /// Loss against a direct Double formula: −Σ q log softmax(z), q smoothed.
+    @Test(arguments: [0.0, 0.1]) func lossMatchesDirectFormula(smoothing: Double) throws {
+        var rng = SeededRandom(seed: 21)
+        let logits = Matrix<Float>(rows: 5, cols: 7, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng)
+        let labels = [0, 6, 3, 3, 1]
+        let loss = try SoftmaxCrossEntropy(labelSmoothing: smoothing)
+        var gradient = Matrix<Float>(rows: 0, cols: 0)
+        let value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &gradient)
+        var expected = 0.0
+        for i in 0..<5 {
+            let z = logits.row(i).map(Double.init)
+            let logSum = Double.log(z.map { Double.exp($0) }.reduce(0, +))
+            for j in 0..<7 {
+                let q = (j == labels[i] ? 1 - smoothing : 0) + smoothing / 7
+                expected -= q * (z[j] - logSum)
+            }
+        }
+        expected /= 5
+        #expect(abs(value - expected) < 1e-5, "loss \(value) vs \(expected)")
+    }
+
+    /// ∂L/∂logits against central differences of the loss, in Double.
+    @Test(arguments: [0.0, 0.2]) func gradientMatchesFiniteDifferences(smoothing: Double) throws {
+        var rng = SeededRandom(seed: 22)
+        var logits = Matrix<Double>(rows: 4, cols: 6, initializer: .normal(mean: 0, standardDeviation: 2), rng: &rng)
+        let labels = [5, 0, 2, 2]
+        let loss = try SoftmaxCrossEntropy(labelSmoothing: smoothing)
+        var gradient = Matrix<Double>(rows: 0, cols: 0)
+        var scratch = Matrix<Double>(rows: 0, cols: 0)
+        _ = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &gradient)
+        var worst = 0.0
+        let h = 1e-5
+        for i in 0..<4 {
+            for j in 0..<6 {
+                let saved = logits[i, j]
+                logits[i, j] = saved + h
+                let plus = try loss.loss(logits: logits, labels: labels, scratch: &scratch)
+                logits[i, j] = saved - h
+                let minus = try loss.loss(logits: logits, labels: labels, scratch: &scratch)
+                logits[i, j] = saved
+                worst = max(worst, abs((plus - minus) / (2 * h) - gradient[i, j]))
+            }
+        }
+        #expect(worst < 1e-8, "max abs gradient error \(worst)")
+    }
+
+    /// Huge logits stay finite thanks to the max shift.
+    @Test func largeLogitsStayFinite() throws {
+        let logits = try Matrix<Float>([[1e4, -1e4, 0], [3e4, 3e4, 3e4]])
+        var gradient = Matrix<Float>(rows: 0, cols: 0)
+        let value = try SoftmaxCrossEntropy().lossAndGradient(logits: logits, labels: [0, 2], gradient: &gradient)
+        #expect(value.isFinite)
+        #expect(abs(value - Double.log(3) / 2) < 1e-4)
+        #expect(gradient.storage.allSatisfy { $0.isFinite })
+    }
+
+    @Test func badLabelsThrow() throws {
+        let logits = Matrix<Float>(rows: 2, cols: 3)
+        var gradient = Matrix<Float>(rows: 0, cols: 0)
+        let loss = try SoftmaxCrossEntropy()
+        #expect(throws: ShapeError.self) { try loss.lossAndGradient(logits: logits, labels: [0], gradient: &gradient) }
+        #expect(throws: ShapeError.self) { try loss.lossAndGradient(logits: logits, labels: [0, 3], gradient: &gradient) }
+        #expect(throws: ShapeError.self) { try loss.lossAndGradient(logits: logits, labels: [-1, 0], gradient: &gradient) }
+        #expect(throws: ShapeError.self) { try SoftmaxCrossEntropy(labelSmoothing: 1) }
+    }
+
+    @Test func accuracyCount() throws {
+        let logits = try Matrix<Float>([[0, 2, 1], [5, 1, 1], [0, 0, 3]])
+        #expect(correctPredictions(logits: logits, labels: [1, 0, 0]) == 2)
+    }
+}
