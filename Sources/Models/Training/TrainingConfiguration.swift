@@ -34,6 +34,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var checkpointPath: String?
     /// Restored before training; the run continues from its step.
     public var resumePath: String?
+    /// Stop (evaluate and checkpoint) once this many steps are done, although the schedule runs
+    /// to the full step count: training in pieces, each resumed from the last checkpoint.
+    public var stopAtStep: Int?
 
     public init(model: ModelConfiguration) {
         self.model = model
@@ -54,6 +57,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             throw fail("batch sizes, evaluation batches and the log interval must be positive")
         }
         if let evaluationInterval, evaluationInterval <= 0 { throw fail("evaluation interval must be positive") }
+        if let stopAtStep, stopAtStep <= 0 { throw fail("the stop step must be positive, got \(stopAtStep)") }
         if let clipNorm, !(clipNorm > 0) { throw fail("clip norm must be positive, got \(clipNorm)") }
     }
 }

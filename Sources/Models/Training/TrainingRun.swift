@@ -55,7 +55,8 @@ public func runTraining(_ configuration: TrainingConfiguration,
     var lastCheckpoint: String? = configuration.resumePath
     let runStart = monotonicSeconds()
 
-    while trainer.step < totalSteps {
+    let lastStep = min(totalSteps, configuration.stopAtStep ?? totalSteps)
+    while trainer.step < lastStep {
         try source.nextBatch(inputs: &inputs, labels: &labels)
         let start = monotonicSeconds()
         let loss = try trainer.step(inputs: inputs, labels: labels, checkpointPath: lastCheckpoint)
@@ -70,7 +71,7 @@ public func runTraining(_ configuration: TrainingConfiguration,
             log(String(format: "step %d/%d  loss %.4f  lr %.2e  %.1f ms/step", step, totalSteps, loss,
                        schedule.learningRate(at: step - 1), seconds * 1e3))
         }
-        if step % evaluationInterval == 0 || step == totalSteps {
+        if step % evaluationInterval == 0 || step == lastStep {
             let (testLoss, accuracy) = try source.evaluate(trainer)
             let record = EvaluationRecord(
                 step: step, epoch: Double(step) / Double(source.stepsPerEpoch),
