@@ -3,8 +3,8 @@ import Butterfly
 import Models
 import PixelflyCore
 
-/// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly or low-rank
-/// linears, printing loss, accuracy and time per step. The work is `runTraining` (module
+/// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly, low-rank or
+/// butterfly linears, printing loss, accuracy and time per step. The work is `runTraining` (module
 /// Models), which the default job can call directly.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -164,6 +164,7 @@ struct TrainCommand: ParsableCommand {
         switch linear {
         case "dense": return .dense
         case "lowrank": return .lowRank(rank: rank)
+        case "butterfly": return .butterfly
         case "pixelfly":
             guard let combined = PixelflyCombination(rawValue: combination) else {
                 throw ValidationError("--combination must be one of \(PixelflyCombination.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -18,6 +18,23 @@ struct AttentionTests {
         #expect(error.maxAbs < 1e-5, "\(error)")
     }
 
+    @Test func tiledCausalDenseMatchesReference() throws {
+        // T = 64 is tiled into two blocks of 32; the upper-right tile is skipped.
+        var rng = SeededRandom(seed: 36)
+        let attention = try MultiHeadSelfAttention<Float>(features: 4, heads: 2, sequenceLength: 64, causal: true,
+                                                          linear: LinearFactories.dense(), rng: &rng)
+        #expect(attention.scoreDensity == 0.75)
+        let x = Matrix<Float>(rows: 128, cols: 4, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+        let reference = try BlocksReference.attention(x, attention, allowed: BlocksReference.mask(causal: true, pattern: .dense))
+        let error = compare(try attention(x), reference)
+        #expect(error.maxAbs < 1e-5, "\(error)")
+        var small = SeededRandom(seed: 37)
+        let checked = try MultiHeadSelfAttention<Double>(features: 2, heads: 1, sequenceLength: 64, causal: true,
+                                                         linear: LinearFactories.dense(bias: false), rng: &small)
+        let result = try gradientCheck(checked, input: Matrix(rows: 64, cols: 2, initializer: .normal(mean: 0, standardDeviation: 1), rng: &small))
+        #expect(result.worst < 1e-6, "\(result)")
+    }
+
     @Test func butterflyScoresDifferFromDense() throws {
         // The pattern must actually mask something, or the test above proves nothing about it.
         var rng = SeededRandom(seed: 32)

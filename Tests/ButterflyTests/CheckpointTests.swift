@@ -98,6 +98,9 @@ struct CheckpointTests {
         let checkpoint = try Checkpoint.load(fresh, from: path)
         #expect(fresh.map(\.value) == saved.map(\.value))
         #expect(checkpoint.metadata["step"] == "3" && checkpoint["adam.m.fc.weight"] == moment)
+        #expect(try checkpoint.matrix(named: "adam.m.fc.weight", rows: 4, cols: 3, as: Double.self) == Matrix(rows: 4, cols: 3, repeating: 0.25))
+        #expect(thrownMessage { _ = try checkpoint.matrix(named: "adam.m.fc.weight", rows: 3, cols: 4, as: Double.self) }?
+            .contains("has shape [4, 3]; the model expects [3, 4]") == true)
     }
 
     @Test func restoreRefusesMismatchesAndLeavesParametersUnchanged() throws {
@@ -109,7 +112,7 @@ struct CheckpointTests {
         let wrongShape = Parameter(name: "b", value: Matrix<Float>(rows: 3, cols: 2), weightDecay: true)
         let missing = Parameter(name: "c", value: Matrix<Float>(rows: 1, cols: 1), weightDecay: true)
         let shapeMessage = thrownMessage { try checkpoint.restore([a, wrongShape], source: "ckpt.safetensors") }
-        #expect(shapeMessage == "ckpt.safetensors: tensor \"b\" has shape [2, 3]; the model's parameter has [3, 2]")
+        #expect(shapeMessage == "ckpt.safetensors: tensor \"b\" has shape [2, 3]; the model expects [3, 2]")
         #expect(a.value == Matrix(rows: 2, cols: 2), "a failed restore changed a parameter")
         #expect(thrownMessage { try checkpoint.restore([missing]) }?.contains("no tensor named \"c\"") == true)
         let double = Parameter(name: "a", value: Matrix<Double>(rows: 2, cols: 2), weightDecay: true)

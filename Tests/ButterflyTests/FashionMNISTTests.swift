@@ -92,6 +92,9 @@ struct FashionMNISTTests {
         #expect(images.rows == 10 && labels == Array(data.labels[40..<50]))
         #expect(images.row(9) == data.images.row(49))
         #expect(thrownMessage { try data.copyExamples(in: 45..<51, images: &images, labels: &labels) }?.contains("index 50 is outside 0..<50") == true)
+        let holdOut = try data.subset(30..<50)
+        #expect(holdOut.count == 20 && holdOut.labels == Array(data.labels[30..<50]) && holdOut.images.row(0) == data.images.row(30))
+        #expect(thrownMessage { _ = try data.subset(40..<60) }?.contains("outside 0..<50") == true)
     }
 
     @Test func badSamplerConfigurationsThrow() {

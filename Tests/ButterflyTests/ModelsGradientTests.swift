@@ -107,14 +107,22 @@ struct ModelsGradientTests {
         try Self.expectGradientsMatch(try MLPMixer<Double>(mixer, rng: &rng), Self.images(2, seed: 14), "Mixer \(kind)")
     }
 
-    @Test func lowRankMixer() throws {
+    @Test(arguments: [LinearKind.lowRank(rank: 3), .butterfly])
+    func structuredMixer(kind: LinearKind) throws {
         var mixer = MLPMixerConfiguration.tiny
-        mixer.tokenMixingLinear = .lowRank(rank: 3)
-        mixer.channelMixingLinear = .lowRank(rank: 3)
+        mixer.tokenMixingLinear = kind
+        mixer.channelMixingLinear = kind
         var rng = SeededRandom(seed: 15)
         let model = try MLPMixer<Double>(mixer, rng: &rng)
-        #expect(model.parameters.contains { $0.name == "blocks.0.channel_mixing.fc1.u" })
-        try Self.expectGradientsMatch(model, Self.images(2, seed: 16), "Mixer low rank")
+        #expect(!model.parameters.contains { $0.name == "blocks.0.channel_mixing.fc1.weight" })
+        try Self.expectGradientsMatch(model, Self.images(2, seed: 16), "Mixer \(kind)")
+    }
+
+    @Test func butterflyGPT() throws {
+        var gpt = GPTConfiguration.tiny
+        gpt.linear = .butterfly
+        var rng = SeededRandom(seed: 17)
+        try Self.expectGradientsMatch(try GPT<Double>(gpt, rng: &rng), Self.tokens(2, context: 16, seed: 18), "GPT butterfly")
     }
 
     /// Parameter names are dotted, unique and cover the blocks.

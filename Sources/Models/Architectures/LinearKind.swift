@@ -16,8 +16,12 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// `PixelflyLinear`: a flat block butterfly sparse term plus a rank-r term (plus a bias).
     case pixelfly(PixelflySettings)
 
+    /// `ButterflyLinear`: one learned real butterfly (2n·log₂n parameters, n the next power of
+    /// two ≥ max(in, out); rectangular layers pad the input and truncate the output) plus a bias.
+    case butterfly
+
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "pixelfly", "lowrank"]
+    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -28,6 +32,10 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
             return { inputFeatures, outputFeatures, name, rng in
                 try LowRankLinear<Scalar>(inputFeatures, outputFeatures, rank: min(rank, inputFeatures, outputFeatures),
                                           bias: true, name: name, rng: &rng)
+            }
+        case .butterfly:
+            return { inputFeatures, outputFeatures, name, rng in
+                try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
             }
         case .pixelfly(let settings):
             return { inputFeatures, outputFeatures, name, rng in
@@ -42,6 +50,7 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .dense: return "dense"
         case .lowRank(let rank): return "lowrank(rank \(rank))"
+        case .butterfly: return "butterfly"
         case .pixelfly(let p):
             return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"
         }

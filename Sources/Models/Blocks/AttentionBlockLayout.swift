@@ -7,7 +7,9 @@ import PixelflyCore
 /// slot s holds the scores against key block `keyBlock(q, s)`. Key blocks are ascending, so
 /// with a causal mask the diagonal block is the last used slot and masked entries form a
 /// suffix of each row — softmax runs over a prefix (`validLength`). Dense attention is the
-/// special case of one block of size T.
+/// special case of one block of size T; dense *causal* attention is tiled (blocks of 128, 64 or
+/// 32 when one divides T at least twice) so that query block i multiplies only against key
+/// blocks 0…i — the score and context GEMMs skip the masked upper triangle of blocks.
 struct AttentionBlockLayout: Equatable, Sendable {
     let sequenceLength: Int
     let blockSize: Int
@@ -23,8 +25,9 @@ struct AttentionBlockLayout: Equatable, Sendable {
         var allowed: [[Int]]
         switch pattern {
         case .dense:
-            blockSize = sequenceLength
-            allowed = [[0]]
+            let tile = isCausal ? Self.causalTile(sequenceLength) : sequenceLength
+            blockSize = tile
+            allowed = (0..<(sequenceLength / tile)).map { Array(0...$0) }
         case let .flatButterfly(blockSize, factors):
             guard blockSize > 0, sequenceLength % blockSize == 0 else {
                 throw ShapeError("MultiHeadSelfAttention", "score block size \(blockSize) must be positive and divide "
@@ -42,6 +45,12 @@ struct AttentionBlockLayout: Equatable, Sendable {
         slots = width
         slotCounts = allowed.map(\.count)
         keyBlocks = allowed.flatMap { $0 + Array(repeating: 0, count: width - $0.count) }
+    }
+
+    /// The tile size of dense causal attention: the largest of 128, 64, 32 giving at least two
+    /// tiles, or T itself.
+    static func causalTile(_ sequenceLength: Int) -> Int {
+        [128, 64, 32].first { sequenceLength % $0 == 0 && sequenceLength / $0 >= 2 } ?? sequenceLength
     }
 
     /// Width of a score panel row.

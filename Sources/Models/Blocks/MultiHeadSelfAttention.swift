@@ -86,8 +86,8 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
         query.parameters + key.parameters + value.parameters + output.parameters
     }
 
-    /// Fraction of the T×T score matrix that is computed (1 for dense, causal or not: the
-    /// masked half of a dense causal score matrix is computed and then zeroed).
+    /// Fraction of the T×T score matrix that is computed: 1 for dense; for dense causal the
+    /// lower triangle of tiles, (n + 1)/(2n) for n tiles.
     public var scoreDensity: Double {
         Double(layout.computedScoresPerSequence) / Double(sequenceLength * sequenceLength)
     }

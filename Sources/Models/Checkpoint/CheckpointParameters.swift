@@ -17,21 +17,27 @@ extension Checkpoint {
     /// (optimizer state, …) are ignored.
     public func restore<S: TensorScalar>(_ parameters: [Parameter<S>], prefix: String = "",
                                          source: String = "checkpoint") throws {
-        var matrices: [Matrix<S>] = []
-        for parameter in parameters {
-            let name = prefix + parameter.name
-            guard let tensor = self[name] else {
-                throw FileError(source, "no tensor named \(JSONValue.quoted(name)) for the model's parameter")
-            }
-            guard tensor.dtype == .of(S.self) else {
-                throw FileError(source, "tensor \(JSONValue.quoted(name)) holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
-            }
-            guard tensor.shape == [parameter.value.rows, parameter.value.cols] else {
-                throw FileError(source, "tensor \(JSONValue.quoted(name)) has shape \(tensor.shape); the model's parameter has [\(parameter.value.rows), \(parameter.value.cols)]")
-            }
-            matrices.append(try tensor.matrix(as: S.self))
+        let matrices = try parameters.map { parameter in
+            try matrix(named: prefix + parameter.name, rows: parameter.value.rows, cols: parameter.value.cols,
+                       as: S.self, source: source)
         }
         for (parameter, matrix) in zip(parameters, matrices) { parameter.value = matrix }
+    }
+
+    /// The tensor `name` as a `rows`×`cols` matrix of `S` (e.g. an optimizer moment); throws,
+    /// naming the tensor and `source`, if it is missing or has another dtype or shape.
+    public func matrix<S: TensorScalar>(named name: String, rows: Int, cols: Int, as _: S.Type = S.self,
+                                        source: String = "checkpoint") throws -> Matrix<S> {
+        guard let tensor = self[name] else {
+            throw FileError(source, "no tensor named \(JSONValue.quoted(name))")
+        }
+        guard tensor.dtype == .of(S.self) else {
+            throw FileError(source, "tensor \(JSONValue.quoted(name)) holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
+        }
+        guard tensor.shape == [rows, cols] else {
+            throw FileError(source, "tensor \(JSONValue.quoted(name)) has shape \(tensor.shape); the model expects [\(rows), \(cols)]")
+        }
+        return try tensor.matrix(as: S.self)
     }
 
     /// Writes `parameters` (plus `extraTensors`, e.g. optimizer moments) and `metadata` to

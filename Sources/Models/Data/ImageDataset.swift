@@ -39,6 +39,17 @@ public struct ImageDataset: Sendable {
         return histogram
     }
 
+    /// The examples `range` as a data set of their own (e.g. a validation hold-out).
+    public func subset(_ range: Range<Int>) throws -> ImageDataset {
+        guard range.lowerBound >= 0, range.upperBound <= count else {
+            throw ShapeError("ImageDataset.subset", "range \(range) is outside 0..<\(count)")
+        }
+        var subsetImages = Matrix<Float>(rows: 0, cols: 0)
+        var subsetLabels: [Int] = []
+        try copyExamples(in: range, images: &subsetImages, labels: &subsetLabels)
+        return try ImageDataset(images: subsetImages, labels: subsetLabels, height: height, width: width, classNames: classNames)
+    }
+
     /// Copies the examples `indices` into caller-owned buffers: `images` becomes
     /// (indices.count, pixelsPerImage) and `labels` holds their labels. Allocates only when the
     /// batch is larger than the buffers have held before (labels: when its size changes).

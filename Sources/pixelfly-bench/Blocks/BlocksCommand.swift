@@ -21,6 +21,9 @@ struct BlocksCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Sequence lengths T of the attention measurements.")
     var sequenceLengths: [Int] = [256, 1024, 2048]
 
+    @Option(help: "Sequences per attention batch B (rows are B·T).")
+    var batch: Int = 1
+
     @Option(help: "Score block size of the butterfly pattern.")
     var blockSize: Int = 64
 
@@ -33,15 +36,15 @@ struct BlocksCommand: ParsableCommand {
         print(RunEnvironment.current().header)
         let elementwise = try ElementwiseBench.measure(rows: rows, features: features, timing: timing)
         print(elementwise.text)
-        var attention = Table(["T", "causal", "pattern", "score density", "dense fwd+bwd ms", "butterfly fwd+bwd ms", "speed-up"])
+        var attention = Table(AttentionBench.columns)
         for length in sequenceLengths {
             for causal in [false, true] {
-                try AttentionBench.measure(sequenceLength: length, features: features, heads: heads, causal: causal,
-                                           blockSize: blockSize, factors: factors, timing: timing, into: &attention)
+                let shape = AttentionBench.Shape(batch: batch, sequenceLength: length, features: features, heads: heads, causal: causal)
+                try AttentionBench.measure(shape, blockSize: blockSize, factors: factors, timing: timing, into: &attention)
             }
         }
-        print("\nMulti-head self-attention, batch 1, C = \(features), H = \(heads), dense projections (same in both);")
-        print("forward + backward of the whole layer, median of \(timing.repetitions), interleaved:")
+        print("\nMulti-head self-attention, C = \(features), H = \(heads), dense projections (the same in both layers);")
+        print("forward + backward, median of \(timing.repetitions), interleaved; projections = the four C×C linears alone:")
         print(attention.text)
     }
 }
