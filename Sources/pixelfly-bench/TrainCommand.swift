@@ -2,6 +2,9 @@ import ArgumentParser
 import Butterfly
 import Models
 import PixelflyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly, low-rank or
 /// butterfly linears, printing loss, accuracy and time per step. The work is `runTraining` (module
@@ -116,6 +119,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0) // progress lines appear as they happen, also in a log file
         if let threads { OpenBLASRuntime.threads = threads }
         let configuration = try makeConfiguration()
         print(RunEnvironment.current().header)
