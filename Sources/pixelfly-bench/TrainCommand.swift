@@ -119,11 +119,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        setvbuf(stdout, nil, _IOLBF, 0) // progress lines appear as they happen, also in a log file
         if let threads { OpenBLASRuntime.threads = threads }
         let configuration = try makeConfiguration()
         print(RunEnvironment.current().header)
-        let result = try runTraining(configuration)
+        // Flush after every line so that progress shows as it happens, also in a log file.
+        let result = try runTraining(configuration, log: { print($0); fflush(nil) })
         for record in result.evaluations {
             print("epoch \(format(record.epoch, 2)): test accuracy \(format(record.testAccuracy * 100, 2))%, "
                 + "test loss \(format(record.testLoss, 4)), \(format(record.trainingSeconds, 1)) s training")
