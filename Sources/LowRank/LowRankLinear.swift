@@ -83,7 +83,10 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
         try! matmul(u.value, .none, v.value, .none)
     }
 
+    // @inlinable specialises direct calls in the caller's module; @_specialize gives calls
+    // through `any LinearLayer<Float>` (generic witness) a Float body instead of generic code.
     @inlinable
+    @_specialize(exported: true, where Scalar == Float)
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "LowRankLinear.forward")
         try gemm(x, .none, v.value, .transposed, into: &hidden)
@@ -97,6 +100,7 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
     }
 
     @inlinable
+    @_specialize(exported: true, where Scalar == Float)
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "LowRankLinear.backward")

@@ -28,6 +28,9 @@ struct LowRankCommand: ParsableCommand {
     @Option(help: "Alternating-projection iterations for the conversion.")
     var iterations: Int = 20
 
+    @Option(help: "Independent layers drawn per initialisation for the variance table.")
+    var draws: Int = 8
+
     @Option(help: "Also write the results as JSON to this file.")
     var json: String?
 
@@ -35,10 +38,24 @@ struct LowRankCommand: ParsableCommand {
 
     func run() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
+        guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
         let layerShapes = try shapes.map(Self.parseShape)
         OpenBLASRuntime.threads = threads
         let environment = RunEnvironment.current()
         print(environment.header)
+
+        var initTable = Table(["init", "in→out", "rank", "mean W² ÷ 1/(3·in)", "std. error", "draws"])
+        var initRows: [LowRankInitVariance] = []
+        for (input, output) in layerShapes.prefix(1) {
+            let rows = try LowRankInitVariance.measure(input: input, output: output, rank: min(rank, input, output), draws: draws)
+            initRows += rows
+            for row in rows {
+                initTable.append([row.initialization, "\(input)→\(output)", "\(row.rank)", format(row.ratioToDense, 4),
+                                  format(row.standardError, 4), "\(row.draws)"])
+            }
+        }
+        print("\nProduct variance of the initialisations (1 = dense nn.Linear default):\n" + initTable.text)
 
         var svdTable = Table(["shape (out×in)", "sgesdd median ms", "min", "max", "rel. reconstruction error"])
         var svdRows: [SVDTiming] = []
@@ -77,8 +94,8 @@ struct LowRankCommand: ParsableCommand {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
                 command: "lowrank", environment: environment,
                 configuration: ["shapes": "\(shapes)", "batches": "\(batches)", "rank": "\(rank)", "threads": "\(threads)",
-                                "convertSize": "\(convertSize)", "iterations": "\(iterations)", "repetitions": "\(timing.repetitions)"],
-                results: LowRankResults(svd: svdRows, layers: layerRows, conversions: conversions)))
+                                "convertSize": "\(convertSize)", "draws": "\(draws)", "iterations": "\(iterations)", "repetitions": "\(timing.repetitions)"],
+                results: LowRankResults(initialization: initRows, svd: svdRows, layers: layerRows, conversions: conversions)))
         }
     }
 
@@ -92,6 +109,7 @@ struct LowRankCommand: ParsableCommand {
 }
 
 struct LowRankResults: Codable {
+    var initialization: [LowRankInitVariance]
     var svd: [SVDTiming]
     var layers: [LowRankLayerTiming]
     var conversions: [SparsePlusLowRankConversion]

@@ -32,10 +32,15 @@ enum BlocksReference {
         return p
     }
 
-    /// x·Wᵀ + b for a dense linear.
+    /// The bias of a linear layer: its parameter named `….bias` (DenseLinear, PixelflyLinear).
+    static func bias<S: TensorScalar>(of layer: any LinearLayer<S>) -> Matrix<S>? {
+        layer.parameters.last { $0.name.hasSuffix(".bias") }?.value
+    }
+
+    /// x·Wᵀ + b for a linear layer given by its effective dense weight.
     static func linear<S: TensorScalar>(_ x: Matrix<S>, _ layer: any LinearLayer<S>) throws -> Matrix<Double> {
         var y = try NaiveReference.gemm(x, .none, layer.denseWeight(), .transposed)
-        if let bias = (layer as? DenseLinear<S>)?.bias?.value {
+        if let bias = bias(of: layer) {
             for i in 0..<y.rows { for j in 0..<y.cols { y[i, j] += Double(bias[0, j]) } }
         }
         return y
@@ -70,7 +75,7 @@ enum BlocksReference {
         }
         let outputWeight = attention.output.denseWeight().converted(to: Double.self)
         var y = try NaiveReference.gemm(context, .none, outputWeight, .transposed)
-        if let bias = (attention.output as? DenseLinear<S>)?.bias?.value {
+        if let bias = bias(of: attention.output) {
             for i in 0..<y.rows { for j in 0..<y.cols { y[i, j] += Double(bias[0, j]) } }
         }
         return y

@@ -38,15 +38,15 @@ extension BlockKernels {
         biasGradient: UnsafeMutablePointer<Scalar>,
         count n: Int, mean: Scalar, reciprocalStandardDeviation r: Scalar
     ) {
-        // First pass: x̂ into dx (scratch), parameter gradients, and the two row means.
-        var sumG: Scalar = 0, sumGX: Scalar = 0
+        // First pass: x̂ into dx (scratch) and the parameter gradients; then the two row means.
         for j in 0..<n {
             let xHat = (x[j] - mean) * r
             dx[j] = xHat
             gainGradient[j] += dy[j] * xHat
             biasGradient[j] += dy[j]
         }
-        sumG = dot(dy, gain, count: n)
+        let sumG = dot(dy, gain, count: n)
+        var sumGX: Scalar = 0
         for j in 0..<n { sumGX += dy[j] * gain[j] * dx[j] }
         let meanG = sumG / Scalar(n), meanGX = sumGX / Scalar(n)
         for j in 0..<n { dx[j] = r * (dy[j] * gain[j] - meanG - dx[j] * meanGX) }
