@@ -1,3 +1,4 @@
+import Butterfly
 import LowRank
 import PixelflyCore
 
@@ -12,8 +13,15 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// min(in, out) for layers too narrow for it.
     case lowRank(rank: Int)
 
+    /// `PixelflyLinear`: a flat block butterfly sparse term plus a rank-r term (plus a bias).
+    case pixelfly(PixelflySettings)
+
+    /// `ButterflyLinear`: one learned real butterfly (2n·log₂n parameters, n the next power of
+    /// two ≥ max(in, out); rectangular layers pad the input and truncate the output) plus a bias.
+    case butterfly
+
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "lowrank"]
+    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -25,6 +33,16 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
                 try LowRankLinear<Scalar>(inputFeatures, outputFeatures, rank: min(rank, inputFeatures, outputFeatures),
                                           bias: true, name: name, rng: &rng)
             }
+        case .butterfly:
+            return { inputFeatures, outputFeatures, name, rng in
+                try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
+            }
+        case .pixelfly(let settings):
+            return { inputFeatures, outputFeatures, name, rng in
+                try PixelflyLinear<Scalar>(inputFeatures, outputFeatures, mask: settings.mask,
+                                           rank: min(settings.rank, inputFeatures, outputFeatures), bias: true,
+                                           combination: settings.combination, name: name, rng: &rng)
+            }
         }
     }
 
@@ -32,6 +50,26 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .dense: return "dense"
         case .lowRank(let rank): return "lowrank(rank \(rank))"
+        case .butterfly: return "butterfly"
+        case .pixelfly(let p):
+            return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"
         }
+    }
+}
+
+/// The budget of a Pixelfly linear: its flat butterfly mask, the rank of its low-rank term and
+/// how the two are combined.
+public struct PixelflySettings: Codable, Sendable, Equatable {
+    public var mask: FlatButterflyConfiguration
+    public var rank: Int
+    public var combination: PixelflyCombination
+
+    /// B = 16, K = 2, 8×8 blocks, rank 8, sum: about a quarter of a dense layer's parameters at
+    /// the widths of the small presets (e.g. 128 → 512: 18.75% sparse + 7.8% low rank).
+    public init(mask: FlatButterflyConfiguration = .init(butterflySize: 16, factors: 2, blockSize: 8),
+                rank: Int = 8, combination: PixelflyCombination = .sum) {
+        self.mask = mask
+        self.rank = rank
+        self.combination = combination
     }
 }
