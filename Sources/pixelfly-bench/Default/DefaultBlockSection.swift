@@ -1,0 +1,64 @@
+import Models
+import PixelflyCore
+
+/// Section 3 of the default job: the blocks of the trained model, forward + backward, with
+/// dense and with Pixelfly linears, timed interleaved at the model's width and batch.
+struct DefaultBlockSection: Encodable {
+    struct Row: Encodable {
+        var block: String
+        var rows: Int
+        var dense: TimingSample
+        var pixelfly: TimingSample
+        var speedup: Double
+    }
+
+    var rows: [Row]
+    var table: Table
+
+    enum CodingKeys: String, CodingKey { case rows }
+
+    static func run(options: DefaultTrainingOptions, timing: TimingOptions) throws -> DefaultBlockSection {
+        let tokens = (28 / options.patchSize) * (28 / options.patchSize)
+        let rowCount = options.batchSize * tokens
+        let kinds: [LinearKind] = [.dense, options.pixelfly]
+        var rng = SeededRandom(seed: 5)
+        let x = Matrix<Float>(rows: rowCount, cols: options.width, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: rowCount, cols: options.width, initializer: .uniform(low: -1, high: 1), rng: &rng)
+
+        func blocks(_ make: (LinearFactory<Float>, inout SeededRandom) throws -> any Layer<Float>) throws -> [any Layer<Float>] {
+            try kinds.map { kind in
+                var blockRNG = SeededRandom(seed: 7)
+                return try make(kind.factory(), &blockRNG)
+            }
+        }
+        let candidates: [(String, [any Layer<Float>])] = [
+            ("pre-norm MLP \(options.width)→\(options.hidden)→\(options.width)", try blocks { linear, rng in
+                try PreNormResidual(features: options.width, body: MLPBlock(features: options.width, hiddenFeatures: options.hidden,
+                                                                          linear: linear, rng: &rng))
+            }),
+            ("pre-norm attention C=\(options.width), 8 heads, T=\(tokens)", try blocks { linear, rng in
+                try PreNormResidual(features: options.width, body: MultiHeadSelfAttention(
+                    features: options.width, heads: 8, sequenceLength: tokens, linear: linear, rng: &rng))
+            }),
+        ]
+        var rows: [Row] = []
+        var table = Table(["block", "rows", "dense ms", "Pixelfly ms", "speed-up", "threads"])
+        for (name, layers) in candidates {
+            var outputs = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
+            var gradients = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
+            let bodies: [() throws -> Void] = layers.indices.map { i in
+                {
+                    try layers[i].forward(x, into: &outputs[i])
+                    try layers[i].backward(input: x, outputGradient: dy, inputGradient: &gradients[i])
+                }
+            }
+            let samples = try measureInterleaved(warmup: timing.warmup, repetitions: timing.repetitions, bodies)
+            let row = Row(block: name, rows: rowCount, dense: samples[0], pixelfly: samples[1],
+                          speedup: samples[0].median / samples[1].median)
+            rows.append(row)
+            table.append([name, "\(rowCount)", format(row.dense.median * 1e3, 2), format(row.pixelfly.median * 1e3, 2),
+                          format(row.speedup, 2) + "×", "\(OpenBLASRuntime.threads)"])
+        }
+        return DefaultBlockSection(rows: rows, table: table)
+    }
+}

@@ -1,0 +1,75 @@
+import Butterfly
+import PixelflyCore
+
+/// Section 2 of the default job: dense, block-sparse and Pixelfly linears at B = 16, K = 2,
+/// b = 32, rank 64 (the reference setting), plus a density sweep of the block-sparse
+/// kernel (K = 1…4) for the speed-up-against-density plot.
+struct DefaultLayerSection: Encodable {
+    var rows: [LayerMeasurement]
+    var table: Table
+
+    static let settings = LayerSettings(
+        mask: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 32), rank: 64,
+        kinds: ["dense", "sparse", "pixelfly"])
+    /// Block-sparse layers at these factor counts are added to the batch-4096, 1-thread runs.
+    static let sweepFactors = [1, 3, 4]
+
+    enum CodingKeys: String, CodingKey { case rows }
+
+    static func run(full: Bool, timing: TimingOptions) throws -> DefaultLayerSection {
+        let shapes = full ? [(1024, 4096), (4096, 1024), (768, 3072), (3072, 768)] : [(1024, 4096), (4096, 1024)]
+        let batches = full ? [64, 512, 4096] : [64, 4096]
+        var rows: [LayerMeasurement] = []
+        var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ms", "f+b GF/s", "max err"])
+        let saved = OpenBLASRuntime.threads
+        defer { OpenBLASRuntime.threads = saved }
+        for (input, output) in shapes {
+            var candidates = try settings.candidates(input: input, output: output, seed: 11)
+            let dense = Double(2 * input * output)
+            for threads in [1, 2] {
+                OpenBLASRuntime.threads = threads
+                for batch in batches {
+                    var measured = candidates
+                    if batch == 4096 && threads == 1 {
+                        measured += try sweepFactors.map { k in
+                            var rng = SeededRandom(seed: UInt64(20 + k))
+                            let mask = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration:
+                                FlatButterflyConfiguration(butterflySize: 16, factors: k, blockSize: 32))
+                            return LayerCandidate(kind: "sparse K=\(k)", layer: try BlockSparseLinear<Float>(mask: mask, rng: &rng))
+                        }
+                    }
+                    let result = try LayerMeasurement.measure(
+                        measured, input: input, output: output, batch: batch, threads: threads,
+                        warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: 32, seed: 12)
+                    for m in result where m.kind != "dense" {
+                        table.append(["\(input)×\(output)", "\(batch)", "\(threads)", m.kind,
+                                      format(Double(m.forwardFLOPsPerRow) / dense, 3),
+                                      format(m.forwardRatio, 3), format(m.forwardBackwardRatio, 3),
+                                      format(m.forwardBackward.median * 1e3, 2), format(m.forwardBackwardGFLOPs, 1),
+                                      format(m.maxForwardError / max(m.referenceScale, 1e-30), 8)])
+                    }
+                    rows += result
+                }
+            }
+            candidates.removeAll()
+        }
+        return DefaultLayerSection(rows: rows, table: table)
+    }
+
+    /// Speed-up (dense f+b time ÷ layer f+b time) against FLOP density, batch 4096, 1 thread.
+    var plot: SVGPlot {
+        var plot = SVGPlot(title: "Linear layers: speed-up over dense (forward+backward, batch 4096, 1 thread)",
+                           xLabel: "FLOPs ÷ dense FLOPs", yLabel: "speed-up over dense", referenceY: 1)
+        let selected = rows.filter { $0.batch == 4096 && $0.threads == 1 && $0.kind != "dense" }
+        for shape in Set(selected.map { "\($0.input)×\($0.output)" }).sorted() {
+            let points = selected.filter { "\($0.input)×\($0.output)" == shape && $0.kind.hasPrefix("sparse") }
+                .map { (x: Double($0.forwardFLOPsPerRow) / Double(2 * $0.input * $0.output), y: 1 / $0.forwardBackwardRatio) }
+                .sorted { $0.x < $1.x }
+            plot.add("block-sparse \(shape)", points)
+            let pixelfly = selected.filter { "\($0.input)×\($0.output)" == shape && $0.kind == "pixelfly" }
+                .map { (x: Double($0.forwardFLOPsPerRow) / Double(2 * $0.input * $0.output), y: 1 / $0.forwardBackwardRatio) }
+            plot.add("Pixelfly r64 \(shape)", pixelfly)
+        }
+        return plot
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import PixelflyCore
+
+/// Everything the default job measured, written as summary.json, summary.md and two SVGs.
+struct DefaultReport: Encodable {
+    var environment: RunEnvironment
+    var gemm: [GemmThroughput]
+    var layers: DefaultLayerSection
+    var blocks: DefaultBlockSection
+    var training: DefaultTrainingSection
+    var totalSeconds: Double
+
+    func write(to folder: ResultsFolder, command: String) throws {
+        try folder.writeJSON("summary.json", ResultDocument(
+            command: command, environment: environment,
+            configuration: ["seed": "\(training.dense.result.configuration.seed)",
+                            "dense model": "\(training.dense.result.configuration.model)",
+                            "pixelfly model": "\(training.pixelfly.result.configuration.model)"],
+            results: self))
+        try folder.writeText("summary.md", markdown(command: command))
+        try folder.writeText("layer-speedup.svg", layers.plot.svg)
+        try folder.writeText("accuracy-vs-time.svg", training.plot.svg)
+    }
+
+    func markdown(command: String) -> String {
+        """
+        # pixelfly-bench default job
+
+        `\(command)` — \(environment.date), commit \(environment.gitCommit), \(environment.buildConfiguration) build.
+        CPU \(environment.cpuModel) (\(environment.logicalCores) logical cores); OpenBLAS core \(environment.openBLASCore),
+        \(environment.openBLASThreads) threads by default (`OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"));
+        load average at start \(environment.hostLoadAverage). Total \(format(totalSeconds, 0)) s.
+
+        **\(training.headline).**
+
+        ## Dense sgemm yardstick
+
+        \(gemm.map { "- " + $0.line }.joined(separator: "\n"))
+
+        ## Linear layers (time ÷ dense time; B = 16, K = 2, b = 32, rank 64)
+
+        \(layers.table.markdown)
+
+        ![speed-up against density](layer-speedup.svg)
+
+        ## Blocks (forward + backward)
+
+        \(blocks.table.markdown)
+
+        ## Training (same seed and data order for both)
+
+        \(training.table.markdown)
+
+        ![accuracy against time](accuracy-vs-time.svg)
+
+        Evaluations (step, epoch, test accuracy %, training seconds):
+
+        \(evaluationLines)
+        """
+    }
+
+    private var evaluationLines: String {
+        [("dense", training.dense), ("Pixelfly", training.pixelfly)].flatMap { label, run in
+            run.result.evaluations.map {
+                "- \(label): step \($0.step), epoch \(format($0.epoch, 2)), \(format($0.testAccuracy * 100, 2)) %, \(format($0.trainingSeconds, 1)) s"
+            }
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Butterfly
+import Models
+
+/// The model the default job trains and whose blocks it times.
+struct DefaultTrainingOptions: ParsableArguments {
+    @Option(help: "Mixer width C (channels).")
+    var width: Int = 512
+
+    @Option(help: "Hidden width of the channel-mixing MLP.")
+    var hidden: Int = 2048
+
+    @Option(help: "Mixer blocks.")
+    var depth: Int = 2
+
+    @Option(help: "Patch size (7 → 16 tokens of a 28×28 image).")
+    var patchSize: Int = 7
+
+    @Option(help: "Mini-batch size.")
+    var batchSize: Int = 64
+
+    @Option(help: "Training epochs (default: 2, or 6 with --full).")
+    var epochs: Int?
+
+    @Option(help: "Use only the first N training images (default: all 60000).")
+    var trainLimit: Int?
+
+    @Option(help: "Pixelfly butterfly size B.")
+    var butterflySize: Int = 16
+
+    @Option(help: "Pixelfly butterfly factors K.")
+    var factors: Int = 2
+
+    @Option(help: "Pixelfly block size b.")
+    var blockSize: Int = 32
+
+    @Option(help: "Rank of Pixelfly's low-rank term.")
+    var rank: Int = 32
+
+    @Option(help: "Seed of initialisation and data order (the same for both runs).")
+    var seed: UInt64 = 0
+
+    var pixelfly: LinearKind {
+        .pixelfly(PixelflySettings(mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
+                                   rank: rank, combination: .sum))
+    }
+
+    /// The Mixer with `kind` in its channel-mixing MLPs. The token-mixing MLPs (16 tokens → 64)
+    /// and the embedding/head stay dense: they are too small for blocks of 32.
+    func mixer(_ kind: LinearKind) -> MLPMixerConfiguration {
+        var c = MLPMixerConfiguration.small
+        c.patchSize = patchSize
+        c.width = width
+        c.channelHidden = hidden
+        c.depth = depth
+        c.channelMixingLinear = kind
+        return c
+    }
+}

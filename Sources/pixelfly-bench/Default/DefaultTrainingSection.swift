@@ -1,0 +1,101 @@
+import Models
+import PixelflyCore
+
+/// Section 4 of the default job: the same Mixer (same seed, same data order) trained with
+/// dense and with Pixelfly channel-mixing linears.
+struct DefaultTrainingSection: Encodable {
+    struct Run: Encodable {
+        var linear: String
+        var result: TrainingResult
+        /// Linear-layer FLOPs of one training step (forward + backward = 3 × forward).
+        var linearFLOPsPerStep: Double
+    }
+
+    var dense: Run
+    var pixelfly: Run
+    /// Dense median step time ÷ Pixelfly median step time.
+    var stepSpeedup: Double
+    /// Pixelfly final accuracy − dense final accuracy, in points.
+    var accuracyDifferencePoints: Double
+    /// Training seconds Pixelfly needed to first reach the dense model's final accuracy (nil if never).
+    var pixelflySecondsToDenseAccuracy: Double?
+    var denseSeconds: Double
+    var table: Table
+
+    enum CodingKeys: String, CodingKey {
+        case dense, pixelfly, stepSpeedup, accuracyDifferencePoints, pixelflySecondsToDenseAccuracy, denseSeconds
+    }
+
+    static func run(options: DefaultTrainingOptions, full: Bool) throws -> DefaultTrainingSection {
+        let epochs = options.epochs ?? (full ? 6 : 2)
+        func train(_ kind: LinearKind, _ label: String) throws -> Run {
+            var configuration = TrainingConfiguration(model: .mixer(options.mixer(kind)))
+            configuration.epochs = epochs
+            configuration.batchSize = options.batchSize
+            configuration.seed = options.seed
+            configuration.trainingLimit = options.trainLimit
+            let stepsPerEpoch = (options.trainLimit ?? 60_000) / options.batchSize
+            configuration.evaluationInterval = max(1, stepsPerEpoch / 2)
+            configuration.logInterval = max(1, stepsPerEpoch / 4)
+            print("-- \(label): \(kind)")
+            let result = try runTraining(configuration) { print("   " + $0) }
+            return Run(linear: kind.description, result: result,
+                       linearFLOPsPerStep: try linearFLOPsPerStep(options.mixer(kind), batch: options.batchSize))
+        }
+        let dense = try train(.dense, "dense")
+        let pixelfly = try train(options.pixelfly, "Pixelfly")
+        let target = dense.result.finalTestAccuracy
+        let reach = pixelfly.result.evaluations.first { $0.testAccuracy >= target }?.trainingSeconds
+        let denseSeconds = dense.result.evaluations.last?.trainingSeconds ?? 0
+
+        var table = Table(["linear", "parameters", "linear GFLOP/step", "ms/step (median)", "step speed-up",
+                           "test acc %", "training s", "s to dense acc"])
+        for run in [dense, pixelfly] {
+            let isDense = run.linear == dense.linear
+            table.append([run.linear, "\(run.result.parameterCount)", format(run.linearFLOPsPerStep / 1e9, 2),
+                          format(run.result.medianStepSeconds * 1e3, 1),
+                          isDense ? "1.00×" : format(dense.result.medianStepSeconds / run.result.medianStepSeconds, 2) + "×",
+                          format(run.result.finalTestAccuracy * 100, 2),
+                          format(run.result.evaluations.last?.trainingSeconds ?? 0, 1),
+                          isDense ? format(denseSeconds, 1) : (reach.map { format($0, 1) } ?? "not reached")])
+        }
+        return DefaultTrainingSection(
+            dense: dense, pixelfly: pixelfly,
+            stepSpeedup: dense.result.medianStepSeconds / pixelfly.result.medianStepSeconds,
+            accuracyDifferencePoints: (pixelfly.result.finalTestAccuracy - target) * 100,
+            pixelflySecondsToDenseAccuracy: reach, denseSeconds: denseSeconds, table: table)
+    }
+
+    var headline: String {
+        "Pixelfly Mixer step \(format(stepSpeedup, 2))× faster than dense; test accuracy "
+            + "\(format(pixelfly.result.finalTestAccuracy * 100, 2))% vs \(format(dense.result.finalTestAccuracy * 100, 2))% "
+            + "(\(accuracyDifferencePoints >= 0 ? "+" : "")\(format(accuracyDifferencePoints, 2)) points) after "
+            + "\(format(dense.result.evaluations.last?.epoch ?? 0, 1)) epochs"
+    }
+
+    /// Accuracy against training wall-clock time, both runs.
+    var plot: SVGPlot {
+        var plot = SVGPlot(title: "MLP-Mixer on Fashion-MNIST: test accuracy vs training time",
+                           xLabel: "training seconds", yLabel: "test accuracy (%)")
+        for (label, run) in [("dense", dense), ("Pixelfly", pixelfly)] {
+            plot.add(label, [(x: 0.0, y: 10.0)] + run.result.evaluations.map { (x: $0.trainingSeconds, y: $0.testAccuracy * 100) })
+        }
+        return plot
+    }
+
+    /// Forward FLOPs of every linear in one step × 3 (backward costs two forward products).
+    static func linearFLOPsPerStep(_ c: MLPMixerConfiguration, batch: Int) throws -> Double {
+        var rng = SeededRandom(seed: 0)
+        func perRow(_ kind: LinearKind, _ input: Int, _ output: Int) throws -> Double {
+            let factory: LinearFactory<Float> = kind.factory()
+            return Double(try factory(input, output, "flops", &rng).forwardFLOPsPerRow)
+        }
+        let tokens = Double(c.tokens), rows = Double(batch)
+        let channel = try perRow(c.channelMixingLinear, c.width, c.channelHidden) + perRow(c.channelMixingLinear, c.channelHidden, c.width)
+        let token = try perRow(c.tokenMixingLinear, c.tokens, c.tokenHidden) + perRow(c.tokenMixingLinear, c.tokenHidden, c.tokens)
+        let perBlock = channel * rows * tokens + token * rows * Double(c.width)
+        let embedding = try perRow(c.embeddingLinear, c.patchSize * c.patchSize, c.width) * rows * tokens
+        let head = try perRow(c.embeddingLinear, c.width, c.classes) * rows
+        return 3 * (Double(c.depth) * perBlock + embedding + head)
+    }
+}
