@@ -41,6 +41,13 @@ public struct SingularValueDecomposition<Scalar: TensorScalar>: Sendable {
         vt = try Matrix(rows: k, cols: n, storage: uPrime)
     }
 
+    /// Assembles a decomposition from parts the caller knows to be consistent.
+    init(u: Matrix<Scalar>, singularValues: [Scalar], vt: Matrix<Scalar>) {
+        self.u = u
+        self.singularValues = singularValues
+        self.vt = vt
+    }
+
     /// min(m, n): the number of singular triplets.
     public var count: Int { singularValues.count }
 

@@ -40,13 +40,16 @@ public struct SparsePlusLowRankProjection<Scalar: TensorScalar>: Sendable {
 /// an m×n matrix.
 ///
 /// - Parameters:
+///   - method: how each L step finds the leading r triplets. `.exact` makes every half-step an
+///     exact minimiser, hence the monotone residual; `.randomized` is far cheaper for
+///     r ≪ min(m, n) and monotone only up to its approximation error.
 ///   - tolerance: stop when the relative residual falls below it, or when one iteration
 ///     improves the residual by less than this fraction.
 /// - Throws: `ShapeError` if the support's shape differs from W's, the rank is outside
 ///   1...min(m, n) or `maxIterations < 1`; `LAPACKError` if an SVD fails (e.g. NaN in W).
 public func projectOntoSparsePlusLowRank<Scalar: TensorScalar>(
     _ w: Matrix<Scalar>, support: ElementSupport, rank: Int,
-    maxIterations: Int = 100, tolerance: Double = 1e-6
+    maxIterations: Int = 100, tolerance: Double = 1e-6, method: TruncatedSVDMethod = .exact
 ) throws -> SparsePlusLowRankProjection<Scalar> {
     let operation = "projectOntoSparsePlusLowRank"
     guard support.rows == w.rows, support.cols == w.cols else {
@@ -68,7 +71,7 @@ public func projectOntoSparsePlusLowRank<Scalar: TensorScalar>(
     for _ in 0..<maxIterations {
         sparse = try support.restrict(elementwise(w, lowRankProduct, -))
         let remainder = try elementwise(w, sparse, -)
-        factors = try bestRankApproximation(remainder, rank: rank).factors
+        factors = try bestRankApproximation(remainder, rank: rank, method: method).factors
         lowRankProduct = try factors.product()
         let residual = try elementwise(remainder, lowRankProduct, -).frobeniusNorm
         let previous = residuals.last

@@ -74,7 +74,7 @@ struct SparsePlusLowRankConversion: Codable {
     var sparseOnlyResidual: Double
     var seconds: Double
 
-    static func measure(size: Int, rank: Int, iterations: Int) throws -> [SparsePlusLowRankConversion] {
+    static func measure(size: Int, rank: Int, iterations: Int, method: TruncatedSVDMethod) throws -> [SparsePlusLowRankConversion] {
         let mask = try FlatButterflyMask(outputFeatures: size, inputFeatures: size, configuration: FlatButterflyConfiguration())
         let b = mask.configuration.blockSize
         let support = try ElementSupport(rows: size, cols: size) { i, j in mask.blockIsSet(i / b, j / b) }
@@ -87,7 +87,8 @@ struct SparsePlusLowRankConversion: Codable {
         let planted = try Matrix(rows: size, cols: size, storage: zip(lowRankPart.storage, sparsePart.storage).map(+))
         return try [("Kaiming-uniform dense draw", dense), ("planted S + rank-\(rank)", planted)].map { name, w in
             let start = monotonicSeconds()
-            let projection = try projectOntoSparsePlusLowRank(w, support: support, rank: rank, maxIterations: iterations, tolerance: 1e-6)
+            let projection = try projectOntoSparsePlusLowRank(w, support: support, rank: rank, maxIterations: iterations, tolerance: 1e-6,
+                                                              method: method)
             let seconds = monotonicSeconds() - start
             let norm = w.frobeniusNorm
             let offSupport = try Matrix(rows: size, cols: size, storage: zip(w.storage, support.mask).map { $1 ? 0 : $0 })
