@@ -49,6 +49,8 @@ public struct RankApproximation<Scalar: TensorScalar>: Sendable {
 /// `.exact` computes it; `.randomized` approximates it much faster for r ≪ min(m, n).
 ///
 /// Throws `ShapeError` unless 1 ≤ rank ≤ min(m, n), and `LAPACKError` if the SVD fails.
+@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported: true, where Scalar == Double)
 public func bestRankApproximation<Scalar: TensorScalar>(
     _ dense: Matrix<Scalar>, rank: Int, method: TruncatedSVDMethod = .exact
 ) throws -> RankApproximation<Scalar> {
@@ -73,10 +75,15 @@ public func bestRankApproximation<Scalar: TensorScalar>(
         for j in 0..<dense.cols { right[i, j] = roots[i] * svd.vt[i, j] }
     }
     let squares = svd.singularValues.map { Double($0) * Double($0) }
-    let total = dense.frobeniusNorm * dense.frobeniusNorm
+    let total = squaredFrobeniusNorm(dense)
     let discarded = method == .exact
         ? squares.dropFirst(rank).reduce(0, +)
         : max(total - squares.prefix(rank).reduce(0, +), 0)
     return RankApproximation(factors: try LowRankFactors(left: left, right: right),
                              singularValues: svd.singularValues, discardedEnergy: discarded, totalEnergy: total)
+}
+
+/// ‖m‖²_F accumulated in Double (module-internal so that it specialises with its callers).
+func squaredFrobeniusNorm<Scalar: TensorScalar>(_ m: Matrix<Scalar>) -> Double {
+    m.withUnsafeBufferPointer { buffer in buffer.reduce(0.0) { $0 + Double($1) * Double($1) } }
 }

@@ -60,13 +60,15 @@ struct LowRankCommand: ParsableCommand {
         }
         print("\nProduct variance of the initialisations (1 = dense nn.Linear default):\n" + initTable.text)
 
-        var svdTable = Table(["shape (out×in)", "sgesdd median ms", "min", "max", "rel. reconstruction error"])
+        var svdTable = Table(["shape (out×in)", "sgesdd median ms", "min", "max", "rel. reconstruction error",
+                              "randomized rank-\(rank) ms", "error ÷ Eckart–Young"])
         var svdRows: [SVDTiming] = []
         for (input, output) in layerShapes {
-            let row = try SVDTiming.measure(output: output, input: input, timing: timing)
+            let row = try SVDTiming.measure(output: output, input: input, rank: min(rank, input, output), timing: timing)
             svdRows.append(row)
             svdTable.append(["\(output)×\(input)", format(row.time.median * 1e3, 1), format(row.time.min * 1e3, 1),
-                             format(row.time.max * 1e3, 1), String(format: "%.2e", row.relativeError)])
+                             format(row.time.max * 1e3, 1), String(format: "%.2e", row.relativeError),
+                             format(row.randomizedTime.median * 1e3, 1), format(row.randomizedErrorRatio, 4)])
         }
         print("\nThin SVD (Float, LAPACK sgesdd, jobz = S):\n" + svdTable.text)
 
