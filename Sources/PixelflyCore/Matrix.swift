@@ -4,8 +4,16 @@
 /// caller owns, and `reshape(rows:cols:)` reuses the existing capacity, so a training step that
 /// keeps its buffers allocates nothing once their sizes have been seen.
 public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
-    public private(set) var rows: Int
-    public private(set) var cols: Int
+    public private(set) var rows: Int {
+        get { _rows }
+        set { _rows = newValue }
+    }
+    public private(set) var cols: Int {
+        get { _cols }
+        set { _cols = newValue }
+    }
+    @usableFromInline var _rows: Int
+    @usableFromInline var _cols: Int
     /// Row-major elements; `count == rows * cols` always.
     @usableFromInline var _storage: [Scalar]
 
@@ -15,8 +23,8 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     /// A `rows`×`cols` matrix filled with `value`.
     public init(rows: Int, cols: Int, repeating value: Scalar = 0) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
-        self.rows = rows
-        self.cols = cols
+        self._rows = rows
+        self._cols = cols
         self._storage = Array(repeating: value, count: rows * cols)
     }
 
@@ -28,8 +36,8 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
         guard storage.count == rows * cols else {
             throw ShapeError("Matrix.init", "\(rows)×\(cols) needs \(rows * cols) elements, got \(storage.count)")
         }
-        self.rows = rows
-        self.cols = cols
+        self._rows = rows
+        self._cols = cols
         self._storage = storage
     }
 
@@ -59,6 +67,10 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
 
     /// Changes the shape to `rows`×`cols`, keeping capacity. Contents are unspecified afterwards
     /// unless the element count is unchanged (then they are kept, re-read in the new shape).
+    ///
+    /// `@inlinable` so that the growth path specialises for the concrete scalar at the call
+    /// site (unspecialised, `append(contentsOf:)` ran element by element through witness tables).
+    @inlinable
     public mutating func reshape(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         let newCount = rows * cols
@@ -69,11 +81,12 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
                 _storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
             }
         }
-        self.rows = rows
-        self.cols = cols
+        self._rows = rows
+        self._cols = cols
     }
 
     /// Sets every element to `value`.
+    @inlinable
     public mutating func fill(_ value: Scalar) {
         _storage.withUnsafeMutableBufferPointer { $0.update(repeating: value) }
     }

@@ -32,12 +32,27 @@ struct MaskCommand: ParsableCommand {
     @Option(help: "Also write the layout as an SVG picture to this file.")
     var svg: String?
 
+    @Option(help: "Instead of -B/-K/-b: let the budget allocator choose them (and a rank) for this fraction of dense compute, e.g. 0.25.")
+    var budget: Double?
+
     @Flag(help: "Omit the block picture (print only the counts).")
     var countsOnly = false
 
     func run() throws {
-        let config = FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize,
+        var config = FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize,
                                                 globalSize: globalSize, shuffleSeed: shuffleSeed)
+        if let budget {
+            let allocation: PixelflyBudget
+            do {
+                allocation = try PixelflyBudget.allocate(outputFeatures: outputFeatures, inputFeatures: inputFeatures, targetFraction: budget)
+            } catch let error as PixelflyBudgetError {
+                throw ValidationError("\(error)")
+            }
+            config = allocation.configuration
+            print("budget \(budget) of dense: B = \(config.butterflySize), K = \(config.factors), b = \(config.blockSize), rank \(allocation.rank); "
+                + "sparse \(format(allocation.sparseFraction, 4)) + low-rank \(format(allocation.lowRankFraction, 4)) = "
+                + "\(format(allocation.flopFraction, 4)) of dense FLOPs and parameters")
+        }
         let mask: FlatButterflyMask
         do {
             mask = try FlatButterflyMask(outputFeatures: outputFeatures, inputFeatures: inputFeatures, configuration: config)

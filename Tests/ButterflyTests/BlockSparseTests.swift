@@ -71,6 +71,32 @@ struct BlockSparseTests {
         #expect(sawGather && sawAccumulate, "both forward strategies must be exercised")
     }
 
+    /// A batch longer than the kernel's row chunk, both forward strategies, with and without bias.
+    @Test func batchesSpanningSeveralChunksMatchReference() throws {
+        var rng = SeededRandom(seed: 55)
+        let batch = 2 * BlockSparseKernel.chunkRows + 37
+        for (out, input) in [(64, 16), (16, 64)] {
+            let mask = try FlatButterflyMask(outputFeatures: out, inputFeatures: input,
+                                             configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 2))
+            for hasBias in [false, true] {
+                let layer = try BlockSparseLinear<Float>(mask: mask, bias: hasBias, rng: &rng)
+                let reference = Self.masked(layer.denseWeight().converted(), mask)
+                let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+                let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
+                let y = try layer(x)
+                var expected = try NaiveReference.gemm(x.converted(to: Double.self), .none, reference, .transposed)
+                for i in 0..<batch { for j in 0..<out { expected[i, j] += Double(layer.bias?.value[0, j] ?? 0) } }
+                #expect(compare(y, expected).maxAbs < 1e-4)
+                var dx = Matrix<Float>(rows: 0, cols: 0)
+                try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+                let expectedDx = try NaiveReference.gemm(dy.converted(to: Double.self), .none, reference, .none)
+                #expect(compare(dx, expectedDx).maxAbs < 1e-4)
+                let expectedDW = Self.masked(try NaiveReference.gemm(dy.converted(to: Double.self), .transposed, x.converted(to: Double.self), .none), mask)
+                #expect(compare(layer.denseMatrix(fromPacked: layer.weight.gradient), expectedDW).maxAbs < 1e-3)
+            }
+        }
+    }
+
     @Test func backwardMatchesFiniteDifferences() throws {
         var rng = SeededRandom(seed: 77)
         let configs = [(64, 32, FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8)),

@@ -1,4 +1,5 @@
 import Butterfly
+import Models
 import PixelflyCore
 import Testing
 
@@ -43,5 +44,17 @@ struct ButterflyLinearTests {
         #expect(count == 0, "\(count) allocations in a steady-state ButterflyLinear step")
         #expect(throws: ShapeError.self) { try layer.forward(dy, into: &y) }
         #expect(throws: ShapeError.self) { try ButterflyLinear<Float>(0, 4, rng: &rng) }
+    }
+
+    /// `--linear butterfly`: the model-level switch builds `ButterflyLinear`s.
+    @Test func linearKindButterflyBuildsButterflyLinears() throws {
+        #expect(LinearKind.choices.contains("butterfly") && LinearKind.butterfly.description == "butterfly")
+        var rng = SeededRandom(seed: 4)
+        let make: LinearFactory<Float> = LinearKind.butterfly.factory()
+        let layer = try make(24, 96, "blocks.0.mlp.fc1", &rng)
+        let butterfly = try #require(layer as? ButterflyLinear<Float>)
+        #expect(butterfly.n == 128 && layer.outputFeatures == 96 && layer.parameters.map(\.name) == ["blocks.0.mlp.fc1.twiddles", "blocks.0.mlp.fc1.bias"])
+        let y = try layer(TransformCheck.signals(Float.self, batch: 3, scalarsPerRow: 24, seed: 5))
+        #expect(y.rows == 3 && y.cols == 96)
     }
 }

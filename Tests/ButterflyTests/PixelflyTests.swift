@@ -1,4 +1,4 @@
-import Butterfly
+@testable import Butterfly
 import LowRank
 import PixelflyCore
 import RealModule
@@ -57,6 +57,26 @@ struct PixelflyTests {
                 for i in 0..<x.rows { for j in 0..<shifted.cols { shifted[i, j] += Double(layer.bias?.value[0, j] ?? 0) } }
                 #expect(compare(y, shifted).maxAbs < 1e-4)
             }
+        }
+    }
+
+    /// The fused low-rank term across several kernel chunks: y and dx against W = S + UV.
+    @Test func fusedSumSpansSeveralChunks() throws {
+        var rng = SeededRandom(seed: 515)
+        let batch = 2 * BlockSparseKernel.chunkRows + 21
+        for (input, out) in [(16, 64), (64, 16)] {
+            let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 2),
+                                                  rank: 3, rng: &rng)
+            let w = layer.denseWeight().converted(to: Double.self)
+            let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let y = try layer(x)
+            var expected = try NaiveReference.gemm(x.converted(to: Double.self), .none, w, .transposed)
+            for i in 0..<batch { for j in 0..<out { expected[i, j] += Double(layer.bias!.value[0, j]) } }
+            #expect(compare(y, expected).maxAbs < 1e-4)
+            var dx = Matrix<Float>(rows: 0, cols: 0)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            #expect(compare(dx, try NaiveReference.gemm(dy.converted(to: Double.self), .none, w, .none)).maxAbs < 1e-4)
         }
     }
 

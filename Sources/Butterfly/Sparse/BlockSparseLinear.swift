@@ -95,16 +95,26 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         multiply(x, into: &y, beta: bias == nil ? 0 : 1)
     }
 
-    /// y += x·Wᵀ (no bias); `y` must be (x.rows, out). For layers that sum several terms.
-    func forward(_ x: Matrix<Scalar>, accumulatingInto y: inout Matrix<Scalar>) throws {
+    /// y = x·Wᵀ + h·Uᵀ (+ y when `accumulate`), without this layer's bias; h is (batch, r), U
+    /// (out, r). The rank-r product runs inside the kernel's chunk loop, on output still in cache.
+    func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, accumulate: Bool,
+                 plus h: Matrix<Scalar>, times u: Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
-        guard y.rows == x.rows, y.cols == outputFeatures else {
-            throw ShapeError("BlockSparseLinear.forward", "accumulating into \(y.rows)×\(y.cols); expected \(x.rows)×\(outputFeatures)")
+        guard h.rows == x.rows, u.rows == outputFeatures, u.cols == h.cols else {
+            throw ShapeError("BlockSparseLinear.forward", "low-rank term \(h.rows)×\(h.cols) · (\(u.rows)×\(u.cols))ᵀ does not fit \(x.rows)×\(outputFeatures)")
         }
-        multiply(x, into: &y, beta: 1)
+        if accumulate {
+            guard y.rows == x.rows, y.cols == outputFeatures else {
+                throw ShapeError("BlockSparseLinear.forward", "accumulating into \(y.rows)×\(y.cols); expected \(x.rows)×\(outputFeatures)")
+            }
+        } else {
+            y.reshape(rows: x.rows, cols: outputFeatures)
+        }
+        multiply(x, into: &y, beta: accumulate ? 1 : 0, lowRank: (h, u))
     }
 
-    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, beta: Scalar) {
+    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, beta: Scalar,
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) {
         let batch = x.rows
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
         if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
@@ -113,16 +123,43 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             x.withUnsafeBufferPointer { input in
                 y.withUnsafeMutableBufferPointer { output in
                     workspace.withUnsafeMutableBufferPointer { space in
-                        BlockSparseKernel.forward(layout, panels: panels.baseAddress!, x: input.baseAddress!, batch: batch,
-                                                  y: output.baseAddress!, beta: beta, workspace: space.baseAddress)
+                        withLowRankTerm(lowRank) { term in
+                            BlockSparseKernel.forward(layout, panels: panels.baseAddress!, x: input.baseAddress!, batch: batch,
+                                                      y: output.baseAddress!, beta: beta, workspace: space.baseAddress, lowRank: term)
+                        }
                     }
                 }
             }
         }
     }
 
+    /// `(a, b)` as a kernel term: a (batch, k) and b with k = a.cols.
+    private func withLowRankTerm<R>(_ pair: (Matrix<Scalar>, Matrix<Scalar>)?,
+                                    _ body: (BlockSparseKernel.LowRankTerm<Scalar>?) -> R) -> R {
+        guard let (a, b) = pair, a.count > 0, b.count > 0 else { return body(nil) }
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                body(BlockSparseKernel.LowRankTerm(a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols, k: a.cols))
+            }
+        }
+    }
+
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil)
+    }
+
+    /// The backward with dx = dy·W + dh·V, where dh is (batch, r) and V (r, in).
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                  plus dh: Matrix<Scalar>, times v: Matrix<Scalar>) throws {
+        guard dh.rows == x.rows, v.cols == inputFeatures, v.rows == dh.cols else {
+            throw ShapeError("BlockSparseLinear.backward", "low-rank term \(dh.rows)×\(dh.cols) · \(v.rows)×\(v.cols) does not fit \(x.rows)×\(inputFeatures)")
+        }
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v))
+    }
+
+    private func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
@@ -136,8 +173,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 }
                 weight.value.withUnsafeBufferPointer { panels in
                     dx.withUnsafeMutableBufferPointer { inputGradient in
-                        BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
-                                                        batch: batch, dx: inputGradient.baseAddress!)
+                        withLowRankTerm(lowRank) { term in
+                            BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
+                                                            batch: batch, dx: inputGradient.baseAddress!, lowRank: term)
+                        }
                     }
                 }
             }

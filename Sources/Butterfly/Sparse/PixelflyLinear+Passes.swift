@@ -1,6 +1,7 @@
 import PixelflyCore
 
-/// Forward and backward of `PixelflyLinear` (formulas in its doc comment).
+/// Forward and backward of `PixelflyLinear` (formulas in its doc comment). With `.sum` the
+/// low-rank products h·Uᵀ and dh·V run inside the block-sparse kernel's chunk loop.
 extension PixelflyLinear {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "PixelflyLinear.forward")
@@ -11,11 +12,8 @@ extension PixelflyLinear {
             if let bias {
                 y.reshape(rows: batch, cols: outputFeatures)
                 broadcastRows(bias.value, into: &y)
-                try sparse.forward(x, accumulatingInto: &y)
-            } else {
-                try sparse.forward(x, into: &y)
             }
-            try gemm(hidden, .none, lowRank.u.value, .transposed, beta: 1, into: &y)
+            try sparse.forward(x, into: &y, accumulate: bias != nil, plus: hidden, times: lowRank.u.value)
         case .gated:
             try sparse.forward(x, into: &sparseOutput)
             try gemm(hidden, .none, lowRank.u.value, .transposed, into: &difference)
@@ -35,8 +33,11 @@ extension PixelflyLinear {
         if let bias { addColumnSums(of: dy, into: &bias.gradient) }
         switch combination {
         case .sum:
-            try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx)
-            try lowRankBackward(x, dy, &dx)
+            // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
+            try gemm(dy, .transposed, hidden, .none, beta: 1, into: &lowRank.u.gradient)
+            try gemm(dy, .none, lowRank.u.value, .none, into: &hiddenGradient)
+            try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &lowRank.v.gradient)
+            try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, plus: hiddenGradient, times: lowRank.v.value)
         case .gated:
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)

@@ -23,8 +23,8 @@ public enum PixelflyCombination: String, Sendable, Codable, CaseIterable {
 ///     ∂L/∂s = (1 − g)·dy,  ∂L/∂l = g·dy,  ∂L/∂g_i = dy_i·d_i,  ∂L/∂z_i = ∂L/∂g_i · g_i(1 − g_i),
 ///     dw += ∂L/∂zᵀ·x,  dc += Σ ∂L/∂z,  dx = dx_sparse + dx_lowrank + ∂L/∂z·w.
 ///
-/// The low-rank products are fused into the sum (h = x·Vᵀ, y += h·Uᵀ with β = 1; dx += dh·V), so
-/// the sum costs no extra pass over y or dx.
+/// The low-rank products are fused into the sum: h = x·Vᵀ once, then h·Uᵀ and dh·V are added
+/// by the block-sparse kernel chunk by chunk while that part of y or dx is still in cache.
 public final class PixelflyLinear<Scalar: TensorScalar>: LinearLayer {
     public let inputFeatures: Int
     public let outputFeatures: Int

@@ -1,3 +1,4 @@
+import Butterfly
 import LowRank
 import PixelflyCore
 
@@ -11,9 +12,12 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// `LowRankLinear`: y = x·Vᵀ·Uᵀ + b with V (rank, in), U (out, rank); `rank` is clamped to
     /// min(in, out) for layers too narrow for it.
     case lowRank(rank: Int)
+    /// `ButterflyLinear`: a learned real butterfly (one product, increasing strides) on the
+    /// input zero-padded to the next power of two ≥ max(in, out), output truncated to `out`.
+    case butterfly
 
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "lowrank"]
+    public static let choices = ["dense", "lowrank", "butterfly"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -25,6 +29,10 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
                 try LowRankLinear<Scalar>(inputFeatures, outputFeatures, rank: min(rank, inputFeatures, outputFeatures),
                                           bias: true, name: name, rng: &rng)
             }
+        case .butterfly:
+            return { inputFeatures, outputFeatures, name, rng in
+                try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
+            }
         }
     }
 
@@ -32,6 +40,7 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .dense: return "dense"
         case .lowRank(let rank): return "lowrank(rank \(rank))"
+        case .butterfly: return "butterfly"
         }
     }
 }

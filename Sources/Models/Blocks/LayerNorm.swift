@@ -14,8 +14,8 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
     public let gain: Parameter<Scalar>
     /// β, (1, features).
     public let bias: Parameter<Scalar>
-    /// Per-row (μ, 1/√(σ² + ε)) of the most recent forward pass, interleaved.
-    private var statistics: [Scalar] = []
+    /// Per-row (μ, 1/√(σ² + ε)) of the most recent forward pass, (rows, 2).
+    private var statistics = Matrix<Scalar>(rows: 0, cols: 2)
 
     public init(features: Int, epsilon: Double = 1e-5, name: String = "norm") throws {
         guard features > 0 else { throw ShapeError("LayerNorm.init", "features must be positive, got \(features)") }
@@ -33,11 +33,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
             throw ShapeError("LayerNorm.forward", "input has \(x.cols) features per row; this norm takes \(features)")
         }
         y.ensureShape(rows: x.rows, cols: features)
-        if statistics.count != 2 * x.rows {
-            // Same trick as Matrix.reshape: shrinking keeps capacity, so a steady state allocates nothing.
-            if statistics.count > 2 * x.rows { statistics.removeLast(statistics.count - 2 * x.rows) }
-            else { statistics.append(contentsOf: repeatElement(0, count: 2 * x.rows - statistics.count)) }
-        }
+        statistics.ensureShape(rows: x.rows, cols: 2)
         let n = features, eps = epsilon
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
@@ -60,9 +56,9 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
-        guard x.cols == features, dy.rows == x.rows, dy.cols == features, statistics.count == 2 * x.rows else {
+        guard x.cols == features, dy.rows == x.rows, dy.cols == features, statistics.rows == x.rows else {
             throw ShapeError("LayerNorm.backward", "input \(x.rows)×\(x.cols) and output gradient \(dy.rows)×\(dy.cols) "
-                + "must both be rows×\(features) and match the last forward (\(statistics.count / 2) rows)")
+                + "must both be rows×\(features) and match the last forward (\(statistics.rows) rows)")
         }
         dx.ensureShape(rows: x.rows, cols: features)
         let n = features

@@ -18,8 +18,8 @@ struct LayersCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "OpenBLAS thread counts.")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Layer kinds to time (dense is always included as the baseline).")
-    var kinds: [String] = LayerSettings.allKinds
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated (dense is always included as the baseline).")
+    var kinds: [String] = ["dense", "sparse", "lowrank", "pixelfly"]
 
     @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
     var butterflySize: Int = 16
