@@ -11,7 +11,8 @@ struct PixelflyBench: ParsableCommand {
         OpenBLAS kernels and thread count. The header names both.
         """,
         subcommands: [DefaultJob.self, GemmCommand.self, MaskCommand.self, DataCommand.self, BlocksCommand.self,
-                      LayersCommand.self, LowRankCommand.self, FFTCommand.self, LearnDFTCommand.self],
+                      LayersCommand.self, LowRankCommand.self, FFTCommand.self, LearnDFTCommand.self,
+                      TrainCommand.self],
         defaultSubcommand: DefaultJob.self
     )
 }

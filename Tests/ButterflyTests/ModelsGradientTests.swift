@@ -77,6 +77,54 @@ struct ModelsGradientTests {
         try Self.expectGradientsMatch(model, Self.tokens(2, context: configuration.context, seed: 8), "GPT tied \(tied) \(scores.kind)")
     }
 
+    /// B = 4, K = 1, 2×2 blocks, rank 2: a genuinely sparse + low-rank layer at width 16.
+    static let pixelfly = LinearKind.pixelfly(PixelflySettings(
+        mask: .init(butterflySize: 4, factors: 1, blockSize: 2), rank: 2, combination: .sum))
+    static let gatedPixelfly = LinearKind.pixelfly(PixelflySettings(
+        mask: .init(butterflySize: 4, factors: 1, blockSize: 2), rank: 2, combination: .gated))
+
+    /// Every block linear Pixelfly (attention q/k/v/output, MLPs; both Mixer MLPs), with and
+    /// without the butterfly score pattern, and the gated combination.
+    @Test(arguments: [pixelfly, gatedPixelfly])
+    func pixelflyModels(kind: LinearKind) throws {
+        var rng = SeededRandom(seed: 11)
+        for scores in Self.scorePatterns {
+            var vit = ModelConfiguration.vit(.tiny)
+            try vit.setAttentionScores(scores)
+            if case .vit(var c) = vit { c.pooling = .mean; vit = .vit(c) }
+            vit.setBlockLinear(kind)
+            let vitModel = try VisionTransformer<Double>({ if case .vit(let c) = vit { return c }; fatalError() }(), rng: &rng)
+            #expect(vitModel.parameters.contains { $0.name == "blocks.0.attention.output.sparse.weight" })
+            try Self.expectGradientsMatch(vitModel, Self.images(2, seed: 12), "ViT \(kind) \(scores.kind)")
+            var gpt = GPTConfiguration.tiny
+            gpt.linear = kind
+            gpt.attentionScores = scores
+            try Self.expectGradientsMatch(try GPT<Double>(gpt, rng: &rng), Self.tokens(2, context: 16, seed: 13), "GPT \(kind) \(scores.kind)")
+        }
+        var mixer = MLPMixerConfiguration.tiny
+        mixer.tokenMixingLinear = kind
+        mixer.channelMixingLinear = kind
+        try Self.expectGradientsMatch(try MLPMixer<Double>(mixer, rng: &rng), Self.images(2, seed: 14), "Mixer \(kind)")
+    }
+
+    @Test(arguments: [LinearKind.lowRank(rank: 3), .butterfly])
+    func structuredMixer(kind: LinearKind) throws {
+        var mixer = MLPMixerConfiguration.tiny
+        mixer.tokenMixingLinear = kind
+        mixer.channelMixingLinear = kind
+        var rng = SeededRandom(seed: 15)
+        let model = try MLPMixer<Double>(mixer, rng: &rng)
+        #expect(!model.parameters.contains { $0.name == "blocks.0.channel_mixing.fc1.weight" })
+        try Self.expectGradientsMatch(model, Self.images(2, seed: 16), "Mixer \(kind)")
+    }
+
+    @Test func butterflyGPT() throws {
+        var gpt = GPTConfiguration.tiny
+        gpt.linear = .butterfly
+        var rng = SeededRandom(seed: 17)
+        try Self.expectGradientsMatch(try GPT<Double>(gpt, rng: &rng), Self.tokens(2, context: 16, seed: 18), "GPT butterfly")
+    }
+
     /// Parameter names are dotted, unique and cover the blocks.
     @Test func parameterNames() throws {
         var rng = SeededRandom(seed: 9)

@@ -12,12 +12,16 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// `LowRankLinear`: y = x·Vᵀ·Uᵀ + b with V (rank, in), U (out, rank); `rank` is clamped to
     /// min(in, out) for layers too narrow for it.
     case lowRank(rank: Int)
-    /// `ButterflyLinear`: a learned real butterfly (one product, increasing strides) on the
-    /// input zero-padded to the next power of two ≥ max(in, out), output truncated to `out`.
+
+    /// `PixelflyLinear`: a flat block butterfly sparse term plus a rank-r term (plus a bias).
+    case pixelfly(PixelflySettings)
+
+    /// `ButterflyLinear`: one learned real butterfly (2n·log₂n parameters, n the next power of
+    /// two ≥ max(in, out); rectangular layers pad the input and truncate the output) plus a bias.
     case butterfly
 
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "lowrank", "butterfly"]
+    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -33,6 +37,12 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
             return { inputFeatures, outputFeatures, name, rng in
                 try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
             }
+        case .pixelfly(let settings):
+            return { inputFeatures, outputFeatures, name, rng in
+                try PixelflyLinear<Scalar>(inputFeatures, outputFeatures, mask: settings.mask,
+                                           rank: min(settings.rank, inputFeatures, outputFeatures), bias: true,
+                                           combination: settings.combination, name: name, rng: &rng)
+            }
         }
     }
 
@@ -41,6 +51,25 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         case .dense: return "dense"
         case .lowRank(let rank): return "lowrank(rank \(rank))"
         case .butterfly: return "butterfly"
+        case .pixelfly(let p):
+            return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"
         }
+    }
+}
+
+/// The budget of a Pixelfly linear: its flat butterfly mask, the rank of its low-rank term and
+/// how the two are combined.
+public struct PixelflySettings: Codable, Sendable, Equatable {
+    public var mask: FlatButterflyConfiguration
+    public var rank: Int
+    public var combination: PixelflyCombination
+
+    /// B = 16, K = 2, 8×8 blocks, rank 8, sum: about a quarter of a dense layer's parameters at
+    /// the widths of the small presets (e.g. 128 → 512: 18.75% sparse + 7.8% low rank).
+    public init(mask: FlatButterflyConfiguration = .init(butterflySize: 16, factors: 2, blockSize: 8),
+                rank: Int = 8, combination: PixelflyCombination = .sum) {
+        self.mask = mask
+        self.rank = rank
+        self.combination = combination
     }
 }

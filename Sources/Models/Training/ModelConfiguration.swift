@@ -9,13 +9,48 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
     /// The names `pixelfly-bench train --model` accepts.
     public static let choices = ["vit", "mixer", "gpt"]
 
-    /// The small preset of the model called `name` (one of `choices`).
-    public static func small(_ name: String) throws -> ModelConfiguration {
+    /// The `size` ("tiny" or "small") preset of the model called `name` (one of `choices`).
+    public static func preset(_ name: String, size: String = "small") throws -> ModelConfiguration {
+        guard size == "tiny" || size == "small" else {
+            throw ShapeError("ModelConfiguration", "unknown preset \"\(size)\"; choose tiny or small")
+        }
+        let tiny = size == "tiny"
         switch name {
-        case "vit": return .vit(.small)
-        case "mixer": return .mixer(.small)
-        case "gpt": return .gpt(.small)
+        case "vit": return .vit(tiny ? .tiny : .small)
+        case "mixer": return .mixer(tiny ? .tiny : .small)
+        case "gpt": return .gpt(tiny ? .tiny : .small)
         default: throw ShapeError("ModelConfiguration", "unknown model \"\(name)\"; choose one of \(choices.joined(separator: ", "))")
+        }
+    }
+
+    /// Replaces the width, depth or patch size of the preset (nil keeps it). The hidden widths
+    /// of the MLPs scale with the width (4× for ViT and GPT, 4× channel / ½× token for Mixer).
+    public mutating func override(width: Int?, depth: Int?, patchSize: Int?) throws {
+        switch self {
+        case .vit(var c):
+            if let width { c.width = width; c.mlpHidden = 4 * width }
+            if let depth { c.depth = depth }
+            if let patchSize { c.patchSize = patchSize }
+            self = .vit(c)
+        case .mixer(var c):
+            if let width { c.width = width; c.channelHidden = 4 * width; c.tokenHidden = max(1, width / 2) }
+            if let depth { c.depth = depth }
+            if let patchSize { c.patchSize = patchSize }
+            self = .mixer(c)
+        case .gpt(var c):
+            if let width { c.width = width; c.mlpHidden = 4 * width }
+            if let depth { c.depth = depth }
+            if patchSize != nil { throw ShapeError("ModelConfiguration", "the GPT has no patch size") }
+            self = .gpt(c)
+        }
+    }
+
+    /// Sets the attention score pattern (ViT and GPT; the Mixer has no attention).
+    public mutating func setAttentionScores(_ scores: AttentionScoreConfiguration) throws {
+        switch self {
+        case .vit(var c): c.attentionScores = scores; self = .vit(c)
+        case .gpt(var c): c.attentionScores = scores; self = .gpt(c)
+        case .mixer: throw ShapeError("ModelConfiguration", "the MLP-Mixer has no attention; drop the attention score options")
         }
     }
 

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Butterfly
+import Models
+import PixelflyCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly, low-rank or
+/// butterfly linears, printing loss, accuracy and time per step. The work is `runTraining` (module
+/// Models), which the default job can call directly.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Trains a ViT / MLP-Mixer on Fashion-MNIST or a byte-level GPT on a text corpus.")
+
+    @Option(help: "Model: \(ModelConfiguration.choices.joined(separator: " | ")).")
+    var model: String = "vit"
+
+    @Option(help: "Preset size: tiny | small.")
+    var preset: String = "small"
+
+    @Option(help: "Kind of every block linear: \(LinearKind.choices.joined(separator: " | ")).")
+    var linear: String = "dense"
+
+    @Option(help: "Rank of the low-rank term (pixelfly, lowrank).")
+    var rank: Int = 8
+
+    @Option(help: "Pixelfly butterfly size B (power of two).")
+    var butterflySize: Int = 16
+
+    @Option(help: "Pixelfly butterfly factors K (1 ≤ K ≤ log2 B).")
+    var factors: Int = 2
+
+    @Option(help: "Pixelfly block size b.")
+    var blockSize: Int = 8
+
+    @Option(help: "Pixelfly combination: sum | gated.")
+    var combination: String = "sum"
+
+    @Option(help: "Model width (overrides the preset).")
+    var width: Int?
+
+    @Option(help: "Number of blocks (overrides the preset).")
+    var depth: Int?
+
+    @Option(help: "Patch size for vit / mixer (overrides the preset; must divide 28).")
+    var patchSize: Int?
+
+    @Option(help: "Attention score pattern block size (flat butterfly scores); omit for dense scores.")
+    var attentionBlockSize: Int?
+
+    @Option(help: "Butterfly factors of the attention score pattern.")
+    var attentionFactors: Int = 1
+
+    @Option(help: "Epochs (image models).")
+    var epochs: Int = 1
+
+    @Option(help: "Total steps (overrides --epochs; required for gpt, default 500).")
+    var steps: Int?
+
+    @Option(help: "Mini-batch size (default 128 for images, 16 for gpt).")
+    var batchSize: Int?
+
+    @Option(help: "Peak learning rate.")
+    var lr: Double = 1e-3
+
+    @Option(help: "Decoupled weight decay (default 0.05 for images, 0.1 for gpt).")
+    var weightDecay: Double?
+
+    @Option(help: "Label smoothing (default 0.1 for images, 0 for gpt).")
+    var labelSmoothing: Double?
+
+    @Option(help: "Warmup steps (default 5% of the steps).")
+    var warmup: Int?
+
+    @Option(help: "Seed of the initialisation (and, plus 1, of the data order).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Use only the first N training examples.")
+    var trainLimit: Int?
+
+    @Option(help: "Use only the first N test examples.")
+    var testLimit: Int?
+
+    @Option(help: "Steps between progress lines.")
+    var logInterval: Int = 50
+
+    @Option(help: "Steps between evaluations (default: every epoch; gpt: every 10%).")
+    var evalInterval: Int?
+
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int?
+
+    @Option(help: "Write a checkpoint (safetensors) here at every evaluation.")
+    var checkpoint: String?
+
+    @Option(help: "Resume from this checkpoint.")
+    var resume: String?
+
+    @Option(help: "Write the result (per-evaluation accuracy, times, configuration, environment) as JSON here.")
+    var json: String?
+
+    @Option(help: "Fashion-MNIST directory.")
+    var dataDirectory: String = FashionMNIST.defaultDirectory
+
+    @Option(help: "Text corpus (file or folder) for gpt.")
+    var corpus: String = TextCorpus.defaultPath
+
+    @Flag(help: "Allow a debug build (training would be very slow).")
+    var allowDebug = false
+
+    func validate() throws {
+        #if DEBUG
+        guard allowDebug else {
+            throw ValidationError("this is a debug build; use `swift run -c release pixelfly-bench train …` or pass --allow-debug.")
+        }
+        #endif
+    }
+
+    func run() throws {
+        if let threads { OpenBLASRuntime.threads = threads }
+        let configuration = try makeConfiguration()
+        print(RunEnvironment.current().header)
+        // Flush after every line so that progress shows as it happens, also in a log file.
+        let result = try runTraining(configuration, log: { print($0); fflush(nil) })
+        for record in result.evaluations {
+            print("epoch \(format(record.epoch, 2)): test accuracy \(format(record.testAccuracy * 100, 2))%, "
+                + "test loss \(format(record.testLoss, 4)), \(format(record.trainingSeconds, 1)) s training")
+        }
+        print("median step \(format(result.medianStepSeconds * 1e3, 2)) ms, \(result.parameterCount) parameters")
+        if let json {
+            try ResultsFolder.writeJSON(to: json, ResultDocument(
+                command: "train", environment: RunEnvironment.current(),
+                configuration: ["model": model, "linear": linear, "preset": preset], results: result))
+            print("wrote \(json)")
+        }
+    }
+
+    func makeConfiguration() throws -> TrainingConfiguration {
+        var modelConfiguration = try ModelConfiguration.preset(model, size: preset)
+        try modelConfiguration.override(width: width, depth: depth, patchSize: patchSize)
+        if let attentionBlockSize {
+            try modelConfiguration.setAttentionScores(.flatButterfly(blockSize: attentionBlockSize, factors: attentionFactors))
+        }
+        modelConfiguration.setBlockLinear(try linearKind())
+        var c = TrainingConfiguration(model: modelConfiguration)
+        c.epochs = epochs
+        if let steps { c.steps = steps }
+        if let batchSize { c.batchSize = batchSize }
+        c.learningRate = lr
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let labelSmoothing { c.labelSmoothing = labelSmoothing }
+        c.warmupSteps = warmup
+        c.seed = seed
+        c.trainingLimit = trainLimit
+        c.testLimit = testLimit
+        c.logInterval = logInterval
+        c.evaluationInterval = evalInterval
+        c.checkpointPath = checkpoint
+        c.resumePath = resume
+        c.dataDirectory = dataDirectory
+        c.corpusPath = corpus
+        return c
+    }
+
+    func linearKind() throws -> LinearKind {
+        switch linear {
+        case "dense": return .dense
+        case "lowrank": return .lowRank(rank: rank)
+        case "butterfly": return .butterfly
+        case "pixelfly":
+            guard let combined = PixelflyCombination(rawValue: combination) else {
+                throw ValidationError("--combination must be one of \(PixelflyCombination.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return .pixelfly(PixelflySettings(
+                mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
+                rank: rank, combination: combined))
+        default:
+            throw ValidationError("--linear must be one of \(LinearKind.choices.joined(separator: ", ")); got \(linear)")
+        }
+    }
+}
