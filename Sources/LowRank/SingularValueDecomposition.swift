@@ -19,6 +19,8 @@ public struct SingularValueDecomposition<Scalar: TensorScalar>: Sendable {
     public let vt: Matrix<Scalar>
 
     /// Throws `LAPACKError` if the input holds NaN or infinity, or LAPACK reports failure.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public init(_ a: Matrix<Scalar>) throws {
         let (m, n) = (a.rows, a.cols)
         let k = min(m, n)
@@ -28,7 +30,7 @@ public struct SingularValueDecomposition<Scalar: TensorScalar>: Sendable {
             vt = Matrix(rows: 0, cols: n)
             return
         }
-        guard a.storage.allSatisfy(\.isFinite) else {
+        guard a.storage.allSatisfy({ $0.isFinite }) else {
             throw LAPACKError(routine: "gesdd", info: 0, message: "the \(m)×\(n) matrix contains NaN or infinity; the SVD needs finite entries")
         }
         var columnMajorTranspose = a.storage       // Aᵀ as an n×m column-major array
@@ -41,10 +43,19 @@ public struct SingularValueDecomposition<Scalar: TensorScalar>: Sendable {
         vt = try Matrix(rows: k, cols: n, storage: uPrime)
     }
 
+    /// Assembles a decomposition from parts the caller knows to be consistent.
+    init(u: Matrix<Scalar>, singularValues: [Scalar], vt: Matrix<Scalar>) {
+        self.u = u
+        self.singularValues = singularValues
+        self.vt = vt
+    }
+
     /// min(m, n): the number of singular triplets.
     public var count: Int { singularValues.count }
 
     /// U·diag(σ)·Vᵀ with only the first `rank` triplets (all by default).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func reconstruction(rank: Int? = nil) throws -> Matrix<Scalar> {
         let r = rank ?? count
         guard (0...count).contains(r) else {

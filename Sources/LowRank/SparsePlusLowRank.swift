@@ -40,13 +40,18 @@ public struct SparsePlusLowRankProjection<Scalar: TensorScalar>: Sendable {
 /// an m×n matrix.
 ///
 /// - Parameters:
+///   - method: how each L step finds the leading r triplets. `.exact` makes every half-step an
+///     exact minimiser, hence the monotone residual; `.randomized` is far cheaper for
+///     r ≪ min(m, n) and monotone only up to its approximation error.
 ///   - tolerance: stop when the relative residual falls below it, or when one iteration
 ///     improves the residual by less than this fraction.
 /// - Throws: `ShapeError` if the support's shape differs from W's, the rank is outside
 ///   1...min(m, n) or `maxIterations < 1`; `LAPACKError` if an SVD fails (e.g. NaN in W).
+@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported: true, where Scalar == Double)
 public func projectOntoSparsePlusLowRank<Scalar: TensorScalar>(
     _ w: Matrix<Scalar>, support: ElementSupport, rank: Int,
-    maxIterations: Int = 100, tolerance: Double = 1e-6
+    maxIterations: Int = 100, tolerance: Double = 1e-6, method: TruncatedSVDMethod = .exact
 ) throws -> SparsePlusLowRankProjection<Scalar> {
     let operation = "projectOntoSparsePlusLowRank"
     guard support.rows == w.rows, support.cols == w.cols else {
@@ -59,7 +64,7 @@ public func projectOntoSparsePlusLowRank<Scalar: TensorScalar>(
     guard rank >= 1, rank <= maximumRank else {
         throw ShapeError(operation, "rank \(rank) is invalid for a \(w.rows)×\(w.cols) matrix; valid ranks are 1...\(maximumRank)")
     }
-    let norm = w.frobeniusNorm
+    let norm = squaredFrobeniusNorm(w).squareRoot()
     var lowRankProduct = Matrix<Scalar>(rows: w.rows, cols: w.cols)
     var sparse = lowRankProduct
     var factors = try LowRankFactors<Scalar>(left: Matrix(rows: w.rows, cols: rank), right: Matrix(rows: rank, cols: w.cols))
@@ -68,9 +73,9 @@ public func projectOntoSparsePlusLowRank<Scalar: TensorScalar>(
     for _ in 0..<maxIterations {
         sparse = try support.restrict(elementwise(w, lowRankProduct, -))
         let remainder = try elementwise(w, sparse, -)
-        factors = try bestRankApproximation(remainder, rank: rank).factors
+        factors = try bestRankApproximation(remainder, rank: rank, method: method).factors
         lowRankProduct = try factors.product()
-        let residual = try elementwise(remainder, lowRankProduct, -).frobeniusNorm
+        let residual = squaredFrobeniusNorm(try elementwise(remainder, lowRankProduct, -)).squareRoot()
         let previous = residuals.last
         residuals.append(residual)
         if residual <= tolerance * norm {

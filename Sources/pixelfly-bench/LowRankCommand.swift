@@ -28,6 +28,9 @@ struct LowRankCommand: ParsableCommand {
     @Option(help: "Alternating-projection iterations for the conversion.")
     var iterations: Int = 20
 
+    @Flag(help: "Use the exact (full) SVD in the conversion's L steps instead of the randomized range finder.")
+    var exactSVD = false
+
     @Option(help: "Independent layers drawn per initialisation for the variance table.")
     var draws: Int = 8
 
@@ -57,13 +60,15 @@ struct LowRankCommand: ParsableCommand {
         }
         print("\nProduct variance of the initialisations (1 = dense nn.Linear default):\n" + initTable.text)
 
-        var svdTable = Table(["shape (out×in)", "sgesdd median ms", "min", "max", "rel. reconstruction error"])
+        var svdTable = Table(["shape (out×in)", "sgesdd median ms", "min", "max", "rel. reconstruction error",
+                              "randomized rank-\(rank) ms", "error ÷ Eckart–Young"])
         var svdRows: [SVDTiming] = []
         for (input, output) in layerShapes {
-            let row = try SVDTiming.measure(output: output, input: input, timing: timing)
+            let row = try SVDTiming.measure(output: output, input: input, rank: min(rank, input, output), timing: timing)
             svdRows.append(row)
             svdTable.append(["\(output)×\(input)", format(row.time.median * 1e3, 1), format(row.time.min * 1e3, 1),
-                             format(row.time.max * 1e3, 1), String(format: "%.2e", row.relativeError)])
+                             format(row.time.max * 1e3, 1), String(format: "%.2e", row.relativeError),
+                             format(row.randomizedTime.median * 1e3, 1), format(row.randomizedErrorRatio, 4)])
         }
         print("\nThin SVD (Float, LAPACK sgesdd, jobz = S):\n" + svdTable.text)
 
@@ -81,20 +86,22 @@ struct LowRankCommand: ParsableCommand {
         print("\nLowRankLinear vs DenseLinear (both with bias, called through `any LinearLayer<Float>`, interleaved medians):\n"
               + layerTable.text)
 
-        let conversions = try SparsePlusLowRankConversion.measure(size: convertSize, rank: rank, iterations: iterations)
+        let conversions = try SparsePlusLowRankConversion.measure(
+            size: convertSize, rank: rank, iterations: iterations, method: exactSVD ? .exact : .randomized())
         var conversionTable = Table(["weight", "iterations", "stop", "rel. residual S+L", "rel. residual L only", "rel. residual S only", "seconds"])
         for row in conversions {
             conversionTable.append([row.weight, "\(row.iterations)", row.stopReason, String(format: "%.3e", row.relativeResidual),
                                     String(format: "%.3e", row.lowRankOnlyResidual), String(format: "%.3e", row.sparseOnlyResidual),
                                     format(row.seconds, 2)])
         }
-        print("\nDense \(convertSize)×\(convertSize) → flat butterfly (B 16, K 2, b 32) + rank \(rank), Float:\n" + conversionTable.text)
+        print("\nDense \(convertSize)×\(convertSize) → flat butterfly (B 16, K 2, b 32) + rank \(rank), Float, "
+              + (exactSVD ? "exact SVD" : "randomized SVD (oversampling 10, 2 power iterations)") + ":\n" + conversionTable.text)
 
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
                 command: "lowrank", environment: environment,
                 configuration: ["shapes": "\(shapes)", "batches": "\(batches)", "rank": "\(rank)", "threads": "\(threads)",
-                                "convertSize": "\(convertSize)", "draws": "\(draws)", "iterations": "\(iterations)", "repetitions": "\(timing.repetitions)"],
+                                "convertSize": "\(convertSize)", "draws": "\(draws)", "iterations": "\(iterations)", "exactSVD": "\(exactSVD)", "repetitions": "\(timing.repetitions)"],
                 results: LowRankResults(initialization: initRows, svd: svdRows, layers: layerRows, conversions: conversions)))
         }
     }

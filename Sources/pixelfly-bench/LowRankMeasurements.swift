@@ -10,8 +10,13 @@ struct SVDTiming: Codable {
     var time: TimingSample
     /// ‖A − UΣVᵀ‖_F / ‖A‖_F.
     var relativeError: Double
+    var rank: Int
+    /// `bestRankApproximation(rank:method: .randomized())`.
+    var randomizedTime: TimingSample
+    /// Its ‖A − A_r‖_F ÷ the Eckart–Young error (≥ 1).
+    var randomizedErrorRatio: Double
 
-    static func measure(output: Int, input: Int, timing: TimingOptions) throws -> SVDTiming {
+    static func measure(output: Int, input: Int, rank: Int, timing: TimingOptions) throws -> SVDTiming {
         var rng = SeededRandom(seed: 3)
         let a = Matrix<Float>(rows: output, cols: input, initializer: .linearDefault, rng: &rng)
         var svd: SingularValueDecomposition<Float>?
@@ -19,7 +24,13 @@ struct SVDTiming: Codable {
         let reconstruction = try svd!.reconstruction()
         var squared = 0.0
         for (x, y) in zip(a.storage, reconstruction.storage) { squared += Double(x - y) * Double(x - y) }
-        return SVDTiming(output: output, input: input, time: time, relativeError: squared.squareRoot() / a.frobeniusNorm)
+        var randomized: RankApproximation<Float>?
+        let randomizedTime = try pixelflyMeasure(warmup: 0, repetitions: timing.repetitions) {
+            randomized = try bestRankApproximation(a, rank: rank, method: .randomized())
+        }
+        let eckartYoung = svd!.singularValues.dropFirst(rank).reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        return SVDTiming(output: output, input: input, time: time, relativeError: squared.squareRoot() / a.frobeniusNorm,
+                         rank: rank, randomizedTime: randomizedTime, randomizedErrorRatio: randomized!.error / eckartYoung)
     }
 }
 
@@ -74,7 +85,7 @@ struct SparsePlusLowRankConversion: Codable {
     var sparseOnlyResidual: Double
     var seconds: Double
 
-    static func measure(size: Int, rank: Int, iterations: Int) throws -> [SparsePlusLowRankConversion] {
+    static func measure(size: Int, rank: Int, iterations: Int, method: TruncatedSVDMethod) throws -> [SparsePlusLowRankConversion] {
         let mask = try FlatButterflyMask(outputFeatures: size, inputFeatures: size, configuration: FlatButterflyConfiguration())
         let b = mask.configuration.blockSize
         let support = try ElementSupport(rows: size, cols: size) { i, j in mask.blockIsSet(i / b, j / b) }
@@ -87,7 +98,8 @@ struct SparsePlusLowRankConversion: Codable {
         let planted = try Matrix(rows: size, cols: size, storage: zip(lowRankPart.storage, sparsePart.storage).map(+))
         return try [("Kaiming-uniform dense draw", dense), ("planted S + rank-\(rank)", planted)].map { name, w in
             let start = monotonicSeconds()
-            let projection = try projectOntoSparsePlusLowRank(w, support: support, rank: rank, maxIterations: iterations, tolerance: 1e-6)
+            let projection = try projectOntoSparsePlusLowRank(w, support: support, rank: rank, maxIterations: iterations, tolerance: 1e-6,
+                                                              method: method)
             let seconds = monotonicSeconds() - start
             let norm = w.frobeniusNorm
             let offSupport = try Matrix(rows: size, cols: size, storage: zip(w.storage, support.mask).map { $1 ? 0 : $0 })

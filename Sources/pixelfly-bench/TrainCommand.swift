@@ -35,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Pixelfly block size b.")
     var blockSize: Int = 8
 
+    @Option(help: "Pixelfly budget: fraction of dense compute per layer; the allocator picks B, K, b and the rank (overrides --butterfly-size, --factors, --block-size, --rank).")
+    var budget: Double?
+
     @Option(help: "Pixelfly combination: sum | gated.")
     var combination: String = "sum"
 
@@ -170,6 +173,7 @@ struct TrainCommand: ParsableCommand {
         case "lowrank": return .lowRank(rank: rank)
         case "butterfly": return .butterfly
         case "pixelfly":
+            if let budget { return .pixelflyBudget(targetFraction: budget) }
             guard let combined = PixelflyCombination(rawValue: combination) else {
                 throw ValidationError("--combination must be one of \(PixelflyCombination.allCases.map(\.rawValue).joined(separator: ", "))")
             }

@@ -1,3 +1,4 @@
+import Butterfly
 import Models
 import PixelflyCore
 import Testing
@@ -116,6 +117,18 @@ struct ModelsGradientTests {
         let model = try MLPMixer<Double>(mixer, rng: &rng)
         #expect(!model.parameters.contains { $0.name == "blocks.0.channel_mixing.fc1.weight" })
         try Self.expectGradientsMatch(model, Self.images(2, seed: 16), "Mixer \(kind)")
+    }
+
+    /// `--linear pixelfly --budget f`: each layer gets the allocator's mask and rank.
+    @Test func pixelflyBudgetKindBuildsAllocatedLayers() throws {
+        var rng = SeededRandom(seed: 19)
+        let make: LinearFactory<Float> = LinearKind.pixelflyBudget(targetFraction: 0.3).factory()
+        let layer = try make(256, 1024, "blocks.0.mlp.fc1", &rng)
+        let budget = try PixelflyBudget.allocate(outputFeatures: 1024, inputFeatures: 256, targetFraction: 0.3)
+        let pixelfly = try #require(layer as? PixelflyLinear<Float>)
+        #expect(pixelfly.lowRank.rank == budget.rank)
+        #expect(pixelfly.sparse.layout == BlockSparseLayout(mask: try FlatButterflyMask(outputFeatures: 1024, inputFeatures: 256, configuration: budget.configuration)))
+        #expect(throws: (any Error).self) { _ = try make(16, 16, "too-narrow", &rng) }
     }
 
     @Test func butterflyGPT() throws {

@@ -91,24 +91,20 @@ enum BlockSparseKernel {
                            beta: r == group.firstRun ? beta : 1, c: output, ldc: rows)
                 }
             }
-            if let lowRank { addLowRank(lowRank, rowStart: group.rowStart, rowCount: group.rowCount, batch: batch, y: y, ldy: rows) }
         }
-        // Rows of S with no stored block: y = β·y (+ the low-rank term) there.
+        // Rows of S with no stored block: y = β·y there.
         let uncovered = layout.uncoveredRows
-        for u in uncovered.indices {
-            let range = uncovered[u]
-            if beta == 0 {
+        if beta == 0 {
+            for u in uncovered.indices {
+                let range = uncovered[u]
                 for row in 0..<batch { memset(y + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride) }
             }
-            if let lowRank { addLowRank(lowRank, rowStart: range.lowerBound, rowCount: range.count, batch: batch, y: y, ldy: rows) }
         }
-    }
-
-    /// y[:, rowStart ..< rowStart + rowCount] += a · b[rowStart ..< …, :]ᵀ.
-    private static func addLowRank<S: TensorScalar>(_ term: LowRankTerm<S>, rowStart: Int, rowCount: Int, batch: Int,
-                                                    y: UnsafeMutablePointer<S>, ldy: Int) {
-        S.gemm(.none, .transposed, m: batch, n: rowCount, k: term.k, alpha: 1, a: term.a, lda: term.lda,
-               b: term.b + rowStart * term.ldb, ldb: term.ldb, beta: 1, c: y + rowStart, ldc: ldy)
+        // One GEMM over the whole chunk (n = rows is wide; per-group calls were too narrow).
+        if let term = lowRank {
+            S.gemm(.none, .transposed, m: batch, n: rows, k: term.k, alpha: 1, a: term.a, lda: term.lda,
+                   b: term.b, ldb: term.ldb, beta: 1, c: y, ldc: rows)
+        }
     }
 
     /// dx = dy·S (+ a·b for a low-rank term), overwriting dx.

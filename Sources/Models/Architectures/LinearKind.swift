@@ -16,6 +16,10 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// `PixelflyLinear`: a flat block butterfly sparse term plus a rank-r term (plus a bias).
     case pixelfly(PixelflySettings)
 
+    /// `PixelflyLinear` whose mask and rank `PixelflyBudget.allocate` picks for each layer's
+    /// shape so that it costs about `targetFraction` of the dense layer.
+    case pixelflyBudget(targetFraction: Double)
+
     /// `ButterflyLinear`: one learned real butterfly (2n·log₂n parameters, n the next power of
     /// two ≥ max(in, out); rectangular layers pad the input and truncate the output) plus a bias.
     case butterfly
@@ -37,6 +41,13 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
             return { inputFeatures, outputFeatures, name, rng in
                 try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
             }
+        case .pixelflyBudget(let target):
+            return { inputFeatures, outputFeatures, name, rng in
+                let budget = try PixelflyBudget.allocate(outputFeatures: outputFeatures, inputFeatures: inputFeatures,
+                                                         targetFraction: target)
+                return try PixelflyLinear<Scalar>(inputFeatures, outputFeatures, mask: budget.configuration,
+                                                  rank: budget.rank, bias: true, name: name, rng: &rng)
+            }
         case .pixelfly(let settings):
             return { inputFeatures, outputFeatures, name, rng in
                 try PixelflyLinear<Scalar>(inputFeatures, outputFeatures, mask: settings.mask,
@@ -51,6 +62,7 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         case .dense: return "dense"
         case .lowRank(let rank): return "lowrank(rank \(rank))"
         case .butterfly: return "butterfly"
+        case .pixelflyBudget(let target): return "pixelfly(budget \(target) of dense)"
         case .pixelfly(let p):
             return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"
         }
