@@ -65,20 +65,23 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
         }
     }
 
-    /// Changes the shape to `rows`×`cols`, keeping capacity. Contents are unspecified afterwards
-    /// unless the element count is unchanged (then they are kept, re-read in the new shape).
+    /// Changes the shape to `rows`×`cols`. Contents are unspecified afterwards unless the
+    /// element count is unchanged (then they are kept, re-read in the new shape).
     ///
-    /// `@inlinable` so that the growth path specialises for the concrete scalar at the call
-    /// site (unspecialised, `append(contentsOf:)` ran element by element through witness tables).
-    @inlinable
+    /// Same count: no allocation. A different count gets a fresh zeroed buffer (one `memset`,
+    /// fast even when called from unspecialised generic code, where growing an array element
+    /// by element cost about a microsecond per element). Kernels keep their buffers at a fixed
+    /// size in the steady state, so this allocates only when a shape changes.
     public mutating func reshape(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         let newCount = rows * cols
-        if newCount != storage.count {
-            if newCount < storage.count {
-                _storage.removeLast(storage.count - newCount)
-            } else {
-                _storage.append(contentsOf: repeatElement(0, count: newCount - storage.count))
+        if newCount != _storage.count {
+            _storage = Array(unsafeUninitializedCapacity: newCount) { buffer, initialized in
+                if newCount > 0 {
+                    UnsafeMutableRawPointer(buffer.baseAddress!).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                                 count: newCount * MemoryLayout<Scalar>.stride)
+                }
+                initialized = newCount
             }
         }
         self._rows = rows
@@ -109,6 +112,8 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     }
 
     /// The transpose, materialised.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func transposed() -> Matrix {
         var result = Matrix(rows: cols, cols: rows)
         for i in 0..<rows {
@@ -118,17 +123,23 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     }
 
     /// Element-wise conversion to another scalar type (e.g. Float → Double for references).
+    @_specialize(where Scalar == Float, T == Double)
+    @_specialize(where Scalar == Double, T == Float)
     public func converted<T: TensorScalar>(to: T.Type = T.self) -> Matrix<T> {
         // The element count is right by construction.
         try! Matrix<T>(rows: rows, cols: cols, storage: storage.map { T($0) })
     }
 
     /// Applies `transform` to every element.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func map(_ transform: (Scalar) -> Scalar) -> Matrix {
         try! Matrix(rows: rows, cols: cols, storage: storage.map(transform))
     }
 
     /// Largest absolute element difference; throws if the shapes differ.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func maxAbsDifference(_ other: Matrix) throws -> Scalar {
         guard rows == other.rows, cols == other.cols else {
             throw ShapeError("Matrix.maxAbsDifference", "shapes \(rows)×\(cols) and \(other.rows)×\(other.cols) differ")

@@ -22,7 +22,7 @@ struct DefaultTrainingOptions: ParsableArguments {
     @Option(help: "Training epochs (default: 2, or 6 with --full).")
     var epochs: Int?
 
-    @Option(help: "Use only the first N training images (default: all 60000).")
+    @Option(help: "Use only the first N training images (default 6400 so that the job stays under 10 minutes; --full uses all 60000).")
     var trainLimit: Int?
 
     @Option(help: "Pixelfly butterfly size B.")

@@ -33,9 +33,10 @@ struct DefaultTrainingSection: Encodable {
             configuration.epochs = epochs
             configuration.batchSize = options.batchSize
             configuration.seed = options.seed
-            configuration.trainingLimit = options.trainLimit
-            let stepsPerEpoch = (options.trainLimit ?? 60_000) / options.batchSize
-            configuration.evaluationInterval = max(1, stepsPerEpoch / 2)
+            let trainingLimit = options.trainLimit ?? (full ? 60_000 : 6_400)
+            configuration.trainingLimit = trainingLimit
+            let stepsPerEpoch = trainingLimit / options.batchSize
+            configuration.evaluationInterval = max(1, stepsPerEpoch)
             configuration.logInterval = max(1, stepsPerEpoch / 4)
             print("-- \(label): \(kind)")
             let result = try runTraining(configuration) { print("   " + $0) }
