@@ -11,6 +11,22 @@ func countAllocations(_ body: () throws -> Void) rethrows -> Int {
     return allocation_counter_stop()
 }
 
+/// Heap allocations of one steady-state forward + backward of `layer` on a random batch of
+/// `rows` rows, counted after one warm-up step that sizes every buffer.
+func steadyStateStepAllocations<L: LinearLayer>(_ layer: L, rows: Int = 16, rng: inout SeededRandom) throws -> Int
+where L.Scalar == Float {
+    let x = Matrix<Float>(rows: rows, cols: layer.inputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)
+    let dy = Matrix<Float>(rows: rows, cols: layer.outputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)
+    var y = Matrix<Float>(rows: 0, cols: 0)
+    var dx = Matrix<Float>(rows: 0, cols: 0)
+    func step() throws {
+        try layer.forward(x, into: &y)
+        try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+    }
+    try step()
+    return try countAllocations { try step() }
+}
+
 @Suite("Allocation counting", .serialized)
 struct AllocationTests {
     /// The counter must see allocations, or an "allocation-free" result would mean nothing.
@@ -26,16 +42,7 @@ struct AllocationTests {
     @Test func denseLinearSteadyStateIsAllocationFree() throws {
         var rng = SeededRandom(seed: 1)
         let layer = try DenseLinear<Float>(64, 32, rng: &rng)
-        let x = Matrix<Float>(rows: 16, cols: 64, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        let dy = Matrix<Float>(rows: 16, cols: 32, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        var y = Matrix<Float>(rows: 0, cols: 0)
-        var dx = Matrix<Float>(rows: 0, cols: 0)
-        func step() throws {
-            try layer.forward(x, into: &y)
-            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
-        }
-        try step()
-        let count = try countAllocations { try step() }
+        let count = try steadyStateStepAllocations(layer, rng: &rng)
         #expect(count == 0, "\(count) allocations in a steady-state dense step")
     }
 }

@@ -123,16 +123,7 @@ struct PixelflyTests {
         var rng = SeededRandom(seed: 707)
         let layer = try PixelflyLinear<Float>(128, 256, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 16),
                                               rank: 8, combination: combination, rng: &rng)
-        let x = Matrix<Float>(rows: 16, cols: 128, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        let dy = Matrix<Float>(rows: 16, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        var y = Matrix<Float>(rows: 0, cols: 0)
-        var dx = Matrix<Float>(rows: 0, cols: 0)
-        func step() throws {
-            try layer.forward(x, into: &y)
-            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
-        }
-        try step()
-        let count = try countAllocations { try step() }
+        let count = try steadyStateStepAllocations(layer, rng: &rng)
         #expect(count == 0, "\(count) allocations in a steady-state Pixelfly step (\(combination))")
     }
 
