@@ -94,10 +94,3 @@ public func runTraining(_ configuration: TrainingConfiguration,
         medianStepSeconds: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
         meanStepSeconds: sorted.isEmpty ? 0 : trainingSeconds / Double(sorted.count))
 }
-
-/// Monotonic wall-clock seconds.
-func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}

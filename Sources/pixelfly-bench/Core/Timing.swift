@@ -1,13 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Monotonic time in seconds.
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
+import PixelflyCore
 
 /// Summary of repeated timings of one piece of work.
 struct TimingSample: Codable, Sendable {
