@@ -38,7 +38,7 @@ public func gemm<Scalar: TensorScalar>(
     a.withUnsafeBufferPointer { pa in
         b.withUnsafeBufferPointer { pb in
             c.withUnsafeMutableBufferPointer { pc in
-                Scalar.gemm(transA, transB, m: m, n: n, k: k,
+                Scalar.parallelGemm(transA, transB, m: m, n: n, k: k,
                             alpha: alpha, a: pa.baseAddress!, lda: max(a.cols, 1),
                             b: pb.baseAddress!, ldb: max(b.cols, 1),
                             beta: beta, c: pc.baseAddress!, ldc: max(n, 1))

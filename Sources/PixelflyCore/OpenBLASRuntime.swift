@@ -20,7 +20,8 @@ public enum OpenBLASRuntime {
         return String(cString: config).trimmingCharacters(in: " ")
     }
 
-    /// Threads OpenBLAS uses for one call.
+    /// Threads OpenBLAS uses for one call. `ComputeThreads` keeps this at 1 and runs calls on
+    /// its own threads; raising it makes OpenBLAS's idle workers compete with them.
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(newValue, 1))) }
@@ -31,10 +32,13 @@ public enum OpenBLASRuntime {
         getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
     }
 
-    /// One line for reports: `OpenBLAS core Haswell, 2 threads (OPENBLAS_CORETYPE=Haswell)`.
+    /// One line for reports:
+    /// `OpenBLAS core Haswell, 2 compute threads × 1 OpenBLAS thread per call (OPENBLAS_CORETYPE=Haswell)`.
     public static var summary: String {
         let override = coreTypeOverride.map { "OPENBLAS_CORETYPE=\($0)" } ?? "OPENBLAS_CORETYPE unset"
-        return "OpenBLAS core \(coreName), \(threads) thread\(threads == 1 ? "" : "s") (\(override))"
+        let compute = ComputeThreads.count
+        return "OpenBLAS core \(coreName), \(compute) compute thread\(compute == 1 ? "" : "s") × \(threads) OpenBLAS "
+            + "thread\(threads == 1 ? "" : "s") per call (\(override))"
     }
 }
 

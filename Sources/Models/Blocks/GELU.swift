@@ -6,7 +6,7 @@ import PixelflyCore
 ///
 /// computed as x·σ(2u) (see `BlockKernels.geluForward`). It differs from the exact
 /// x·Φ(x) by at most 4.8·10⁻⁴ absolutely (near x = ±2.7; checked in the tests) and needs only
-/// one `exp` per element. No parameters; the backward pass recomputes from the input, so the layer
+/// one `exp` per element, split over `ComputeThreads`. No parameters; the backward pass recomputes from the input, so the layer
 /// keeps no state.
 public final class GELU<Scalar: TensorScalar>: Layer {
     public init() {}
@@ -18,7 +18,9 @@ public final class GELU<Scalar: TensorScalar>: Layer {
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
                 guard let input = px.baseAddress, let output = py.baseAddress else { return }
-                BlockKernels.geluForward(input, output, count: px.count)
+                ComputeThreads.parallelRanges(px.count, minimumLength: 16_384) { range in
+                    BlockKernels.geluForward(input + range.lowerBound, output + range.lowerBound, count: range.count)
+                }
             }
         }
     }
@@ -33,7 +35,10 @@ public final class GELU<Scalar: TensorScalar>: Layer {
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
                     guard let input = px.baseAddress, let gradient = pdy.baseAddress, let output = pdx.baseAddress else { return }
-                    BlockKernels.geluBackward(input, gradient, output, count: px.count)
+                    ComputeThreads.parallelRanges(px.count, minimumLength: 16_384) { range in
+                        let start = range.lowerBound
+                        BlockKernels.geluBackward(input + start, gradient + start, output + start, count: range.count)
+                    }
                 }
             }
         }

@@ -16,6 +16,8 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
     public let bias: Parameter<Scalar>
     /// Per-row (μ, 1/√(σ² + ε)) of the most recent forward pass, (rows, 2).
     private var statistics = Matrix<Scalar>(rows: 0, cols: 2)
+    /// Per-thread gain and bias gradient sums of the backward pass.
+    private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
 
     public init(features: Int, epsilon: Double = 1e-5, name: String = "norm") throws {
         guard features > 0 else { throw ShapeError("LayerNorm.init", "features must be positive, got \(features)") }
@@ -34,19 +36,14 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
         }
         y.ensureShape(rows: x.rows, cols: features)
         statistics.ensureShape(rows: x.rows, cols: 2)
-        let n = features, eps = epsilon
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
                 gain.value.withUnsafeBufferPointer { g in
                     bias.value.withUnsafeBufferPointer { b in
                         statistics.withUnsafeMutableBufferPointer { stats in
-                            for i in 0..<x.rows {
-                                let (mean, r) = BlockKernels.layerNormRow(
-                                    px.baseAddress! + i * n, py.baseAddress! + i * n,
-                                    gain: g.baseAddress!, bias: b.baseAddress!, count: n, epsilon: eps)
-                                stats[2 * i] = mean
-                                stats[2 * i + 1] = r
-                            }
+                            BlockKernels.layerNormRows(px.baseAddress!, py.baseAddress!, rows: x.rows, count: features,
+                                                       gain: g.baseAddress!, bias: b.baseAddress!, epsilon: epsilon,
+                                                       statistics: stats.baseAddress!)
                         }
                     }
                 }
@@ -61,7 +58,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
                 + "must both be rows×\(features) and match the last forward (\(statistics.rows) rows)")
         }
         dx.ensureShape(rows: x.rows, cols: features)
-        let n = features
+        partialGradients.ensureShape(rows: ComputeThreads.count, cols: 2 * features)
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
@@ -69,11 +66,12 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
                         gain.gradient.withUnsafeMutableBufferPointer { dg in
                             bias.gradient.withUnsafeMutableBufferPointer { db in
                                 statistics.withUnsafeBufferPointer { stats in
-                                    for i in 0..<x.rows {
-                                        BlockKernels.layerNormRowBackward(
-                                            px.baseAddress! + i * n, pdy.baseAddress! + i * n, pdx.baseAddress! + i * n,
-                                            gain: g.baseAddress!, gainGradient: dg.baseAddress!, biasGradient: db.baseAddress!,
-                                            count: n, mean: stats[2 * i], reciprocalStandardDeviation: stats[2 * i + 1])
+                                    partialGradients.withUnsafeMutableBufferPointer { partials in
+                                        BlockKernels.layerNormRowsBackward(
+                                            px.baseAddress!, pdy.baseAddress!, pdx.baseAddress!, rows: x.rows, count: features,
+                                            gain: g.baseAddress!, statistics: stats.baseAddress!,
+                                            gainGradient: dg.baseAddress!, biasGradient: db.baseAddress!,
+                                            partials: partials.baseAddress!)
                                     }
                                 }
                             }

@@ -52,3 +52,56 @@ extension BlockKernels {
         for j in 0..<n { dx[j] = r * (dy[j] * gain[j] - meanG - dx[j] * meanGX) }
     }
 }
+
+extension BlockKernels {
+    /// LayerNorm of `rows` rows of length n (`layerNormRow` each), rows spread over
+    /// `ComputeThreads`; `statistics[2i], statistics[2i+1]` receive row i's (μ, r).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func layerNormRows<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
+        gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>, epsilon: Scalar,
+        statistics: UnsafeMutablePointer<Scalar>
+    ) {
+        ComputeThreads.parallelRanges(rows, minimumLength: max(1, 16_384 / max(n, 1)), alignment: 1) { range in
+            for i in range {
+                let (mean, r) = layerNormRow(x + i * n, y + i * n, gain: gain, bias: bias, count: n, epsilon: epsilon)
+                statistics[2 * i] = mean
+                statistics[2 * i + 1] = r
+            }
+        }
+    }
+
+    /// LayerNorm backward over `rows` rows (`layerNormRowBackward` each) on `ComputeThreads`.
+    /// Each thread accumulates its rows' gain and bias gradients into its own slice of
+    /// `partials` (ComputeThreads.count × 2n elements, contents ignored on entry), and the slices
+    /// are added to `gainGradient` / `biasGradient` at the end, so the result does not depend on
+    /// which thread ran which rows beyond the order of that final sum.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func layerNormRowsBackward<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+        rows: Int, count n: Int, gain: UnsafePointer<Scalar>, statistics: UnsafePointer<Scalar>,
+        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
+        partials: UnsafeMutablePointer<Scalar>
+    ) {
+        let parts = min(ComputeThreads.count, max(1, rows * n / 16_384))
+        let step = (rows + parts - 1) / parts
+        partials.initialize(repeating: 0, count: parts * 2 * n)
+        ComputeThreads.parallelFor(parts) { part, _ in
+            let partialGain = partials + part * 2 * n, partialBias = partialGain + n
+            for i in (part * step)..<min(rows, (part + 1) * step) {
+                layerNormRowBackward(x + i * n, dy + i * n, dx + i * n, gain: gain,
+                                     gainGradient: partialGain, biasGradient: partialBias, count: n,
+                                     mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1])
+            }
+        }
+        for part in 0..<parts {
+            let partialGain = partials + part * 2 * n, partialBias = partialGain + n
+            for j in 0..<n {
+                gainGradient[j] += partialGain[j]
+                biasGradient[j] += partialBias[j]
+            }
+        }
+    }
+}

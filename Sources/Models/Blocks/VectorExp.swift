@@ -24,7 +24,10 @@ enum VectorExp {
 
     @inlinable @inline(__always)
     static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3)), SIMD8(repeating: -87.3))
+        // Clamped by masked replacement: `pointwiseMin`/`Max` are not inlined and cost a call each.
+        var clamped = x
+        clamped.replace(with: 88.3, where: x .> 88.3)
+        clamped.replace(with: -87.3, where: x .< -87.3)
         let shifted = clamped * log2e + roundingMagic
         let n = shifted - roundingMagic
         let r = (clamped - n * ln2High) - n * ln2Low

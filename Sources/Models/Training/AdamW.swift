@@ -67,7 +67,8 @@ public final class AdamW<Scalar: TensorScalar> {
         }
     }
 
-    /// The per-element loop (specialised for Float and Double inside this module).
+    /// The per-element loop (specialised for Float and Double inside this module), split over
+    /// `ComputeThreads` for large parameters.
     @usableFromInline
     static func updateOne(value: inout Matrix<Scalar>, gradient: Matrix<Scalar>,
                           m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
@@ -77,12 +78,14 @@ public final class AdamW<Scalar: TensorScalar> {
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        for i in theta.indices {
-                            let gi = g[i]
-                            m[i] = beta1 * m[i] + (1 - beta1) * gi
-                            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-                            let denominator = (v[i]).squareRoot() * inverseSqrtCorrection2 + epsilon
-                            theta[i] = theta[i] * decay - stepSize * m[i] / denominator
+                        ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
+                            for i in range {
+                                let gi = g[i]
+                                m[i] = beta1 * m[i] + (1 - beta1) * gi
+                                v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+                                let denominator = (v[i]).squareRoot() * inverseSqrtCorrection2 + epsilon
+                                theta[i] = theta[i] * decay - stepSize * m[i] / denominator
+                            }
                         }
                     }
                 }

@@ -24,21 +24,34 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Replaces the width, depth or patch size of the preset (nil keeps it). The hidden widths
-    /// of the MLPs scale with the width (4× for ViT and GPT, 4× channel / ½× token for Mixer).
-    public mutating func override(width: Int?, depth: Int?, patchSize: Int?) throws {
+    /// of the MLPs scale with the width (4× for ViT and GPT, 4× channel / ½× token for Mixer)
+    /// unless `hidden` (the MLP hidden width; the Mixer's channel-mixing hidden width) or
+    /// `tokenHidden` (Mixer only) set them.
+    public mutating func override(width: Int?, depth: Int?, patchSize: Int?,
+                                  hidden: Int? = nil, tokenHidden: Int? = nil) throws {
+        for (name, value) in [("hidden", hidden), ("token hidden", tokenHidden), ("width", width), ("depth", depth)] {
+            if let value, value <= 0 { throw ShapeError("ModelConfiguration", "\(name) must be positive, got \(value)") }
+        }
+        if tokenHidden != nil, name != "mixer" {
+            throw ShapeError("ModelConfiguration", "only the MLP-Mixer has a token-mixing hidden width; drop --token-hidden")
+        }
         switch self {
         case .vit(var c):
             if let width { c.width = width; c.mlpHidden = 4 * width }
+            if let hidden { c.mlpHidden = hidden }
             if let depth { c.depth = depth }
             if let patchSize { c.patchSize = patchSize }
             self = .vit(c)
         case .mixer(var c):
             if let width { c.width = width; c.channelHidden = 4 * width; c.tokenHidden = max(1, width / 2) }
+            if let hidden { c.channelHidden = hidden }
+            if let tokenHidden { c.tokenHidden = tokenHidden }
             if let depth { c.depth = depth }
             if let patchSize { c.patchSize = patchSize }
             self = .mixer(c)
         case .gpt(var c):
             if let width { c.width = width; c.mlpHidden = 4 * width }
+            if let hidden { c.mlpHidden = hidden }
             if let depth { c.depth = depth }
             if patchSize != nil { throw ShapeError("ModelConfiguration", "the GPT has no patch size") }
             self = .gpt(c)
@@ -76,6 +89,16 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
         case .mixer(var c): c.tokenMixingLinear = kind; c.channelMixingLinear = kind; self = .mixer(c)
         case .gpt(var c): c.linear = kind; self = .gpt(c)
         }
+    }
+
+    /// Sets the kind of the Mixer's token-mixing linears only (after `setBlockLinear`), e.g. dense
+    /// token mixing over 16 tokens, too few for Pixelfly blocks, with Pixelfly channel mixing.
+    public mutating func setTokenMixingLinear(_ kind: LinearKind) throws {
+        guard case .mixer(var c) = self else {
+            throw ShapeError("ModelConfiguration", "only the MLP-Mixer has token-mixing linears; drop --token-linear")
+        }
+        c.tokenMixingLinear = kind
+        self = .mixer(c)
     }
 
     /// A freshly initialised model; the same seed gives the same weights.

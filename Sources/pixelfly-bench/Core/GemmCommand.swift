@@ -51,10 +51,10 @@ struct GemmThroughput: Codable, Sendable {
         let a = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let b = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
         var c = Matrix<Float>(rows: size, cols: size)
-        let saved = OpenBLASRuntime.threads
-        defer { OpenBLASRuntime.threads = saved }
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
         return try threads.map { count in
-            OpenBLASRuntime.threads = count
+            ComputeThreads.count = count
             let sample = try pixelflyMeasure(warmup: timing.warmup, repetitions: timing.repetitions) {
                 try gemm(a, .none, b, .none, into: &c)
             }

@@ -57,7 +57,7 @@ struct DefaultBlockSection: Encodable {
                           speedup: samples[0].median / samples[1].median)
             rows.append(row)
             table.append([name, "\(rowCount)", format(row.dense.median * 1e3, 2), format(row.pixelfly.median * 1e3, 2),
-                          format(row.speedup, 2) + "×", "\(OpenBLASRuntime.threads)"])
+                          format(row.speedup, 2) + "×", "\(ComputeThreads.count)"])
         }
         return DefaultBlockSection(rows: rows, table: table)
     }

@@ -21,13 +21,13 @@ struct DefaultLayerSection: Encodable {
         let batches = full ? [64, 512, 4096] : [64, 4096]
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ms", "f+b GF/s", "max err"])
-        let saved = OpenBLASRuntime.threads
-        defer { OpenBLASRuntime.threads = saved }
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
         for (input, output) in shapes {
             var candidates = try settings.candidates(input: input, output: output, seed: 11)
             let dense = Double(2 * input * output)
             for threads in [1, 2] {
-                OpenBLASRuntime.threads = threads
+                ComputeThreads.count = threads
                 for batch in batches {
                     var measured = candidates
                     if batch == 4096 && threads == 1 {

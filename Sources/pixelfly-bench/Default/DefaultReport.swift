@@ -28,7 +28,7 @@ struct DefaultReport: Encodable {
 
         `\(command)` — \(environment.date), commit \(environment.gitCommit), \(environment.buildConfiguration) build.
         CPU \(environment.cpuModel) (\(environment.logicalCores) logical cores); OpenBLAS core \(environment.openBLASCore),
-        \(environment.openBLASThreads) threads by default (`OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"));
+        \(environment.computeThreads) compute threads × \(environment.openBLASThreadsPerCall) OpenBLAS thread per call (`OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"));
         load average at start \(environment.hostLoadAverage). Total \(format(totalSeconds, 0)) s.
 
         **\(training.headline).**

@@ -15,7 +15,7 @@ struct LayersCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes (rows of x).")
     var batches: [Int] = [64, 512, 4096]
 
-    @Option(parsing: .upToNextOption, help: "OpenBLAS thread counts.")
+    @Option(parsing: .upToNextOption, help: "Compute thread counts (OpenBLAS runs one thread per call on each).")
     var threads: [Int] = [1, 2]
 
     @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated (dense is always included as the baseline).")
@@ -48,15 +48,15 @@ struct LayersCommand: ParsableCommand {
         let settings = LayerSettings(
             mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
             rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" })
-        let saved = OpenBLASRuntime.threads
-        defer { OpenBLASRuntime.threads = saved }
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
                            "f+b ms", "f+b ×dense", "f+b GF/s", "max err (scale)"])
         for (input, output) in parsedShapes {
             let candidates = try settings.candidates(input: input, output: output, seed: 11)
             for threadCount in threads {
-                OpenBLASRuntime.threads = threadCount
+                ComputeThreads.count = threadCount
                 for batch in batches {
                     let measured = try LayerMeasurement.measure(
                         candidates, input: input, output: output, batch: batch, threads: threadCount,

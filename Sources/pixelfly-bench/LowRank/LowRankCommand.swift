@@ -19,7 +19,7 @@ struct LowRankCommand: ParsableCommand {
     @Option(help: "Rank of the low-rank layer and of the conversion's low-rank term.")
     var rank: Int = 64
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Compute threads (OpenBLAS runs one thread per call on each).")
     var threads: Int = 1
 
     @Option(help: "Size n of the n×n weight converted to sparse + low-rank (B = 16, K = 2, b = 32 mask).")
@@ -44,7 +44,7 @@ struct LowRankCommand: ParsableCommand {
         guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
         guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
         let layerShapes = try shapes.map(Self.parseShape)
-        OpenBLASRuntime.threads = threads
+        ComputeThreads.count = threads
         let environment = RunEnvironment.current()
         print(environment.header)
 

@@ -6,7 +6,10 @@ struct RunEnvironment: Codable, Sendable {
     var cpuModel: String
     var logicalCores: Int
     var openBLASCore: String
-    var openBLASThreads: Int
+    /// Threads of the library's parallel regions (`ComputeThreads.count`); OpenBLAS itself runs
+    /// one thread per call, on each of them.
+    var computeThreads: Int
+    var openBLASThreadsPerCall: Int
     var openBLASCoreTypeVariable: String?
     var openBLASConfiguration: String
     var fftwPlannerFlag: String
@@ -25,7 +28,8 @@ struct RunEnvironment: Codable, Sendable {
         #endif
         return RunEnvironment(
             cpuModel: cpu.modelName, logicalCores: cpu.logicalCores,
-            openBLASCore: OpenBLASRuntime.coreName, openBLASThreads: OpenBLASRuntime.threads,
+            openBLASCore: OpenBLASRuntime.coreName, computeThreads: ComputeThreads.count,
+            openBLASThreadsPerCall: OpenBLASRuntime.threads,
             openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
             openBLASConfiguration: OpenBLASRuntime.configuration,
             fftwPlannerFlag: fftwPlannerFlag,

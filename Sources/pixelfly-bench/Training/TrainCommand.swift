@@ -44,6 +44,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model width (overrides the preset).")
     var width: Int?
 
+    @Option(help: "Hidden width of the MLPs (Mixer: of the channel-mixing MLP); default 4 × width.")
+    var hidden: Int?
+
+    @Option(help: "Mixer only: hidden width of the token-mixing MLP; default width / 2.")
+    var tokenHidden: Int?
+
+    @Option(help: "Mixer only: kind of the token-mixing linears (default: the same as --linear).")
+    var tokenLinear: String?
+
     @Option(help: "Number of blocks (overrides the preset).")
     var depth: Int?
 
@@ -92,7 +101,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Steps between evaluations (default: every epoch; gpt: every 10%).")
     var evalInterval: Int?
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Compute threads (default: all cores; OpenBLAS runs one thread per call on each).")
     var threads: Int?
 
     @Option(help: "Write a checkpoint (safetensors) here at every evaluation.")
@@ -122,7 +131,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { OpenBLASRuntime.threads = threads }
+        if let threads { ComputeThreads.count = threads }
         let configuration = try makeConfiguration()
         print(RunEnvironment.current().header)
         // Flush after every line so that progress shows as it happens, also in a log file.
@@ -142,11 +151,13 @@ struct TrainCommand: ParsableCommand {
 
     func makeConfiguration() throws -> TrainingConfiguration {
         var modelConfiguration = try ModelConfiguration.preset(model, size: preset)
-        try modelConfiguration.override(width: width, depth: depth, patchSize: patchSize)
+        try modelConfiguration.override(width: width, depth: depth, patchSize: patchSize,
+                                        hidden: hidden, tokenHidden: tokenHidden)
         if let attentionBlockSize {
             try modelConfiguration.setAttentionScores(.flatButterfly(blockSize: attentionBlockSize, factors: attentionFactors))
         }
-        modelConfiguration.setBlockLinear(try linearKind())
+        modelConfiguration.setBlockLinear(try linearKind(linear))
+        if let tokenLinear { try modelConfiguration.setTokenMixingLinear(try linearKind(tokenLinear)) }
         var c = TrainingConfiguration(model: modelConfiguration)
         c.epochs = epochs
         if let steps { c.steps = steps }
@@ -167,8 +178,8 @@ struct TrainCommand: ParsableCommand {
         return c
     }
 
-    func linearKind() throws -> LinearKind {
-        switch linear {
+    func linearKind(_ name: String) throws -> LinearKind {
+        switch name {
         case "dense": return .dense
         case "lowrank": return .lowRank(rank: rank)
         case "butterfly": return .butterfly
@@ -181,7 +192,7 @@ struct TrainCommand: ParsableCommand {
                 mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
                 rank: rank, combination: combined))
         default:
-            throw ValidationError("--linear must be one of \(LinearKind.choices.joined(separator: ", ")); got \(linear)")
+            throw ValidationError("a linear kind must be one of \(LinearKind.choices.joined(separator: ", ")); got \(name)")
         }
     }
 }

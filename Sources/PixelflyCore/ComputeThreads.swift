@@ -1,0 +1,185 @@
+import COpenBLAS
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The threads every kernel of this library runs on: the calling thread plus `count − 1`
+/// persistent workers.
+///
+/// OpenBLAS is kept at **one** thread and matrix products are split here instead (`gemm` splits
+/// the output into row or column bands, one single-threaded BLAS call per band). The reason is
+/// measured on this project's 2-core machines: after a threaded call OpenBLAS's idle worker
+/// spins on `sched_yield`, and any other parallel work then competes with it for the second
+/// core — two single-threaded sgemm calls on two of our threads ran no faster than one
+/// (≈ 69 GFLOP/s) while that worker was spinning, and at 123–138 GFLOP/s (OpenBLAS's own
+/// 2-thread figure is 131–137) when it was not. With one owner of the threads, element-wise
+/// kernels, block-sparse tile groups and GEMMs all use both cores, and the dense baseline runs
+/// through exactly the same split as the sparse layers.
+///
+/// `parallelFor` is allocation-free and may be called from any thread. Only one parallel region
+/// runs at a time: a call made while another is active (a nested call from inside a task, or a
+/// concurrent caller on another thread) runs its tasks serially on the calling thread, so
+/// kernels can call each other freely.
+public enum ComputeThreads {
+    /// Threads used by one parallel region (≥ 1). Defaults to the thread count OpenBLAS chose
+    /// when it loaded (all cores, or `OPENBLAS_NUM_THREADS`); setting it also pins OpenBLAS to
+    /// one thread.
+    public static var count: Int {
+        get { pool.threadCount }
+        set { pool.resize(threads: max(newValue, 1)) }
+    }
+
+    /// Runs `body(task, worker)` for every task in `0..<taskCount`, spread over the threads.
+    /// `worker` (in `0..<count`) is the index of the executing thread, distinct among tasks running
+    /// at the same time — use it to pick a per-thread workspace. Returns when every task is done.
+    @inlinable
+    public static func parallelFor(_ taskCount: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        if taskCount <= 0 { return }
+        if taskCount == 1 || count == 1 {
+            for task in 0..<taskCount { body(task, 0) }
+            return
+        }
+        pool.run(taskCount, body)
+    }
+
+    /// Splits `0..<total` into at most `count` contiguous ranges (each a multiple of `alignment`
+    /// long, except the last) and runs `body` on each in parallel. Ranges shorter than
+    /// `minimumLength` are not split further, so small inputs stay on one thread.
+    @inlinable
+    public static func parallelRanges(_ total: Int, minimumLength: Int = 4096, alignment: Int = 8,
+                                      _ body: (Range<Int>) -> Void) {
+        let parts = min(count, max(1, total / max(minimumLength, 1)))
+        if parts <= 1 {
+            if total > 0 { body(0..<total) }
+            return
+        }
+        let step = ((total + parts - 1) / parts + alignment - 1) / alignment * alignment
+        parallelFor((total + step - 1) / step) { part, _ in
+            body(part * step..<min(total, (part + 1) * step))
+        }
+    }
+
+    @usableFromInline static let pool = WorkerPool(threads: Int(openblas_get_num_threads()))
+}
+
+/// Persistent worker threads behind `ComputeThreads`. Workers spin briefly after a region (the
+/// next one usually follows within microseconds), then sleep on a condition variable.
+@usableFromInline
+final class WorkerPool: @unchecked Sendable {
+    /// Spins (≈ 20–50 µs) a worker makes waiting for the next region before it sleeps.
+    private static let spinsBeforeSleep = 20_000
+
+    private(set) var threadCount: Int
+    private var workersStarted = 0
+
+    /// A region is running (claimed with compare-exchange; a failed claim runs serially).
+    private let busy = Atomic<Bool>(false)
+    /// Bumped when a region starts; workers wait for a change.
+    private let generation = Atomic<Int>(0)
+    private let nextTask = Atomic<Int>(0)
+    private let unfinished = Atomic<Int>(0)
+    /// Workers currently inside a region's task loop; the caller waits for 0 before returning.
+    private let inside = Atomic<Int>(0)
+    /// Worker slots handed out in the current region (the caller is slot 0).
+    private let nextSlot = Atomic<Int>(1)
+    /// Workers allowed to join (threadCount − 1); extra started workers stay idle.
+    private let activeWorkers = Atomic<Int>(0)
+
+    private var taskCount = 0
+    private var body: ((Int, Int) -> Void)?
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var sleepers = 0
+
+    init(threads: Int) {
+        threadCount = 1
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        resize(threads: max(threads, 1))
+    }
+
+    func resize(threads: Int) {
+        openblas_set_num_threads(1)
+        // Wait for any running region so that workers never see a half-changed pool.
+        while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { sched_yield() }
+        defer { busy.store(false, ordering: .releasing) }
+        while workersStarted < threads - 1 {
+            startWorker()
+            workersStarted += 1
+        }
+        threadCount = threads
+        activeWorkers.store(threads - 1, ordering: .releasing)
+    }
+
+    @usableFromInline
+    func run(_ taskCount: Int, _ body: (Int, Int) -> Void) {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for task in 0..<taskCount { body(task, 0) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            self.taskCount = taskCount
+            self.body = escapable
+            unfinished.store(taskCount, ordering: .relaxed)
+            nextSlot.store(1, ordering: .relaxed)
+            nextTask.store(0, ordering: .releasing)
+            generation.add(1, ordering: .releasing)
+            pthread_mutex_lock(&mutex)
+            if sleepers > 0 { pthread_cond_broadcast(&wake) }
+            pthread_mutex_unlock(&mutex)
+
+            runTasks(worker: 0)
+            while unfinished.load(ordering: .acquiring) > 0 {}
+            while inside.load(ordering: .acquiring) > 0 {}
+            self.body = nil
+        }
+        busy.store(false, ordering: .releasing)
+    }
+
+    private func runTasks(worker: Int) {
+        while true {
+            let task = nextTask.add(1, ordering: .acquiring).oldValue
+            if task >= taskCount { return }
+            body!(task, worker)
+            unfinished.subtract(1, ordering: .releasing)
+        }
+    }
+
+    private func workerLoop() {
+        var seen = generation.load(ordering: .acquiring)
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins < Self.spinsBeforeSleep { continue }
+                pthread_mutex_lock(&mutex)
+                sleepers += 1
+                while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
+                sleepers -= 1
+                pthread_mutex_unlock(&mutex)
+            }
+            seen = generation.load(ordering: .acquiring)
+            inside.add(1, ordering: .acquiring)
+            // The caller cannot finish the region while we are inside, so if it is still the one
+            // we saw start, its tasks, body and slot counter are valid until we leave.
+            if generation.load(ordering: .acquiring) == seen {
+                let slot = nextSlot.add(1, ordering: .relaxed).oldValue
+                if slot <= activeWorkers.load(ordering: .relaxed) { runTasks(worker: slot) }
+            }
+            inside.subtract(1, ordering: .releasing)
+        }
+    }
+
+    private func startWorker() {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { context in
+            let pool = Unmanaged<WorkerPool>.fromOpaque(context!).takeRetainedValue()
+            pool.workerLoop()
+            return nil
+        }, context)
+        precondition(status == 0, "pthread_create failed (\(status)) starting a compute thread")
+        pthread_detach(thread)
+    }
+}
