@@ -4,7 +4,8 @@
 //
 //   pixelfly-bench ──► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
 //         │                │                                    ▲
-//         │                └──► CZlib                           │
+//         │                ├──► CZlib                           │
+//         │                └──► CVectorKernels                  │
 //         └──► FFTWOracle ──► CFFTW          FFTWOracle ────────┘
 //
 // PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol.
@@ -12,6 +13,8 @@
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels, the Pixelfly linear layer.
+// CVectorKernels: element-wise Float kernels in C with an AVX2+FMA body chosen at run time
+//               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
 // Models:       blocks (MLP, attention, norms), ViT / Mixer / GPT, training, data, checkpoints.
 import PackageDescription
 
@@ -55,7 +58,8 @@ let package = Package(
         .target(name: "FFTWOracle", dependencies: ["CFFTW", "PixelflyCore"]),
         .target(name: "LowRank", dependencies: ["PixelflyCore"]),
         .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank"]),
-        .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib"]),
+        .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib", "CVectorKernels"]),
         .executableTarget(
             name: "pixelfly-bench",
             dependencies: [

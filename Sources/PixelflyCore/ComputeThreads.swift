@@ -17,10 +17,13 @@ import Glibc
 /// kernels, block-sparse tile groups and GEMMs all use both cores, and the dense baseline runs
 /// through exactly the same split as the sparse layers.
 ///
-/// `parallelFor` is allocation-free and may be called from any thread. Only one parallel region
-/// runs at a time: a call made while another is active (a nested call from inside a task, or a
-/// concurrent caller on another thread) runs its tasks serially on the calling thread, so
-/// kernels can call each other freely.
+/// `parallelFor` may be called from any thread. Only one parallel region runs at a time: a call
+/// made while another is active (a nested call from inside a task, or a concurrent caller on
+/// another thread) runs its tasks serially on the calling thread, so kernels can call each other
+/// freely. A parallel region costs one 32-byte heap allocation: handing the caller's
+/// non-escaping closure to the workers goes through `withoutActuallyEscaping`, which boxes it
+/// (measured with valgrind, also at -O). `serially(_:)` runs a body with every region on the
+/// calling thread — the allocation tests use it to check that layers reuse their buffers.
 public enum ComputeThreads {
     /// Threads used by one parallel region (≥ 1). Defaults to the thread count OpenBLAS chose
     /// when it loaded (all cores, or `OPENBLAS_NUM_THREADS`); setting it also pins OpenBLAS to
@@ -36,7 +39,7 @@ public enum ComputeThreads {
     @inlinable
     public static func parallelFor(_ taskCount: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
         if taskCount <= 0 { return }
-        if taskCount == 1 || count == 1 {
+        if taskCount == 1 || count == 1 || isSerialOnThisThread {
             for task in 0..<taskCount { body(task, 0) }
             return
         }
@@ -60,7 +63,33 @@ public enum ComputeThreads {
         }
     }
 
+    /// Runs `body` with every parallel region it starts executed serially on the calling thread
+    /// (other threads are unaffected). Nests.
+    public static func serially<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let key = serialKey.key
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(key, previous) }
+        return try body()
+    }
+
+    @usableFromInline static var isSerialOnThisThread: Bool { pthread_getspecific(serialKey.key) != nil }
+
+    @usableFromInline static let serialKey = ThreadFlagKey()
+
     @usableFromInline static let pool = WorkerPool(threads: Int(openblas_get_num_threads()))
+}
+
+/// A pthread key for a per-thread flag (non-nil value = set).
+@usableFromInline
+final class ThreadFlagKey: Sendable {
+    @usableFromInline let key: pthread_key_t
+
+    init() {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        self.key = key
+    }
 }
 
 /// Persistent worker threads behind `ComputeThreads`. Workers spin briefly after a region (the

@@ -4,11 +4,17 @@ import Testing
 
 /// Heap allocations made by `body` on the calling thread, counted by the malloc interposer that the
 /// test binary links (Tests/AllocationCounter).
+///
+/// The body runs with `ComputeThreads.serially`: a parallel region boxes its closure (one
+/// 32-byte allocation, see `ComputeThreads`), which would hide what these tests look for —
+/// buffers that are not reused. `ComputeThreadsTests` bounds the regions' own allocations.
 func countAllocations(_ body: () throws -> Void) rethrows -> Int {
-    allocation_counter_start()
-    defer { _ = allocation_counter_stop() }
-    try body()
-    return allocation_counter_stop()
+    try ComputeThreads.serially {
+        allocation_counter_start()
+        defer { _ = allocation_counter_stop() }
+        try body()
+        return allocation_counter_stop()
+    }
 }
 
 /// Heap allocations of one steady-state forward + backward of `layer` on a random batch of

@@ -21,6 +21,11 @@ import PixelflyCore
 /// chunk of x that is still in cache instead of streaming the whole batch from memory once per
 /// group. Measured at 1024→4096, batch 4096, 1 thread: forward 466 → 334 ms (notebooks-md/
 /// layer-speedups.md).
+///
+/// Threads (`ComputeThreads`): the forward and the input gradient split the batch into one band
+/// of rows per thread (each band runs the chunk loop above with its own gather workspace); the
+/// weight gradient hands out row groups, whose panel gradients are disjoint. Every BLAS call is
+/// single-threaded, on the thread that makes it.
 enum BlockSparseKernel {
     static let chunkRows = 512
 
@@ -48,24 +53,36 @@ enum BlockSparseKernel {
                       firstRun: 0, runCount: group.runs.count))
     }
 
-    /// Workspace elements the forward needs for `batch` rows.
+    /// Rows per thread band: the batch split evenly over the threads, at least 16 rows a band.
+    static func bandRows(batch: Int) -> Int {
+        let bands = max(1, min(ComputeThreads.count, batch / 16))
+        return (batch + bands - 1) / bands
+    }
+
+    /// Workspace elements the forward needs for `batch` rows (one chunk per thread).
     static func forwardWorkspaceCount(_ layout: BlockSparseLayout, batch: Int) -> Int {
         var width = 0
         let plan = layout.plan
         for g in plan.indices where gathers(plan[g]) { width = max(width, plan[g].width) }
-        return min(batch, chunkRows) * width
+        return min(bandRows(batch: batch), chunkRows) * width * ComputeThreads.count
     }
 
-    /// y = x·Sᵀ + β·y (+ a·bᵀ for a low-rank term).
+    /// y = x·Sᵀ + β·y (+ a·bᵀ for a low-rank term). `workspace` holds
+    /// `forwardWorkspaceCount(layout, batch:)` elements.
     static func forward<S: TensorScalar>(
         _ layout: BlockSparseLayout, panels: UnsafePointer<S>, x: UnsafePointer<S>, batch: Int,
         y: UnsafeMutablePointer<S>, beta: S, workspace: UnsafeMutablePointer<S>?, lowRank: LowRankTerm<S>? = nil
     ) {
-        for start in stride(from: 0, to: batch, by: chunkRows) {
-            let chunk = min(chunkRows, batch - start)
-            let term = lowRank.map { LowRankTerm(a: $0.a + start * $0.lda, lda: $0.lda, b: $0.b, ldb: $0.ldb, k: $0.k) }
-            forwardChunk(layout, panels: panels, x: x + start * layout.cols, batch: chunk,
-                         y: y + start * layout.rows, beta: beta, workspace: workspace, lowRank: term)
+        let band = bandRows(batch: batch)
+        let slot = forwardWorkspaceCount(layout, batch: batch) / ComputeThreads.count
+        ComputeThreads.parallelFor((batch + band - 1) / band) { part, worker in
+            let space = workspace.map { $0 + worker * slot }
+            for start in stride(from: part * band, to: min(batch, (part + 1) * band), by: chunkRows) {
+                let chunk = min(chunkRows, min(batch, (part + 1) * band) - start)
+                let term = lowRank.map { LowRankTerm(a: $0.a + start * $0.lda, lda: $0.lda, b: $0.b, ldb: $0.ldb, k: $0.k) }
+                forwardChunk(layout, panels: panels, x: x + start * layout.cols, batch: chunk,
+                             y: y + start * layout.rows, beta: beta, workspace: space, lowRank: term)
+            }
         }
     }
 
@@ -112,23 +129,34 @@ enum BlockSparseKernel {
         _ layout: BlockSparseLayout, panels: UnsafePointer<S>, dy: UnsafePointer<S>, batch: Int,
         dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>? = nil
     ) {
-        memset(dx, 0, batch * layout.cols * MemoryLayout<S>.stride)
-        let runs = layout.plannedRuns
-        let plan = layout.plan
-        for start in stride(from: 0, to: batch, by: chunkRows) {
-            let chunk = min(chunkRows, batch - start)
+        let band = bandRows(batch: batch)
+        ComputeThreads.parallelFor((batch + band - 1) / band) { part, _ in
+            inputGradientBand(layout, panels: panels, dy: dy, rows: (part * band)..<min(batch, (part + 1) * band),
+                              dx: dx, lowRank: lowRank)
+        }
+    }
+
+    /// `inputGradient` for the batch rows `band`, chunk by chunk.
+    private static func inputGradientBand<S: TensorScalar>(
+        _ layout: BlockSparseLayout, panels: UnsafePointer<S>, dy: UnsafePointer<S>, rows band: Range<Int>,
+        dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>?
+    ) {
+        let (runs, plan, rows, cols) = (layout.plannedRuns, layout.plan, layout.rows, layout.cols)
+        memset(dx + band.lowerBound * cols, 0, band.count * cols * MemoryLayout<S>.stride)
+        for start in stride(from: band.lowerBound, to: band.upperBound, by: chunkRows) {
+            let chunk = min(chunkRows, band.upperBound - start)
             for g in plan.indices {
                 let group = plan[g]
                 for r in group.firstRun..<(group.firstRun + group.runCount) {
                     S.gemm(.none, .none, m: chunk, n: runs[r].count, k: group.rowCount,
-                           alpha: 1, a: dy + start * layout.rows + group.rowStart, lda: layout.rows,
+                           alpha: 1, a: dy + start * rows + group.rowStart, lda: rows,
                            b: panels + group.offset + runs[r].position, ldb: group.width,
-                           beta: 1, c: dx + start * layout.cols + runs[r].start, ldc: layout.cols)
+                           beta: 1, c: dx + start * cols + runs[r].start, ldc: cols)
                 }
             }
             if let lowRank {
-                S.gemm(.none, .none, m: chunk, n: layout.cols, k: lowRank.k, alpha: 1, a: lowRank.a + start * lowRank.lda,
-                       lda: lowRank.lda, b: lowRank.b, ldb: lowRank.ldb, beta: 1, c: dx + start * layout.cols, ldc: layout.cols)
+                S.gemm(.none, .none, m: chunk, n: cols, k: lowRank.k, alpha: 1, a: lowRank.a + start * lowRank.lda,
+                       lda: lowRank.lda, b: lowRank.b, ldb: lowRank.ldb, beta: 1, c: dx + start * cols, ldc: cols)
             }
         }
     }
@@ -140,7 +168,7 @@ enum BlockSparseKernel {
     ) {
         let runs = layout.plannedRuns
         let plan = layout.plan
-        for g in plan.indices {
+        ComputeThreads.parallelFor(plan.count) { g, _ in
             let group = plan[g]
             for r in group.firstRun..<(group.firstRun + group.runCount) {
                 S.gemm(.transposed, .none, m: group.rowCount, n: runs[r].count, k: batch,

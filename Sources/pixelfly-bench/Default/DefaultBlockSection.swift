@@ -36,6 +36,11 @@ struct DefaultBlockSection: Encodable {
                 try PreNormResidual(features: options.width, body: MLPBlock(features: options.width, hiddenFeatures: options.hidden,
                                                                           linear: linear, rng: &rng))
             }),
+            ("pre-norm token-mixing MLP \(tokens)→\(options.tokenHidden)→\(tokens) (dense in both)", try blocks { _, rng in
+                try PreNormResidual(features: options.width, body: TokenMixing(
+                    tokens: tokens, channels: options.width, hiddenFeatures: options.tokenHidden, name: "token_mixing",
+                    linear: LinearKind.dense.factory(), rng: &rng))
+            }),
             ("pre-norm attention C=\(options.width), 8 heads, T=\(tokens)", try blocks { linear, rng in
                 try PreNormResidual(features: options.width, body: MultiHeadSelfAttention(
                     features: options.width, heads: 8, sequenceLength: tokens, linear: linear, rng: &rng))

@@ -10,6 +10,9 @@ struct DefaultTrainingOptions: ParsableArguments {
     @Option(help: "Hidden width of the channel-mixing MLP.")
     var hidden: Int = 2048
 
+    @Option(help: "Hidden width of the token-mixing MLP (dense in both models).")
+    var tokenHidden: Int = 64
+
     @Option(help: "Mixer blocks.")
     var depth: Int = 2
 
@@ -52,6 +55,7 @@ struct DefaultTrainingOptions: ParsableArguments {
         c.patchSize = patchSize
         c.width = width
         c.channelHidden = hidden
+        c.tokenHidden = tokenHidden
         c.depth = depth
         c.channelMixingLinear = kind
         return c

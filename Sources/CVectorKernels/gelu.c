@@ -1,0 +1,118 @@
+#include "CVectorKernels.h"
+#include <math.h>
+
+#define GELU_SCALE 0.7978845608028654f /* √(2/π) */
+#define GELU_CUBIC 0.044715f
+
+/* ---- Portable body (any CPU): libm expf, one element at a time. ---- */
+
+static inline float gate_scalar(float v, float *exponent_out) {
+    float exponent = -2.0f * GELU_SCALE * (v + GELU_CUBIC * v * v * v);
+    *exponent_out = exponent;
+    return exponent > 88.0f ? 0.0f : 1.0f / (1.0f + expf(exponent));
+}
+
+static void gelu_forward_portable(const float *x, float *y, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        float e, s = gate_scalar(x[i], &e);
+        y[i] = x[i] * s;
+    }
+}
+
+static void gelu_backward_portable(const float *x, const float *dy, float *dx, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        float v = x[i], e, s = gate_scalar(v, &e);
+        float du = 2.0f * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
+        dx[i] = dy[i] * (s + v * s * (1.0f - s) * du);
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite split of ln2), e^r by its
+   degree-7 Taylor polynomial (truncation < 5e-9 relative, under half a Float ulp), 2^n built in
+   the exponent bits. Inputs are clamped to [−87.3, 88.3]. The same reduction as the Swift
+   `VectorExp`, with fused multiply-adds. */
+AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+/* σ(2u) and the exponent −2u; the gate is 0 where the exponent exceeds 88. */
+AVX2 static inline __m256 gate8(__m256 v) {
+    __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+    __m256 exponent = _mm256_mul_ps(_mm256_set1_ps(-2.0f * GELU_SCALE), _mm256_fmadd_ps(_mm256_set1_ps(GELU_CUBIC), v3, v));
+    __m256 s = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(exponent)));
+    return _mm256_andnot_ps(_mm256_cmp_ps(exponent, _mm256_set1_ps(88.0f), _CMP_GT_OQ), s);
+}
+
+AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(v, gate8(v)));
+    }
+    gelu_forward_portable(x, y, i, count);
+}
+
+AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t count) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 s = gate8(v);
+        __m256 du = _mm256_mul_ps(_mm256_set1_ps(2.0f * GELU_SCALE),
+                                  _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_CUBIC), _mm256_mul_ps(v, v), one));
+        __m256 slope = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(v, s), _mm256_sub_ps(one, s)), du, s);
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), slope));
+    }
+    gelu_backward_portable(x, dy, dx, i, count);
+}
+
+int pixelfly_vector_kernels_use_avx2(void) {
+    static int cached = -1; /* every thread computes the same value; relaxed atomics suffice */
+    int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (value < 0) {
+        __builtin_cpu_init();
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+    }
+    return value;
+}
+
+void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
+    if (pixelfly_vector_kernels_use_avx2()) gelu_forward_avx2(x, y, count);
+    else gelu_forward_portable(x, y, 0, count);
+}
+
+void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
+    if (pixelfly_vector_kernels_use_avx2()) gelu_backward_avx2(x, dy, dx, count);
+    else gelu_backward_portable(x, dy, dx, 0, count);
+}
+
+#else
+
+int pixelfly_vector_kernels_use_avx2(void) { return 0; }
+
+void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) { gelu_forward_portable(x, y, 0, count); }
+
+void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
+    gelu_backward_portable(x, dy, dx, 0, count);
+}
+
+#endif

@@ -1,0 +1,22 @@
+#ifndef CVECTORKERNELS_H
+#define CVECTORKERNELS_H
+
+#include <stddef.h>
+
+/// Element-wise Float kernels that Swift cannot vectorise well without compiler flags: the
+/// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
+/// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
+/// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs.
+///
+/// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
+///   forward   y = x·s,                                 s = σ(2u)
+///   backward  dx = dy·(s + x·s(1−s)·2√(2/π)(1 + 3·0.044715x²))
+/// Where e^(−2u) would exceed Float's range, s is exactly 0.
+
+void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count);
+void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count);
+
+/// 1 when the AVX2+FMA bodies are in use on this CPU, 0 for the portable ones.
+int pixelfly_vector_kernels_use_avx2(void);
+
+#endif
