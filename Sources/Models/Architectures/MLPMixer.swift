@@ -67,8 +67,7 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
         patchEmbedding = try c.embeddingLinear.factory()(grid.pixelsPerPatch, c.width, "patch_embedding", &rng)
         var layers: [any Layer<Scalar>] = []
         for i in 0..<c.depth {
-            let tokenMixing = try TokenMixing<Scalar>(tokens: c.tokens, channels: c.width, hiddenFeatures: c.tokenHidden,
-                                                      name: "blocks.\(i).token_mixing", linear: c.tokenMixingLinear.factory(), rng: &rng)
+            let tokenMixing = try Self.tokenMixing(c, name: "blocks.\(i).token_mixing", rng: &rng)
             layers.append(try PreNormResidual(features: c.width, body: tokenMixing, name: "blocks.\(i).token_mixing"))
             let channelMixing = try MLPBlock<Scalar>(features: c.width, hiddenFeatures: c.channelHidden,
                                                      name: "blocks.\(i).channel_mixing", linear: c.channelMixingLinear.factory(), rng: &rng)
@@ -78,6 +77,16 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
         finalNorm = try LayerNorm(features: c.width, name: "final_norm")
         head = try c.embeddingLinear.factory()(c.width, c.classes, "head", &rng)
         parameters = patchEmbedding.parameters + blocks.parameters + finalNorm.parameters + head.parameters
+    }
+
+    /// Dense token mixing runs per sequence without transposes (`DenseTokenMixing`); other kinds
+    /// go through the transposed layout (`TokenMixing`). Both draw the same weights from `rng`.
+    static func tokenMixing(_ c: MLPMixerConfiguration, name: String, rng: inout SeededRandom) throws -> any Layer<Scalar> {
+        if c.tokenMixingLinear == .dense {
+            return try DenseTokenMixing<Scalar>(tokens: c.tokens, channels: c.width, hiddenFeatures: c.tokenHidden, name: name, rng: &rng)
+        }
+        return try TokenMixing<Scalar>(tokens: c.tokens, channels: c.width, hiddenFeatures: c.tokenHidden,
+                                       name: name, linear: c.tokenMixingLinear.factory(), rng: &rng)
     }
 
     public func forward(_ images: Matrix<Scalar>, into logits: inout Matrix<Scalar>) throws {

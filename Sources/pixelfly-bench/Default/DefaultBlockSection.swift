@@ -37,9 +37,8 @@ struct DefaultBlockSection: Encodable {
                                                                           linear: linear, rng: &rng))
             }),
             ("pre-norm token-mixing MLP \(tokens)→\(options.tokenHidden)→\(tokens) (dense in both)", try blocks { _, rng in
-                try PreNormResidual(features: options.width, body: TokenMixing(
-                    tokens: tokens, channels: options.width, hiddenFeatures: options.tokenHidden, name: "token_mixing",
-                    linear: LinearKind.dense.factory(), rng: &rng))
+                try PreNormResidual(features: options.width, body: DenseTokenMixing(
+                    tokens: tokens, channels: options.width, hiddenFeatures: options.tokenHidden, name: "token_mixing", rng: &rng))
             }),
             ("pre-norm attention C=\(options.width), 8 heads, T=\(tokens)", try blocks { linear, rng in
                 try PreNormResidual(features: options.width, body: MultiHeadSelfAttention(

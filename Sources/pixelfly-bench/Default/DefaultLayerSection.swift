@@ -7,18 +7,24 @@ import PixelflyCore
 struct DefaultLayerSection: Encodable {
     var rows: [LayerMeasurement]
     var table: Table
+    var sweepBatch: Int
 
     static let settings = LayerSettings(
         mask: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 32), rank: 64,
         kinds: ["dense", "sparse", "pixelfly"])
-    /// Block-sparse layers at these factor counts are added to the batch-4096, 1-thread runs.
+    /// Block-sparse layers at these factor counts are added to the 1-thread runs at the sweep batch.
     static let sweepFactors = [1, 3, 4]
 
-    enum CodingKeys: String, CodingKey { case rows }
+    /// Batch of the density sweep and the plot: 1024 rows (one training step of the default
+    /// Mixer) in the default job, the 4096 with `--full`.
+    static func sweepBatch(full: Bool) -> Int { full ? 4096 : 1024 }
+
+    enum CodingKeys: String, CodingKey { case rows, sweepBatch }
 
     static func run(full: Bool, timing: TimingOptions) throws -> DefaultLayerSection {
         let shapes = full ? [(1024, 4096), (4096, 1024), (768, 3072), (3072, 768)] : [(1024, 4096), (4096, 1024)]
-        let batches = full ? [64, 512, 4096] : [64, 4096]
+        let batches = full ? [64, 512, 4096] : [64, 1024]
+        let sweep = sweepBatch(full: full)
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ms", "f+b GF/s", "max err"])
         let saved = ComputeThreads.count
@@ -30,7 +36,7 @@ struct DefaultLayerSection: Encodable {
                 ComputeThreads.count = threads
                 for batch in batches {
                     var measured = candidates
-                    if batch == 4096 && threads == 1 {
+                    if batch == sweep && threads == 1 {
                         measured += try sweepFactors.map { k in
                             var rng = SeededRandom(seed: UInt64(20 + k))
                             let mask = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration:
@@ -53,14 +59,14 @@ struct DefaultLayerSection: Encodable {
             }
             candidates.removeAll()
         }
-        return DefaultLayerSection(rows: rows, table: table)
+        return DefaultLayerSection(rows: rows, table: table, sweepBatch: sweep)
     }
 
-    /// Speed-up (dense f+b time ÷ layer f+b time) against FLOP density, batch 4096, 1 thread.
+    /// Speed-up (dense f+b time ÷ layer f+b time) against FLOP density, sweep batch, 1 thread.
     var plot: SVGPlot {
-        var plot = SVGPlot(title: "Linear layers: speed-up over dense (forward+backward, batch 4096, 1 thread)",
+        var plot = SVGPlot(title: "Linear layers: speed-up over dense (forward+backward, batch \(sweepBatch), 1 thread)",
                            xLabel: "FLOPs ÷ dense FLOPs", yLabel: "speed-up over dense", referenceY: 1)
-        let selected = rows.filter { $0.batch == 4096 && $0.threads == 1 && $0.kind != "dense" }
+        let selected = rows.filter { $0.batch == sweepBatch && $0.threads == 1 && $0.kind != "dense" }
         for shape in Set(selected.map { "\($0.input)×\($0.output)" }).sorted() {
             let points = selected.filter { "\($0.input)×\($0.output)" == shape && $0.kind.hasPrefix("sparse") }
                 .map { (x: Double($0.forwardFLOPsPerRow) / Double(2 * $0.input * $0.output), y: 1 / $0.forwardBackwardRatio) }

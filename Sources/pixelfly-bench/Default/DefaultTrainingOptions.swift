@@ -5,13 +5,13 @@ import Models
 /// The model the default job trains and whose blocks it times.
 struct DefaultTrainingOptions: ParsableArguments {
     @Option(help: "Mixer width C (channels).")
-    var width: Int = 512
+    var width: Int = 768
 
     @Option(help: "Hidden width of the channel-mixing MLP.")
-    var hidden: Int = 2048
+    var hidden: Int = 3072
 
-    @Option(help: "Hidden width of the token-mixing MLP (dense in both models).")
-    var tokenHidden: Int = 64
+    @Option(help: "Hidden width of the token-mixing MLP (dense in both models; 2 × the 16 tokens, the ratio of Mixer-B/16).")
+    var tokenHidden: Int = 32
 
     @Option(help: "Mixer blocks.")
     var depth: Int = 2
@@ -25,7 +25,7 @@ struct DefaultTrainingOptions: ParsableArguments {
     @Option(help: "Training epochs (default: 2, or 6 with --full).")
     var epochs: Int?
 
-    @Option(help: "Use only the first N training images (default 6400 so that the job stays under 10 minutes; --full uses all 60000).")
+    @Option(help: "Use only the first N training images (default 12800 so that the job stays under 10 minutes; --full uses all 60000).")
     var trainLimit: Int?
 
     @Option(help: "Pixelfly butterfly size B.")
@@ -34,8 +34,8 @@ struct DefaultTrainingOptions: ParsableArguments {
     @Option(help: "Pixelfly butterfly factors K.")
     var factors: Int = 2
 
-    @Option(help: "Pixelfly block size b.")
-    var blockSize: Int = 32
+    @Option(help: "Pixelfly block size b (768 = 16 tiles of 48 columns).")
+    var blockSize: Int = 48
 
     @Option(help: "Rank of Pixelfly's low-rank term.")
     var rank: Int = 32
@@ -48,8 +48,8 @@ struct DefaultTrainingOptions: ParsableArguments {
                                    rank: rank, combination: .sum))
     }
 
-    /// The Mixer with `kind` in its channel-mixing MLPs. The token-mixing MLPs (16 tokens → 64)
-    /// and the embedding/head stay dense: they are too small for blocks of 32.
+    /// The Mixer with `kind` in its channel-mixing MLPs. The token-mixing MLPs (16 tokens → 32)
+    /// and the embedding/head stay dense: they are too small for Pixelfly blocks.
     func mixer(_ kind: LinearKind) -> MLPMixerConfiguration {
         var c = MLPMixerConfiguration.small
         c.patchSize = patchSize

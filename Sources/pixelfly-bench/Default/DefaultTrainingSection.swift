@@ -33,7 +33,7 @@ struct DefaultTrainingSection: Encodable {
             configuration.epochs = epochs
             configuration.batchSize = options.batchSize
             configuration.seed = options.seed
-            let trainingLimit = options.trainLimit ?? (full ? 60_000 : 6_400)
+            let trainingLimit = options.trainLimit ?? (full ? 60_000 : 12_800)
             configuration.trainingLimit = trainingLimit
             let stepsPerEpoch = trainingLimit / options.batchSize
             configuration.evaluationInterval = max(1, stepsPerEpoch)

@@ -1,0 +1,150 @@
+import PixelflyCore
+
+/// The token-mixing MLP of MLP-Mixer with dense linears, computed sequence by sequence from the
+/// left, with no transposes.
+///
+/// Sequence b of the (B·T, C) input is the contiguous row-major T×C slice X_b. Mixing along the
+/// token axis multiplies it from the left:
+///
+///     H_b = W₁·X_b + b₁·1ᵀ   (H×C),   A_b = gelu(H_b),   Y_b = W₂·A_b + b₂·1ᵀ   (T×C)
+///
+/// with W₁ (H, T) and W₂ (T, H) in the usual (out, in) layout — exactly `TokenMixing` with dense
+/// linears, which computes the transpose Y_bᵀ = gelu(X_bᵀW₁ᵀ + 1b₁ᵀ)W₂ᵀ + 1b₂ᵀ on transposed copies.
+/// The parameters have the same names and shapes, so checkpoints are interchangeable. Backward:
+///
+///     dW₂ += Σ_b dY_b·A_bᵀ,   db₂ += Σ_b dY_b·1,   dA_b = W₂ᵀ·dY_b,   dH_b = gelu′(H_b) ⊙ dA_b,
+///     dW₁ += Σ_b dH_b·X_bᵀ,   db₁ += Σ_b dH_b·1,   dX_b = W₁ᵀ·dH_b
+///
+/// Why: the transposed layout turns the MLP into products with an inner dimension of T = 16
+/// over B·C rows, where OpenBLAS spends most of its time packing, plus four transposes per
+/// step. Per sequence, all five products of a sequence run while its slices are in cache, and
+/// sequences are spread over `ComputeThreads`, each thread summing its weight gradients in its
+/// own slot (added up after the region).
+public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
+    public let tokens: Int
+    public let channels: Int
+    public let hiddenFeatures: Int
+    /// Tokens → hidden; weight (H, T), bias (1, H).
+    public let fc1: DenseLinear<Scalar>
+    /// Hidden → tokens; weight (T, H), bias (1, T).
+    public let fc2: DenseLinear<Scalar>
+    /// H_b and A_b of every sequence, (B·H, C) each, kept for the backward pass.
+    private var preActivation = Matrix<Scalar>(rows: 0, cols: 0)
+    private var activated = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Per-thread dA_b / dH_b (H×C) and weight-gradient slots.
+    private var scratch = Matrix<Scalar>(rows: 0, cols: 0)
+    private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
+
+    /// Draws fc1 then fc2 from `rng` exactly as `TokenMixing` with the dense factory does, so a
+    /// seed gives the same weights either way.
+    public init(tokens: Int, channels: Int, hiddenFeatures: Int, name: String, rng: inout SeededRandom) throws {
+        guard tokens > 0, channels > 0, hiddenFeatures > 0 else {
+            throw ShapeError("DenseTokenMixing", "tokens, channels and hidden features must be positive, "
+                + "got \(tokens), \(channels), \(hiddenFeatures)")
+        }
+        self.tokens = tokens
+        self.channels = channels
+        self.hiddenFeatures = hiddenFeatures
+        fc1 = try DenseLinear(tokens, hiddenFeatures, name: name + ".fc1", rng: &rng)
+        fc2 = try DenseLinear(hiddenFeatures, tokens, name: name + ".fc2", rng: &rng)
+    }
+
+    public var parameters: [Parameter<Scalar>] { fc1.parameters + fc2.parameters }
+
+    private var shape: TokenMixingShape {
+        TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures)
+    }
+
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        let sequences = try sequenceCount(x, "DenseTokenMixing.forward")
+        preActivation.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
+        activated.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
+        y.ensureShape(rows: x.rows, cols: channels)
+        let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                preActivation.withUnsafeMutableBufferPointer { ph in
+                    activated.withUnsafeMutableBufferPointer { pa in
+                        w1.withUnsafeBufferPointer { pw1 in
+                            b1.withUnsafeBufferPointer { pb1 in
+                                w2.withUnsafeBufferPointer { pw2 in
+                                    b2.withUnsafeBufferPointer { pb2 in
+                                        TokenMixingKernels.forward(
+                                            shape, sequences: sequences, x: px.baseAddress!,
+                                            weights: .init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!),
+                                            preActivation: ph.baseAddress!, activated: pa.baseAddress!, y: py.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        let sequences = try sequenceCount(x, "DenseTokenMixing.backward")
+        guard dy.rows == x.rows, dy.cols == channels, preActivation.rows == sequences * hiddenFeatures else {
+            throw ShapeError("DenseTokenMixing.backward", "output gradient is \(dy.rows)×\(dy.cols) for input \(x.rows)×\(x.cols); "
+                + "both must be (B·\(tokens))×\(channels) and match the last forward")
+        }
+        dx.ensureShape(rows: x.rows, cols: channels)
+        let slots = ComputeThreads.count
+        scratch.ensureShape(rows: slots * hiddenFeatures, cols: channels)
+        partialGradients.ensureShape(rows: slots, cols: shape.gradientSlotCount)
+        let (w1, w2) = (fc1.weight.value, fc2.weight.value)
+        x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pdy in
+                dx.withUnsafeMutableBufferPointer { pdx in
+                    preActivation.withUnsafeBufferPointer { ph in
+                        activated.withUnsafeBufferPointer { pa in
+                            w1.withUnsafeBufferPointer { pw1 in
+                                w2.withUnsafeBufferPointer { pw2 in
+                                    scratch.withUnsafeMutableBufferPointer { ps in
+                                        partialGradients.withUnsafeMutableBufferPointer { pg in
+                                            TokenMixingKernels.backward(
+                                                shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
+                                                w1: pw1.baseAddress!, w2: pw2.baseAddress!,
+                                                preActivation: ph.baseAddress!, activated: pa.baseAddress!,
+                                                dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        addSlots()
+    }
+
+    /// Adds every thread's gradient slot to the parameters' gradients.
+    private func addSlots() {
+        let (h, t) = (hiddenFeatures, tokens)
+        partialGradients.withUnsafeBufferPointer { pg in
+            for slot in 0..<partialGradients.rows {
+                let base = pg.baseAddress! + slot * shape.gradientSlotCount
+                accumulate(base, count: h * t, into: fc1.weight)
+                accumulate(base + h * t, count: h, into: fc1.bias!)
+                accumulate(base + h * t + h, count: t * h, into: fc2.weight)
+                accumulate(base + 2 * h * t + h, count: t, into: fc2.bias!)
+            }
+        }
+    }
+
+    private func accumulate(_ source: UnsafePointer<Scalar>, count: Int, into parameter: Parameter<Scalar>) {
+        parameter.gradient.withUnsafeMutableBufferPointer { g in
+            Scalar.axpy(count: count, alpha: 1, x: source, y: g.baseAddress!)
+        }
+    }
+
+    private func sequenceCount(_ x: Matrix<Scalar>, _ operation: String) throws -> Int {
+        guard x.cols == channels, x.rows % tokens == 0 else {
+            throw ShapeError(operation, "input is \(x.rows)×\(x.cols); expected (B·\(tokens))×\(channels)")
+        }
+        return x.rows / tokens
+    }
+}

@@ -1,0 +1,99 @@
+import PixelflyCore
+
+/// Sizes of a dense token-mixing MLP: T tokens, C channels, H hidden units.
+struct TokenMixingShape {
+    var tokens: Int
+    var channels: Int
+    var hidden: Int
+
+    /// Elements of one thread's gradient slot: dW₁ (H×T), db₁ (H), dW₂ (T×H), db₂ (T).
+    var gradientSlotCount: Int { 2 * hidden * tokens + hidden + tokens }
+}
+
+/// The per-sequence loops of `DenseTokenMixing` on raw pointers (see its documentation for the
+/// formulas). Specialised for Float and Double; every product is one single-threaded BLAS call
+/// on the thread that owns the sequence.
+enum TokenMixingKernels {
+    struct Weights<S> {
+        var w1: UnsafePointer<S>
+        var b1: UnsafePointer<S>
+        var w2: UnsafePointer<S>
+        var b2: UnsafePointer<S>
+    }
+
+    /// Sequences `0..<count` in one contiguous range per thread.
+    static func forEachSequenceRange(_ count: Int, _ body: (Range<Int>, _ worker: Int) -> Void) {
+        let parts = max(1, min(ComputeThreads.count, count))
+        let step = (count + parts - 1) / parts
+        ComputeThreads.parallelFor(parts) { part, worker in
+            body((part * step)..<min(count, (part + 1) * step), worker)
+        }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func forward<S: TensorScalar>(
+        _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, weights: Weights<S>,
+        preActivation: UnsafeMutablePointer<S>, activated: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>
+    ) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        forEachSequenceRange(sequences) { range, _ in
+            for b in range {
+                let hb = preActivation + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
+                fillRows(hb, rows: h, cols: c, with: weights.b1)
+                S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: weights.w1, lda: t, b: x + b * t * c, ldb: c,
+                       beta: 1, c: hb, ldc: c)
+                BlockKernels.geluForward(UnsafePointer(hb), ab, count: h * c)
+                fillRows(yb, rows: t, cols: c, with: weights.b2)
+                S.gemm(.none, .none, m: t, n: c, k: h, alpha: 1, a: weights.w2, lda: h, b: ab, ldb: c,
+                       beta: 1, c: yb, ldc: c)
+            }
+        }
+    }
+
+    /// Writes dX into `dx` and each thread's weight gradients into its slot of `partials`
+    /// (`slots` × `gradientSlotCount`, overwritten). `scratch` holds `slots` × H×C elements.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func backward<S: TensorScalar>(
+        _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, dy: UnsafePointer<S>,
+        w1: UnsafePointer<S>, w2: UnsafePointer<S>,
+        preActivation: UnsafePointer<S>, activated: UnsafePointer<S>,
+        dx: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>, partials: UnsafeMutablePointer<S>, slots: Int
+    ) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        partials.initialize(repeating: 0, count: slots * shape.gradientSlotCount)
+        forEachSequenceRange(sequences) { range, worker in
+            let slot = partials + worker * shape.gradientSlotCount
+            let (dW1, db1) = (slot, slot + h * t)
+            let (dW2, db2) = (db1 + h, db1 + h + t * h)
+            let dHidden = scratch + worker * h * c
+            for b in range {
+                let (xb, dyb) = (x + b * t * c, dy + b * t * c)
+                let (hb, ab) = (preActivation + b * h * c, activated + b * h * c)
+                S.gemm(.none, .transposed, m: t, n: h, k: c, alpha: 1, a: dyb, lda: c, b: ab, ldb: c, beta: 1, c: dW2, ldc: h)
+                addRowSums(dyb, rows: t, cols: c, into: db2)
+                S.gemm(.transposed, .none, m: h, n: c, k: t, alpha: 1, a: w2, lda: h, b: dyb, ldb: c, beta: 0, c: dHidden, ldc: c)
+                BlockKernels.geluBackward(hb, UnsafePointer(dHidden), dHidden, count: h * c)
+                S.gemm(.none, .transposed, m: h, n: t, k: c, alpha: 1, a: dHidden, lda: c, b: xb, ldb: c, beta: 1, c: dW1, ldc: t)
+                addRowSums(dHidden, rows: h, cols: c, into: db1)
+                S.gemm(.transposed, .none, m: t, n: c, k: h, alpha: 1, a: w1, lda: t, b: dHidden, ldb: c,
+                       beta: 0, c: dx + b * t * c, ldc: c)
+            }
+        }
+    }
+
+    /// Row r of the rows×cols matrix at `target` ← values[r] in every column.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func fillRows<S: TensorScalar>(_ target: UnsafeMutablePointer<S>, rows: Int, cols: Int, with values: UnsafePointer<S>) {
+        for r in 0..<rows { (target + r * cols).update(repeating: values[r], count: cols) }
+    }
+
+    /// sums[r] += Σ_j m[r, j].
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func addRowSums<S: TensorScalar>(_ m: UnsafePointer<S>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<S>) {
+        for r in 0..<rows { sums[r] += BlockKernels.sum(m + r * cols, count: cols) }
+    }
+}
