@@ -20,3 +20,15 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
 int pixelfly_vector_kernels_use_avx2(void);
 
 #endif
+
+/// LayerNorm of `rows` rows of length n (biased variance, two passes, as the Swift kernel):
+///   μ = Σx/n, σ² = Σ(x − μ)²/n, r = 1/√(σ² + ε), y = γ ⊙ (x − μ)·r + β;
+/// stats[2i] = μ, stats[2i+1] = r for row i.
+void pixelfly_layernorm_rows_f32(const float *x, float *y, size_t rows, size_t n,
+                                 const float *gain, const float *bias, float epsilon, float *stats);
+
+/// LayerNorm backward over `rows` rows. With x̂ = (x − μ)·r and g = dy ⊙ γ:
+///   dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)),  gainGradient += dy ⊙ x̂,  biasGradient += dy.
+void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float *dx, size_t rows, size_t n,
+                                          const float *gain, const float *stats,
+                                          float *gain_gradient, float *bias_gradient);

@@ -18,8 +18,9 @@ import PixelflyCore
 /// Why: the transposed layout turns the MLP into products with an inner dimension of T = 16
 /// over B·C rows, where OpenBLAS spends most of its time packing, plus four transposes per
 /// step. Per sequence, all five products of a sequence run while its slices are in cache, and
-/// sequences are spread over `ComputeThreads`, each thread summing its weight gradients in its
-/// own slot (added up after the region).
+/// sequences are spread over `ComputeThreads` in one contiguous range per thread; each range sums
+/// its weight gradients in its own slot, and the slots are added in a fixed order after the
+/// region, so results do not depend on thread timing.
 public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let tokens: Int
     public let channels: Int
@@ -31,7 +32,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     /// H_b and A_b of every sequence, (B·H, C) each, kept for the backward pass.
     private var preActivation = Matrix<Scalar>(rows: 0, cols: 0)
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Per-thread dA_b / dH_b (H×C) and weight-gradient slots.
+    /// Per-thread dA_b / dH_b (H×C) and per-range weight-gradient slots.
     private var scratch = Matrix<Scalar>(rows: 0, cols: 0)
     private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
 

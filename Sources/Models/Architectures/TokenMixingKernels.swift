@@ -21,12 +21,13 @@ enum TokenMixingKernels {
         var b2: UnsafePointer<S>
     }
 
-    /// Sequences `0..<count` in one contiguous range per thread.
-    static func forEachSequenceRange(_ count: Int, _ body: (Range<Int>, _ worker: Int) -> Void) {
+    /// Sequences `0..<count` in one contiguous range per thread; `part` numbers the ranges (fixed
+    /// for a given count and thread count), `worker` is the thread running it.
+    static func forEachSequenceRange(_ count: Int, _ body: (Range<Int>, _ part: Int, _ worker: Int) -> Void) {
         let parts = max(1, min(ComputeThreads.count, count))
         let step = (count + parts - 1) / parts
         ComputeThreads.parallelFor(parts) { part, worker in
-            body((part * step)..<min(count, (part + 1) * step), worker)
+            body((part * step)..<min(count, (part + 1) * step), part, worker)
         }
     }
 
@@ -37,7 +38,7 @@ enum TokenMixingKernels {
         preActivation: UnsafeMutablePointer<S>, activated: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>
     ) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
-        forEachSequenceRange(sequences) { range, _ in
+        forEachSequenceRange(sequences) { range, _, _ in
             for b in range {
                 let hb = preActivation + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
                 fillRows(hb, rows: h, cols: c, with: weights.b1)
@@ -51,8 +52,9 @@ enum TokenMixingKernels {
         }
     }
 
-    /// Writes dX into `dx` and each thread's weight gradients into its slot of `partials`
-    /// (`slots` × `gradientSlotCount`, overwritten). `scratch` holds `slots` × H×C elements.
+    /// Writes dX into `dx` and each sequence range's weight gradients into its slot of `partials`
+    /// (`slots` × `gradientSlotCount`, overwritten; slots ≥ ComputeThreads.count). `scratch`
+    /// holds `slots` × H×C elements, one H×C block per thread.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func backward<S: TensorScalar>(
@@ -63,8 +65,10 @@ enum TokenMixingKernels {
     ) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
         partials.initialize(repeating: 0, count: slots * shape.gradientSlotCount)
-        forEachSequenceRange(sequences) { range, worker in
-            let slot = partials + worker * shape.gradientSlotCount
+        forEachSequenceRange(sequences) { range, part, worker in
+            // Gradient slots by range, not by thread: the sums then do not depend on which
+            // thread ran which range, so training is bit-for-bit repeatable.
+            let slot = partials + part * shape.gradientSlotCount
             let (dW1, db1) = (slot, slot + h * t)
             let (dW2, db2) = (db1 + h, db1 + h + t * h)
             let dHidden = scratch + worker * h * c

@@ -1,3 +1,4 @@
+import CVectorKernels
 import PixelflyCore
 
 extension BlockKernels {
@@ -54,8 +55,9 @@ extension BlockKernels {
 }
 
 extension BlockKernels {
-    /// LayerNorm of `rows` rows of length n (`layerNormRow` each), rows spread over
-    /// `ComputeThreads`; `statistics[2i], statistics[2i+1]` receive row i's (μ, r).
+    /// LayerNorm of `rows` rows of length n (`layerNormRow` each; for Float the same formulas in
+    /// C with an AVX2+FMA body), rows spread over `ComputeThreads`; `statistics[2i],
+    /// statistics[2i+1]` receive row i's (μ, r).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func layerNormRows<Scalar: TensorScalar>(
@@ -64,6 +66,12 @@ extension BlockKernels {
         statistics: UnsafeMutablePointer<Scalar>
     ) {
         ComputeThreads.parallelRanges(rows, minimumLength: max(1, 16_384 / max(n, 1)), alignment: 1) { range in
+            if Scalar.self == Float.self {
+                // The C body has an AVX2+FMA path (CVectorKernels).
+                let first = range.lowerBound
+                return pixelfly_layernorm_rows_f32(x.asFloat + first * n, y.asFloat + first * n, range.count, n,
+                                                   gain.asFloat, bias.asFloat, Float(epsilon), statistics.asFloat + 2 * first)
+            }
             for i in range {
                 let (mean, r) = layerNormRow(x + i * n, y + i * n, gain: gain, bias: bias, count: n, epsilon: epsilon)
                 statistics[2 * i] = mean
@@ -90,7 +98,13 @@ extension BlockKernels {
         partials.initialize(repeating: 0, count: parts * 2 * n)
         ComputeThreads.parallelFor(parts) { part, _ in
             let partialGain = partials + part * 2 * n, partialBias = partialGain + n
-            for i in (part * step)..<min(rows, (part + 1) * step) {
+            let first = part * step, end = min(rows, (part + 1) * step)
+            if Scalar.self == Float.self {
+                return pixelfly_layernorm_rows_backward_f32(
+                    x.asFloat + first * n, dy.asFloat + first * n, dx.asFloat + first * n, max(0, end - first), n,
+                    gain.asFloat, statistics.asFloat + 2 * first, partialGain.asFloat, partialBias.asFloat)
+            }
+            for i in first..<end {
                 layerNormRowBackward(x + i * n, dy + i * n, dx + i * n, gain: gain,
                                      gainGradient: partialGain, biasGradient: partialBias, count: n,
                                      mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1])

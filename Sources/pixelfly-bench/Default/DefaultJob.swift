@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Models
 import PixelflyCore
 
@@ -38,14 +41,17 @@ struct DefaultJob: ParsableCommand {
         print("\n== 1. Dense sgemm yardstick")
         let gemm = try GemmThroughput.measure(size: 1024, threads: [1, 2], timing: timing)
         for row in gemm { print(row.line) }
+        fflush(nil)
 
         print("\n== 2. Linear layers: time ÷ dense time (same process, same kernels, interleaved)")
         let layers = try DefaultLayerSection.run(full: full, timing: timing)
         print(layers.table.text)
+        fflush(nil)
 
         print("\n== 3. Blocks: forward + backward, dense vs Pixelfly linears")
         let blocks = try DefaultBlockSection.run(options: model, timing: timing)
         print(blocks.table.text)
+        fflush(nil)
 
         print("\n== 4. Training: MLP-Mixer on Fashion-MNIST, dense vs Pixelfly")
         let training = try DefaultTrainingSection.run(options: model, full: full)

@@ -1,5 +1,8 @@
 import Models
 import PixelflyCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Section 4 of the default job: the same Mixer (same seed, same data order) trained with
 /// dense and with Pixelfly channel-mixing linears.
@@ -39,7 +42,8 @@ struct DefaultTrainingSection: Encodable {
             configuration.evaluationInterval = max(1, stepsPerEpoch)
             configuration.logInterval = max(1, stepsPerEpoch / 4)
             print("-- \(label): \(kind)")
-            let result = try runTraining(configuration) { print("   " + $0) }
+            // Flushed per line, so that progress shows as it happens in a pipe or log file too.
+            let result = try runTraining(configuration) { print("   " + $0); fflush(nil) }
             return Run(linear: kind.description, result: result,
                        linearFLOPsPerStep: try linearFLOPsPerStep(options.mixer(kind), batch: options.batchSize))
         }
