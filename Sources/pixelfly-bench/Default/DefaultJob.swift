@@ -13,19 +13,20 @@ import PixelflyCore
 /// 3. a block table: the pre-norm MLP and attention blocks with dense vs Pixelfly linears;
 /// 4. a training run: the same MLP-Mixer on Fashion-MNIST with dense and with Pixelfly
 ///    channel-mixing linears — step time, speed-up, test accuracy, time to reach the dense
-///    model's final accuracy.
+///    model's final accuracy;
+/// 5. with `--full` only: a byte-level GPT on the text corpus, dense vs Pixelfly.
 ///
 /// Everything lands in `--results` as JSON (with the environment block), Markdown and SVG.
 struct DefaultJob: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "The default job: layer table, block table and a dense vs Pixelfly training run, written to a results folder.",
-        discussion: "`--full` runs longer reproductions (all layer shapes and batches, more epochs).")
+        discussion: "`--full` runs longer reproductions (all layer shapes and batches, all 60000 images for 6 epochs, and a byte-level GPT on text).")
 
     @Option(help: "Folder for summary.json, summary.md and the SVG plots.")
     var results: String = "results/default"
 
-    @Flag(help: "Longer reproduction: every layer shape and batch, and more training epochs.")
+    @Flag(help: "Longer reproduction: every layer shape and batch, all training images for 6 epochs, and a GPT on text.")
     var full = false
 
     @OptionGroup var model: DefaultTrainingOptions
@@ -57,8 +58,15 @@ struct DefaultJob: ParsableCommand {
         let training = try DefaultTrainingSection.run(options: model, full: full)
         print(training.table.text)
 
+        var language: DefaultLanguageSection?
+        if full {
+            print("\n== 5. Training: byte-level GPT on the text corpus, dense vs Pixelfly")
+            language = try DefaultLanguageSection.run(seed: model.seed)
+            print(language!.table.text)
+        }
+
         let report = DefaultReport(environment: environment, gemm: gemm, layers: layers, blocks: blocks,
-                                   training: training, totalSeconds: monotonicSeconds() - start)
+                                   training: training, language: language, totalSeconds: monotonicSeconds() - start)
         try report.write(to: folder, command: CommandLine.arguments.joined(separator: " "))
         print("\nheadline: \(training.headline)")
         print("wrote \(folder.path)/summary.json, summary.md, layer-speedup.svg, accuracy-vs-time.svg "

@@ -8,6 +8,8 @@ struct DefaultReport: Encodable {
     var layers: DefaultLayerSection
     var blocks: DefaultBlockSection
     var training: DefaultTrainingSection
+    /// The GPT on text, with `--full` only.
+    var language: DefaultLanguageSection?
     var totalSeconds: Double
 
     func write(to folder: ResultsFolder, command: String) throws {
@@ -56,6 +58,17 @@ struct DefaultReport: Encodable {
         Evaluations (step, epoch, test accuracy %, training seconds):
 
         \(evaluationLines)
+        \(languageMarkdown)
+        """
+    }
+
+    private var languageMarkdown: String {
+        guard let language else { return "" }
+        return """
+
+        ## Byte-level GPT on the text corpus (`--full`)
+
+        \(language.table.markdown)
         """
     }
 
