@@ -93,6 +93,9 @@ public struct TrainingResult: Codable, Sendable {
     /// Median and mean wall-clock seconds per training step.
     public var medianStepSeconds: Double
     public var meanStepSeconds: Double
+    /// First and third quartiles of the step times: the spread reports quote with the median.
+    public var firstQuartileStepSeconds: Double
+    public var thirdQuartileStepSeconds: Double
     public var finalTestAccuracy: Double { evaluations.last?.testAccuracy ?? .nan }
     public var finalTestLoss: Double { evaluations.last?.testLoss ?? .nan }
 }

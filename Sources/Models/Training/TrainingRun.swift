@@ -92,5 +92,7 @@ public func runTraining(_ configuration: TrainingConfiguration,
         configuration: configuration, parameterCount: parameterCount, totalSteps: totalSteps, startStep: startStep,
         evaluations: evaluations, stepLosses: stepLosses,
         medianStepSeconds: sorted.isEmpty ? 0 : sorted[sorted.count / 2],
-        meanStepSeconds: sorted.isEmpty ? 0 : trainingSeconds / Double(sorted.count))
+        meanStepSeconds: sorted.isEmpty ? 0 : trainingSeconds / Double(sorted.count),
+        firstQuartileStepSeconds: sorted.isEmpty ? 0 : sorted[sorted.count / 4],
+        thirdQuartileStepSeconds: sorted.isEmpty ? 0 : sorted[(3 * sorted.count) / 4])
 }

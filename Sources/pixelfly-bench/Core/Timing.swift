@@ -6,6 +6,8 @@ struct TimingSample: Codable, Sendable {
     var min: Double
     var max: Double
     var repetitions: Int
+    /// Every repetition's seconds, in the order they ran (pairs up with an interleaved sample).
+    var seconds: [Double]
 
     init(_ seconds: [Double]) {
         let sorted = seconds.sorted()
@@ -14,7 +16,29 @@ struct TimingSample: Codable, Sendable {
         min = sorted.first ?? 0
         max = sorted.last ?? 0
         repetitions = sorted.count
+        self.seconds = seconds
     }
+}
+
+/// The spread of a ratio of two interleaved measurements: the smallest and largest per-repetition
+/// ratio `numerator[i] / denominator[i]` (repetition i of both ran back to back, so drift in
+/// machine speed cancels within a pair but shows between pairs).
+struct RatioSpread: Codable, Sendable {
+    var min: Double
+    var max: Double
+
+    init(_ numerator: TimingSample, over denominator: TimingSample) {
+        let ratios = zip(numerator.seconds, denominator.seconds).map { $0 / $1 }
+        min = ratios.min() ?? .nan
+        max = ratios.max() ?? .nan
+    }
+
+    init(min: Double, max: Double) {
+        self.min = min
+        self.max = max
+    }
+
+    func contains(_ value: Double) -> Bool { min <= value && value <= max }
 }
 
 /// Times `body` `repetitions` times after `warmup` untimed runs.

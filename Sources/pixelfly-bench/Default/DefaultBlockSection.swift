@@ -10,6 +10,8 @@ struct DefaultBlockSection: Encodable {
         var dense: TimingSample
         var pixelfly: TimingSample
         var speedup: Double
+        /// Smallest and largest per-repetition dense ÷ Pixelfly time.
+        var speedupSpread: RatioSpread
     }
 
     var rows: [Row]
@@ -46,7 +48,7 @@ struct DefaultBlockSection: Encodable {
             }),
         ]
         var rows: [Row] = []
-        var table = Table(["block", "rows", "dense ms", "Pixelfly ms", "speed-up", "threads"])
+        var table = Table(["block", "rows", "dense ms", "Pixelfly ms", "speed-up", "speed-up range", "threads"])
         for (name, layers) in candidates {
             var outputs = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
             var gradients = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
@@ -58,10 +60,12 @@ struct DefaultBlockSection: Encodable {
             }
             let samples = try measureInterleaved(warmup: timing.warmup, repetitions: timing.repetitions, bodies)
             let row = Row(block: name, rows: rowCount, dense: samples[0], pixelfly: samples[1],
-                          speedup: samples[0].median / samples[1].median)
+                          speedup: samples[0].median / samples[1].median,
+                          speedupSpread: RatioSpread(samples[0], over: samples[1]))
             rows.append(row)
             table.append([name, "\(rowCount)", format(row.dense.median * 1e3, 2), format(row.pixelfly.median * 1e3, 2),
-                          format(row.speedup, 2) + "×", "\(ComputeThreads.count)"])
+                          format(row.speedup, 2) + "×",
+                          format(row.speedupSpread.min, 2) + "–" + format(row.speedupSpread.max, 2) + "×", "\(ComputeThreads.count)"])
         }
         return DefaultBlockSection(rows: rows, table: table)
     }

@@ -26,7 +26,8 @@ struct DefaultLayerSection: Encodable {
         let batches = full ? [64, 512, 4096] : [64, 1024]
         let sweep = sweepBatch(full: full)
         var rows: [LayerMeasurement] = []
-        var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ms", "f+b GF/s", "max err"])
+        var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ×dense range",
+                           "f+b ms", "f+b GF/s", "max err"])
         let saved = ComputeThreads.count
         defer { ComputeThreads.count = saved }
         for (input, output) in shapes {
@@ -51,6 +52,7 @@ struct DefaultLayerSection: Encodable {
                         table.append(["\(input)×\(output)", "\(batch)", "\(threads)", m.kind,
                                       format(Double(m.forwardFLOPsPerRow) / dense, 3),
                                       format(m.forwardRatio, 3), format(m.forwardBackwardRatio, 3),
+                                      format(m.forwardBackwardRatioSpread.min, 3) + "–" + format(m.forwardBackwardRatioSpread.max, 3),
                                       format(m.forwardBackward.median * 1e3, 2), format(m.forwardBackwardGFLOPs, 1),
                                       format(m.maxForwardError / max(m.referenceScale, 1e-30), 8)])
                     }

@@ -18,6 +18,9 @@ struct DefaultTrainingSection: Encodable {
     var pixelfly: Run
     /// Dense median step time ÷ Pixelfly median step time.
     var stepSpeedup: Double
+    /// The speed-up's spread from the step-time quartiles: dense Q1 ÷ Pixelfly Q3 … dense Q3 ÷
+    /// Pixelfly Q1 (the two runs are not interleaved, so no per-step pairing).
+    var stepSpeedupSpread: RatioSpread
     /// Pixelfly final accuracy − dense final accuracy, in points.
     var accuracyDifferencePoints: Double
     /// Training seconds Pixelfly needed to first reach the dense model's final accuracy (nil if never).
@@ -26,7 +29,7 @@ struct DefaultTrainingSection: Encodable {
     var table: Table
 
     enum CodingKeys: String, CodingKey {
-        case dense, pixelfly, stepSpeedup, accuracyDifferencePoints, pixelflySecondsToDenseAccuracy, denseSeconds
+        case dense, pixelfly, stepSpeedup, stepSpeedupSpread, accuracyDifferencePoints, pixelflySecondsToDenseAccuracy, denseSeconds
     }
 
     static func run(options: DefaultTrainingOptions, full: Bool) throws -> DefaultTrainingSection {
@@ -53,26 +56,32 @@ struct DefaultTrainingSection: Encodable {
         let reach = pixelfly.result.evaluations.first { $0.testAccuracy >= target }?.trainingSeconds
         let denseSeconds = dense.result.evaluations.last?.trainingSeconds ?? 0
 
-        var table = Table(["linear", "parameters", "linear GFLOP/step", "ms/step (median)", "step speed-up",
+        let spread = RatioSpread(min: dense.result.firstQuartileStepSeconds / pixelfly.result.thirdQuartileStepSeconds,
+                                 max: dense.result.thirdQuartileStepSeconds / pixelfly.result.firstQuartileStepSeconds)
+        var table = Table(["linear", "parameters", "linear GFLOP/step", "ms/step (median, Q1–Q3)", "step speed-up",
                            "test acc %", "training s", "s to dense acc"])
         for run in [dense, pixelfly] {
             let isDense = run.linear == dense.linear
-            table.append([run.linear, "\(run.result.parameterCount)", format(run.linearFLOPsPerStep / 1e9, 2),
-                          format(run.result.medianStepSeconds * 1e3, 1),
-                          isDense ? "1.00×" : format(dense.result.medianStepSeconds / run.result.medianStepSeconds, 2) + "×",
+            let r = run.result
+            table.append([run.linear, "\(r.parameterCount)", format(run.linearFLOPsPerStep / 1e9, 2),
+                          format(r.medianStepSeconds * 1e3, 1) + " (" + format(r.firstQuartileStepSeconds * 1e3, 1) + "–"
+                              + format(r.thirdQuartileStepSeconds * 1e3, 1) + ")",
+                          isDense ? "1.00×" : format(dense.result.medianStepSeconds / r.medianStepSeconds, 2) + "× ("
+                              + format(spread.min, 2) + "–" + format(spread.max, 2) + ")",
                           format(run.result.finalTestAccuracy * 100, 2),
                           format(run.result.evaluations.last?.trainingSeconds ?? 0, 1),
                           isDense ? format(denseSeconds, 1) : (reach.map { format($0, 1) } ?? "not reached")])
         }
         return DefaultTrainingSection(
             dense: dense, pixelfly: pixelfly,
-            stepSpeedup: dense.result.medianStepSeconds / pixelfly.result.medianStepSeconds,
+            stepSpeedup: dense.result.medianStepSeconds / pixelfly.result.medianStepSeconds, stepSpeedupSpread: spread,
             accuracyDifferencePoints: (pixelfly.result.finalTestAccuracy - target) * 100,
             pixelflySecondsToDenseAccuracy: reach, denseSeconds: denseSeconds, table: table)
     }
 
     var headline: String {
-        "Pixelfly Mixer step \(format(stepSpeedup, 2))× faster than dense; test accuracy "
+        "Pixelfly Mixer step \(format(stepSpeedup, 2))× faster than dense (step-time quartiles give "
+            + "\(format(stepSpeedupSpread.min, 2))–\(format(stepSpeedupSpread.max, 2))×); test accuracy "
             + "\(format(pixelfly.result.finalTestAccuracy * 100, 2))% vs \(format(dense.result.finalTestAccuracy * 100, 2))% "
             + "(\(accuracyDifferencePoints >= 0 ? "+" : "")\(format(accuracyDifferencePoints, 2)) points) after "
             + "\(format(dense.result.evaluations.last?.epoch ?? 0, 1)) epochs"

@@ -13,6 +13,8 @@ struct LayerMeasurement: Codable, Sendable {
     /// Median time ÷ the dense layer's median time in the same interleaved run.
     var forwardRatio: Double
     var forwardBackwardRatio: Double
+    /// Smallest and largest per-repetition forward+backward ratio (see `RatioSpread`).
+    var forwardBackwardRatioSpread: RatioSpread
     /// Nonzero FLOPs (batch × forwardFLOPsPerRow, ×3 with backward) per second.
     var forwardGFLOPs: Double
     var forwardBackwardGFLOPs: Double
@@ -51,6 +53,7 @@ struct LayerMeasurement: Codable, Sendable {
                 forwardFLOPsPerRow: layer.forwardFLOPsPerRow, forward: forward[i], forwardBackward: steps[i],
                 forwardRatio: forward[i].median / forward[denseIndex].median,
                 forwardBackwardRatio: steps[i].median / steps[denseIndex].median,
+                forwardBackwardRatioSpread: RatioSpread(steps[i], over: steps[denseIndex]),
                 forwardGFLOPs: flops / forward[i].median / 1e9,
                 forwardBackwardGFLOPs: 3 * flops / steps[i].median / 1e9,
                 maxForwardError: error, referenceScale: scale)
