@@ -27,7 +27,8 @@ import Glibc
 public enum ComputeThreads {
     /// Threads used by one parallel region (≥ 1). Defaults to the thread count OpenBLAS chose
     /// when it loaded (all cores, or `OPENBLAS_NUM_THREADS`); setting it also pins OpenBLAS to
-    /// one thread.
+    /// one thread. Setting it waits for a running region to end, so never set it from inside a
+    /// task.
     public static var count: Int {
         get { pool.threadCount }
         set { pool.resize(threads: max(newValue, 1)) }
