@@ -1,3 +1,4 @@
+import CVectorKernels
 import PixelflyCore
 
 /// The per-element loops of the blocks (GELU, row softmax, LayerNorm), on raw pointers.
@@ -5,10 +6,10 @@ import PixelflyCore
 /// Each kernel is generic but carries `@_specialize` for `Float` and `Double`: a call from
 /// unspecialised generic code (e.g. a `GELU<Float>` created in another module) checks the type
 /// once at entry and jumps to the concrete, vectorisable body, so no per-element generic
-/// dispatch happens; the Float bodies of GELU and the softmax exponentials are eight-lane SIMD
-/// code (`FloatKernels`, with a vectorised `exp`). Reductions use four independent
-/// accumulators so that the compiler may keep them in vector lanes (a single running sum is a
-/// serial dependency chain).
+/// dispatch happens. The Float GELU and LayerNorm rows are C with an AVX2+FMA body
+/// (`CVectorKernels`); the Float softmax exponentials are eight-lane SIMD code (`FloatKernels`,
+/// with a vectorised `exp`). Reductions use four independent accumulators so that the compiler
+/// may keep them in vector lanes (a single running sum is a serial dependency chain).
 public enum BlockKernels {
     /// √(2/π), the GELU tanh-approximation constant.
     @usableFromInline static let geluScale = 0.797_884_560_802_865_4
@@ -27,7 +28,7 @@ public enum BlockKernels {
         _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int
     ) {
         if Scalar.self == Float.self {
-            return FloatKernels.geluForward(x.asFloat, y.asFloat, count: count)
+            return pixelfly_gelu_forward_f32(x.asFloat, y.asFloat, count) // AVX2+FMA body where available
         }
         let c = Scalar(geluScale), a = Scalar(geluCubic)
         for i in 0..<count {
@@ -46,7 +47,7 @@ public enum BlockKernels {
         _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>, count: Int
     ) {
         if Scalar.self == Float.self {
-            return FloatKernels.geluBackward(x.asFloat, dy.asFloat, dx.asFloat, count: count)
+            return pixelfly_gelu_backward_f32(x.asFloat, dy.asFloat, dx.asFloat, count)
         }
         let c = Scalar(geluScale), a = Scalar(geluCubic)
         for i in 0..<count {

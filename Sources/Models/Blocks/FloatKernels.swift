@@ -1,11 +1,10 @@
-import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Float bodies of the GELU and softmax kernels (`BlockKernels` calls them when
-/// `Scalar == Float`). Same formulas as the generic code: GELU in C (AVX2+FMA where the CPU has
-/// it), the softmax exponentials eight lanes at a time with `VectorExp.exp` instead of `expf`.
+/// Float body of the softmax exponentials (`BlockKernels` calls it when `Scalar == Float`):
+/// eight lanes at a time with `VectorExp.exp` instead of `expf`. (GELU's Float body is in C,
+/// `CVectorKernels`.)
 @usableFromInline
 enum FloatKernels {
     @inlinable @inline(__always)
@@ -16,15 +15,6 @@ enum FloatKernels {
     @inlinable @inline(__always)
     static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    /// GELU forward and backward run in C (`CVectorKernels`), which has an AVX2+FMA body.
-    static func geluForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        pixelfly_gelu_forward_f32(x, y, count)
-    }
-
-    static func geluBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, count: Int) {
-        pixelfly_gelu_backward_f32(x, dy, dx, count)
     }
 
     /// row[j] = exp(row[j] − shift) for j < count; returns the sum of the results.
