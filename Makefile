@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make bench   — installs what is missing, builds in release, runs the bench's default job
-#   make test    — installs what is missing, builds and runs the whole test suite
+#   make test    — installs what is missing, builds, runs the whole test suite, then the
+#                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
@@ -17,7 +18,9 @@ build: setup
 	$(SWIFT) build -c release
 
 test: setup
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	./scripts/test-kernel-families.sh
 
 bench: setup
 	$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)

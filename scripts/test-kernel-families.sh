@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the suites whose behaviour depends on OpenBLAS's kernels (products, every layer, block and
+# model forward/backward against references, steady-state allocation counts) once per OpenBLAS
+# kernel family this CPU can run, so that a kernel-dependent failure shows up on whatever CPU
+# runs the tests — not only under the family OpenBLAS happens to pick here.
+#
+#   Prescott  SSE3 kernels; any x86-64 CPU (OpenBLAS 0.3.21's fallback on CPUs it does not know)
+#   Haswell   AVX2+FMA kernels; CPUs with avx2 and fma
+#   Zen       AMD's AVX2 kernels (Haswell-class); CPUs with avx2 and fma
+#   SkylakeX  AVX-512 kernels; CPUs with avx512f, avx512vl, avx512bw, avx512dq, avx512cd
+#
+# Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
+# (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+FILTER='Allocation|BLASProductRouting|MatrixProduct|DenseLinear|LowRank|BlockSparse|Pixelfly|Attention|BlocksMLP|TokenMixing|ModelsGradient|TrainingLoss|ComputeThreads|VectorKernels|KernelSelection|Monarch'
+
+if [ "$(uname -m)" != "x86_64" ]; then
+    echo "kernel families: $(uname -m) is not x86-64; OpenBLAS has one kernel family here, covered by the full run"
+    exit 0
+fi
+
+flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
+
+families=(Prescott)
+has avx2 fma && families+=(Haswell Zen)
+has avx512f avx512vl avx512bw avx512dq avx512cd && families+=(SkylakeX)
+
+echo "kernel families: this CPU can run ${families[*]}; running the kernel-dependent suites under each"
+failed=()
+for family in "${families[@]}"; do
+    echo "kernel families: OPENBLAS_CORETYPE=$family"
+    log=$(mktemp)
+    OPENBLAS_CORETYPE=$family swift test --skip-build --filter "$FILTER" "$@" >"$log" 2>&1
+    status=$?
+    grep -E 'Test run with|recorded an issue|error:|Fatal error' "$log"
+    if [ "$status" -ne 0 ]; then
+        failed+=("$family")
+        echo "kernel families: last lines of the failing run under $family:"
+        tail -n 20 "$log"
+    fi
+    rm -f "$log"
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "kernel families: FAILED under ${failed[*]} (of ${families[*]})"
+    exit 1
+fi
+echo "kernel families: passed under ${families[*]}"
