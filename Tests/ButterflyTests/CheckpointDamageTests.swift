@@ -40,7 +40,7 @@ struct CheckpointDamageTests {
                     phrase: "runs past the end of the file"),
             damaged("invalid JSON", "{\"a\":{\"dtype\":\"F32\",", "header is not valid JSON"),
             damaged("header not an object", "[1,2]", "not a JSON object"),
-            damaged("unknown dtype", "{\(entry("a", "F16", "16", "0,32"))}", "unsupported dtype \"F16\" (supported: F32, F64)"),
+            damaged("unknown dtype", "{\(entry("a", "F16", "16", "0,32"))}", "unsupported dtype \"F16\" (supported: F32, F64, I64)"),
             damaged("shape × size ≠ span", "{\(entry("a", "F32", "3,2", "0,32"))}", "needs 24 bytes but data_offsets [0, 32] span 32"),
             damaged("overlapping spans", "{\(entry("a", "F32", "4", "0,16")),\(entry("b", "F32", "4", "8,24")),\(entry("c", "F32", "2", "24,32"))}",
                     "overlap"),

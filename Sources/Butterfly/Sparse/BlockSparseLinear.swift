@@ -21,6 +21,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public let weight: Parameter<Scalar>
     /// (1, out), or nil without bias.
     public let bias: Parameter<Scalar>?
+    /// The flat butterfly mask settings the layout came from (nil for a layer built on a layout).
+    public private(set) var maskConfiguration: FlatButterflyConfiguration?
     /// Gather workspace, reused across calls.
     private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
 
@@ -30,6 +32,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             outputVarianceShare: Double = 1, rng: inout SeededRandom) throws {
         try self.init(layout: BlockSparseLayout(mask: mask), bias: bias, name: name,
                       outputVarianceShare: outputVarianceShare, rng: &rng)
+        maskConfiguration = mask.configuration
     }
 
     /// A layer on any block layout.

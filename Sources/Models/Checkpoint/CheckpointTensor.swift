@@ -8,6 +8,8 @@ import PixelflyCore
 public enum TensorDType: String, Sendable, CaseIterable {
     case f32 = "F32"
     case f64 = "F64"
+    /// 64-bit signed integers (block coordinates of an export; PyTorch's `torch.int64`).
+    case i64 = "I64"
 
     public var byteCount: Int { self == .f32 ? 4 : 8 }
 

@@ -1,0 +1,24 @@
+import Models
+import PixelflyCore
+import Testing
+
+/// `pixelfly-bench evaluate` without training: a checkpoint's held-out loss and accuracy equal
+/// the evaluation `train` printed when it wrote the checkpoint.
+@Suite("Evaluate: a checkpoint's held-out metrics without training", .serialized)
+struct EvaluateCheckpointTests {
+    @Test(arguments: ["mixer", "gpt"])
+    func evaluationReproducesTheTrainingRun(_ model: String) throws {
+        let directory = try TemporaryDirectory("evaluate-\(model)")
+        defer { directory.remove() }
+        var c = TrainingCheckpointTests.tinyRun(try ModelConfiguration.preset(model, size: "tiny"))
+        c.checkpointPath = directory.file("train.safetensors")
+        let result = try runTraining(c, log: { _ in })
+        let last = try #require(result.evaluations.last)
+        let evaluation = try CheckpointEvaluation.evaluate(checkpoint: c.checkpointPath!, testLimit: c.testLimit)
+        #expect(evaluation.model == model && evaluation.step == c.steps)
+        #expect(abs(evaluation.loss - last.testLoss) <= 1e-9, "loss \(evaluation.loss) vs \(last.testLoss) in training")
+        #expect(evaluation.accuracy == last.testAccuracy)
+        #expect(evaluation.parameterCount == result.parameterCount)
+        #expect(evaluation.examples == (model == "gpt" ? c.batchSize * 16 : 50))
+    }
+}
