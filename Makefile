@@ -2,6 +2,7 @@
 #   make bench   — installs what is missing, builds in release, runs the bench's default job
 #   make test    — installs what is missing, builds, runs the whole test suite, then the
 #                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
+#   make docs    — builds the DocC documentation (getting started, one page per layer kind)
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
@@ -9,7 +10,7 @@ DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fo
 SWIFT ?= swift
 BENCH_ARGS ?=
 
-.PHONY: setup build test bench clean
+.PHONY: setup build test bench docs clean
 
 setup:
 	@./scripts/setup-system-packages.sh $(DEB_PACKAGES)
@@ -24,6 +25,11 @@ test: setup
 
 bench: setup
 	$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
+
+# DocC archives for every target (.build/plugins/Swift-DocC/outputs/*.doccarchive); the library's
+# articles are in Sources/Butterfly/Butterfly.docc. Any documentation warning fails the target.
+docs: setup
+	$(SWIFT) package generate-documentation --warnings-as-errors
 
 clean:
 	rm -rf .build results

@@ -40,6 +40,10 @@ public struct SparsePlusLowRankProjection<Scalar: TensorScalar>: Sendable {
 /// an m×n matrix.
 ///
 /// - Parameters:
+///   - w: the dense (m, n) matrix W to approximate.
+///   - support: the (m, n) 0/1 mask S lives on.
+///   - rank: r, in 1...min(m, n).
+///   - maxIterations: the most alternating steps to take (≥ 1).
 ///   - method: how each L step finds the leading r triplets. `.exact` makes every half-step an
 ///     exact minimiser, hence the monotone residual; `.randomized` is far cheaper for
 ///     r ≪ min(m, n) and monotone only up to its approximation error.

@@ -18,8 +18,11 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     private var hiddenGradient = Matrix<Scalar>(rows: 0, cols: 0)
 
     /// - Parameters:
+    ///   - features: input and output width.
+    ///   - hiddenFeatures: width after fc1.
     ///   - name: parameter prefix; the linears are `name.fc1` and `name.fc2`.
     ///   - linear: makes fc1 (features → hidden) and fc2 (hidden → features).
+    ///   - rng: draws the initial weights.
     public init(features: Int, hiddenFeatures: Int, name: String = "mlp",
                 linear: LinearFactory<Scalar>, rng: inout SeededRandom) throws {
         guard features > 0, hiddenFeatures > 0 else {

@@ -50,9 +50,13 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
 
     /// - Parameters:
     ///   - features: C, the model width; must be divisible by `heads`.
+    ///   - heads: H, the number of heads of width C/H.
     ///   - sequenceLength: T; the input's row count must be a multiple of it.
+    ///   - causal: whether position i attends only to positions j ≤ i.
+    ///   - scorePattern: which (query, key) blocks are computed.
     ///   - name: parameter prefix; projections are `name.query`, `.key`, `.value`, `.output`.
     ///   - linear: makes each of the four C → C projections.
+    ///   - rng: draws the initial weights.
     public init(features: Int, heads: Int, sequenceLength: Int, causal: Bool = false,
                 scorePattern: AttentionScorePattern = .dense, name: String = "attention",
                 linear: LinearFactory<Scalar>, rng: inout SeededRandom) throws {

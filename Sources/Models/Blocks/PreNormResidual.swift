@@ -13,7 +13,10 @@ public final class PreNormResidual<Scalar: TensorScalar>: Layer {
     private var normalizedGradient = Matrix<Scalar>(rows: 0, cols: 0)
 
     /// - Parameters:
+    ///   - features: the width of x (the norm's features).
+    ///   - body: f, mapping features → features.
     ///   - name: parameter prefix of the norm (`name.norm.weight`, `name.norm.bias`).
+    ///   - epsilon: the norm's ε.
     public init(features: Int, body: any Layer<Scalar>, name: String = "residual", epsilon: Double = 1e-5) throws {
         norm = try LayerNorm(features: features, epsilon: epsilon, name: name + ".norm")
         self.body = body
