@@ -24,6 +24,12 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Write every linear layer as its dense-equivalent (out, in) weight.")
     var dense = false
 
+    func validate() throws {
+        guard out != checkpoint else {
+            throw ValidationError("--out must name a new file, not the checkpoint itself (\(checkpoint))")
+        }
+    }
+
     func run() throws {
         let export = try ModelExport.export(checkpoint: checkpoint, to: out, dense: dense)
         let elements = export.tensors.reduce(0) { $0 + $1.elementCount }

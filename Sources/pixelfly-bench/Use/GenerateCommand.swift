@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Models
 import PixelflyCore
 
@@ -29,6 +30,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Compute threads (default: 1; one token at a time is too little work to split).")
     var threads: Int = 1
 
+    @Flag(help: "Recompute the whole window for every byte instead of using the key/value cache (the reference; slow).")
+    var uncached = false
+
     func validate() throws {
         guard tokens >= 0 else { throw ValidationError("--tokens must be non-negative, got \(tokens)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -40,12 +44,24 @@ struct GenerateCommand: ParsableCommand {
         guard let gpt = trained.model as? GPT<Float> else {
             throw ModelFileError.wrongModelKind(path: checkpoint, kind: trained.configuration.model.name, needed: "byte-level GPT (--model gpt)")
         }
-        let generator = try GPTGenerator(model: gpt, sampling: SamplingSettings(temperature: temperature, topK: topK, seed: seed))
+        let generator = try GPTGenerator(model: gpt, sampling: SamplingSettings(temperature: temperature, topK: topK, seed: seed),
+                                         mode: uncached ? .uncached : .cached)
         let bytes = Array(prompt.utf8)
+        let start = monotonicSeconds()
         try generator.start(prompt: bytes)
         var output = bytes
         output.reserveCapacity(bytes.count + tokens)
         for _ in 0..<tokens { output.append(try generator.next()) }
+        let seconds = monotonicSeconds() - start
         print(String(decoding: output, as: UTF8.self))
+        // Timing goes to standard error, so that standard output is the text alone.
+        var standardError = StandardError()
+        print("generated \(tokens) bytes in \(format(seconds, 3)) s (\(format(Double(tokens) / max(seconds, 1e-9), 1)) bytes/s), "
+            + "\(uncached ? "uncached" : "key/value cache"), \(OpenBLASRuntime.summary)", to: &standardError)
     }
+}
+
+/// `print(…, to:)` target writing to standard error.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
 }
