@@ -17,9 +17,10 @@ public struct TrainedCheckpoint {
 
     public init(path: String) throws {
         let checkpoint = try Checkpoint.read(from: path)
-        guard checkpoint.metadata["format"] == "pixelfly-training-1" else {
+        let format = Trainer<Float>.checkpointFormat
+        guard checkpoint.metadata["format"] == format else {
             throw ModelFileError.notATrainingCheckpoint(
-                path: path, reason: "metadata format is \(checkpoint.metadata["format"].map { "\"\($0)\"" } ?? "missing"), expected \"pixelfly-training-1\"")
+                path: path, reason: "metadata format is \(checkpoint.metadata["format"].map { "\"\($0)\"" } ?? "missing"), expected \"\(format)\"")
         }
         guard let json = checkpoint.metadata["configuration"] else {
             throw ModelFileError.notATrainingCheckpoint(path: path, reason: "no \"configuration\" metadata entry")
