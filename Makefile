@@ -2,6 +2,8 @@
 #   make bench   — installs what is missing, builds in release, runs the bench's default job
 #   make test    — installs what is missing, builds, runs the whole test suite, then the
 #                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
+#   make fuzz    — builds the libFuzzer targets in Fuzz/ (with AddressSanitizer) and runs each
+#                  for FUZZ_SECONDS (default 60) from the committed seed corpus Fuzz/corpus/
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
@@ -9,7 +11,7 @@ DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fo
 SWIFT ?= swift
 BENCH_ARGS ?=
 
-.PHONY: setup build test bench clean
+.PHONY: setup build test bench fuzz fuzz-corpus clean
 
 setup:
 	@./scripts/setup-system-packages.sh $(DEB_PACKAGES)
@@ -25,5 +27,12 @@ test: setup
 bench: setup
 	$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
 
+fuzz: setup
+	SWIFT=$(SWIFT) ./scripts/fuzz.sh
+
+# Rewrites the seed corpus (deterministic; commit the result).
+fuzz-corpus:
+	./scripts/make-fuzz-corpus.py
+
 clean:
-	rm -rf .build results
+	rm -rf .build Fuzz/.build results
