@@ -3,6 +3,8 @@
 #   make test    — installs what is missing, builds, runs the whole test suite, then the
 #                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
 #   make docs    — builds the DocC documentation (getting started, one page per layer kind)
+#   make fuzz    — builds the libFuzzer targets in Fuzz/ (with AddressSanitizer) and runs each
+#                  for FUZZ_SECONDS (default 60) from the committed seed corpus Fuzz/corpus/
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
@@ -10,7 +12,7 @@ DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fo
 SWIFT ?= swift
 BENCH_ARGS ?=
 
-.PHONY: setup build test bench docs clean
+.PHONY: setup build test bench docs fuzz fuzz-corpus clean
 
 setup:
 	@./scripts/setup-system-packages.sh $(DEB_PACKAGES)
@@ -31,5 +33,12 @@ bench: setup
 docs: setup
 	$(SWIFT) package generate-documentation --warnings-as-errors
 
+fuzz: setup
+	SWIFT=$(SWIFT) ./scripts/fuzz.sh
+
+# Rewrites the seed corpus (deterministic; commit the result).
+fuzz-corpus:
+	./scripts/make-fuzz-corpus.py
+
 clean:
-	rm -rf .build results
+	rm -rf .build Fuzz/.build results

@@ -2,9 +2,12 @@ import RealModule
 
 /// A deterministic random source: xoshiro256** seeded through SplitMix64.
 ///
-/// The same seed gives the same sequence on every platform and Swift version, because the
-/// generator, the float conversion and the normal transform are all written out here (the
-/// standard library's `random(in:)` distributions are not specified bit for bit).
+/// The same seed gives the same integers and uniform draws on every platform and Swift version,
+/// because the generator and the float conversion are written out here (the standard library's
+/// `random(in:)` distributions are not specified bit for bit). Normal draws use the platform's
+/// `log` and `cos`, which are not required to be correctly rounded: their bits are pinned for
+/// glibc on x86-64 by `SeededRandomTests.normalDrawsArePinned`, so another libm that rounds
+/// differently fails that test instead of silently changing seeded experiments.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: (UInt64, UInt64, UInt64, UInt64)
 

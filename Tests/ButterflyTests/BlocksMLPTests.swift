@@ -33,13 +33,18 @@ struct BlocksMLPTests {
         let mlp = try MLPBlock<Double>(features: 8, hiddenFeatures: 16, linear: LinearFactories.dense(), rng: &rng)
         let block = try PreNormResidual(features: 8, body: mlp, name: "block")
         block.norm.gain.value = Matrix(rows: 1, cols: 8, initializer: .uniform(low: 0.5, high: 1.5), rng: &rng)
+        block.norm.bias.value = Matrix(rows: 1, cols: 8, initializer: .uniform(low: -0.5, high: 0.5), rng: &rng)
         let x = Matrix<Double>(rows: 6, cols: 8, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
         let result = try gradientCheck(block, input: x)
         #expect(result.worst < 1e-6, "\(result)")
-        // y − x is the branch alone.
-        var branch = try mlp(try block.norm(x))
-        try addResidual(x, to: &branch)
-        #expect(try block(x).maxAbsDifference(branch) < 1e-12)
+        // y = x + fc2(GELU(fc1(LayerNorm(x)))), every step in plain Double loops.
+        let normed = BlocksReference.layerNorm(x, gain: block.norm.gain.value, bias: block.norm.bias.value,
+                                               epsilon: block.norm.epsilon)
+        let hidden = try BlocksReference.linear(normed, mlp.fc1).map(BlocksReference.gelu)
+        var reference = try BlocksReference.linear(hidden, mlp.fc2)
+        for i in 0..<x.rows { for j in 0..<x.cols { reference[i, j] += x[i, j] } }
+        let error = compare(try block(x), reference)
+        #expect(error.maxAbs < 1e-12, "\(error)")
     }
 
     @Test func mlpShapeErrors() throws {

@@ -32,9 +32,12 @@ enum BlocksReference {
         return p
     }
 
-    /// The bias of a linear layer: its parameter named `….bias` (DenseLinear, PixelflyLinear).
+    /// The bias of a linear layer: its 1×out parameter named `….bias` (DenseLinear, LowRankLinear,
+    /// BlockSparseLinear, PixelflyLinear — not the gated Pixelfly's 1×1 `….gate.bias`).
     static func bias<S: TensorScalar>(of layer: any LinearLayer<S>) -> Matrix<S>? {
-        layer.parameters.last { $0.name.hasSuffix(".bias") }?.value
+        layer.parameters.last {
+            $0.name.hasSuffix(".bias") && $0.value.rows == 1 && $0.value.cols == layer.outputFeatures && !$0.name.hasSuffix(".gate.bias")
+        }?.value
     }
 
     /// x·Wᵀ + b for a linear layer given by its effective dense weight.

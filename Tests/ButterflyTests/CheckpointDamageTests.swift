@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import PixelflyCore
 import Testing
@@ -95,31 +96,72 @@ struct CheckpointDamageTests {
         #expect(message?.hasPrefix("/nonexistent/model.safetensors: cannot open") == true, "\(message ?? "no error")")
     }
 
-    /// Seeded random byte flips in a small valid checkpoint: each parse either throws a
-    /// `FileError` or yields tensors whose bytes fit their shapes — and never crashes.
-    @Test func randomByteFlipsNeverCrash() throws {
+    /// The tensors and metadata that Foundation's JSON parser reads from `file`'s header, with
+    /// each tensor's bytes cut from the data region by its offsets — an independent reading
+    /// of the format, or nil if Foundation rejects the header or it is not shaped as expected.
+    static func foundationReading(_ file: [UInt8]) -> (tensors: [String: (dtype: String, shape: [Int], bytes: [UInt8])],
+                                                      metadata: [String: String])? {
+        guard file.count >= 8 else { return nil }
+        let length = file[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard length <= file.count - 8,
+              let root = try? JSONSerialization.jsonObject(with: Data(file[8..<(8 + length)])) as? [String: Any] else { return nil }
+        func integers(_ value: Any?) -> [Int]? { (value as? [Any])?.map { ($0 as? NSNumber)?.intValue ?? -1 } }
+        var tensors: [String: (dtype: String, shape: [Int], bytes: [UInt8])] = [:]
+        var metadata: [String: String] = [:]
+        for (name, value) in root {
+            if name == Checkpoint.metadataKey {
+                guard let strings = value as? [String: String] else { return nil }
+                metadata = strings
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shape = integers(entry["shape"]), let offsets = integers(entry["data_offsets"]), offsets.count == 2,
+                  0 <= offsets[0], offsets[0] <= offsets[1], 8 + length + offsets[1] <= file.count else { return nil }
+            tensors[name] = (dtype, shape, Array(file[(8 + length + offsets[0])..<(8 + length + offsets[1])]))
+        }
+        return (tensors, metadata)
+    }
+
+    /// Seeded random byte flips in a small valid checkpoint, each outcome checked against what
+    /// it must be: flips only in the data region load, with exactly the flipped bytes; a flip in
+    /// the 8-byte length field is refused; whenever a file loads, Foundation's JSON parser reads
+    /// the same tensors (name, dtype, shape, bytes at the offsets) and metadata from its header.
+    @Test func randomByteFlipsGiveTheIndependentlyExpectedOutcome() throws {
         let original = try Checkpoint(tensors: [
             CheckpointTensor(name: "w", shape: [3, 4], values: (0..<12).map { Float($0) }),
             CheckpointTensor(name: "b", shape: [4], values: [1.0, -2.0, 3.0, 4.0]),
         ], metadata: ["step": "12", "seed": "7"]).serialized()
+        let dataStart = 8 + original[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
         var rng = SeededRandom(seed: 77)
-        var outcomes = (loaded: 0, failed: 0)
+        var outcomes = (dataOnly: 0, lengthField: 0, headerLoaded: 0, headerRefused: 0)
         for _ in 0..<500 {
             var damaged = original
+            var positions: [Int] = []
             for _ in 0...(rng.index(below: 3)) {
-                damaged[rng.index(below: damaged.count)] ^= UInt8(1 + rng.index(below: 255))
+                let position = rng.index(below: damaged.count)
+                damaged[position] ^= UInt8(1 + rng.index(below: 255))
+                positions.append(position)
             }
+            let changed = positions.filter { damaged[$0] != original[$0] }
             do {
                 let checkpoint = try Checkpoint.parse(damaged, path: "flipped")
-                let reparsed = try Checkpoint.parse(checkpoint.serialized(), path: "reserialized")
-                #expect(reparsed.tensors == checkpoint.tensors && reparsed.metadata == checkpoint.metadata)
-                outcomes.loaded += 1
+                let reading = try #require(Self.foundationReading(damaged), "loaded, but Foundation cannot read the header: flips at \(changed)")
+                #expect(checkpoint.metadata == reading.metadata, "flips at \(changed)")
+                #expect(checkpoint.tensors.count == reading.tensors.count, "flips at \(changed)")
+                for tensor in checkpoint.tensors {
+                    let expected = try #require(reading.tensors[tensor.name], "tensor \(tensor.name) unknown to Foundation")
+                    #expect(tensor.dtype.rawValue == expected.dtype && tensor.shape == expected.shape && tensor.bytes == expected.bytes,
+                            "tensor \(tensor.name), flips at \(changed)")
+                }
+                #expect(!changed.contains { $0 < 8 }, "a damaged length field was accepted: flips at \(changed)")
+                if changed.allSatisfy({ $0 >= dataStart }) { outcomes.dataOnly += 1 } else { outcomes.headerLoaded += 1 }
             } catch let error as FileError {
                 #expect(error.path == "flipped")
-                outcomes.failed += 1
+                #expect(!changed.allSatisfy { $0 >= dataStart }, "flips only in the data region (\(changed)) were refused: \(error)")
+                if changed.contains(where: { $0 < 8 }) { outcomes.lengthField += 1 } else { outcomes.headerRefused += 1 }
             }
         }
-        // Flips in the data region change values but not validity; flips in the header mostly fail.
-        #expect(outcomes.loaded > 0 && outcomes.failed > 0, "\(outcomes)")
+        // Every kind of flip occurred (the seed decides how often).
+        #expect(outcomes.dataOnly > 50 && outcomes.lengthField > 10 && outcomes.headerLoaded > 0 && outcomes.headerRefused > 100, "\(outcomes)")
     }
 }

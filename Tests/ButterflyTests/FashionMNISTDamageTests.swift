@@ -80,62 +80,110 @@ struct FashionMNISTDamageTests {
         #expect(data.images[0, 1] == Float(pair.images[17]) / 255)
     }
 
-    /// Seeded random byte flips in the IDX bytes inside a valid gzip stream, so that they reach the
-    /// IDX checks (header, dimensions, lengths, labels) rather than the gzip CRC.
-    @Test func randomFlipsInsideTheIDXNeverCrash() throws {
+    /// Seeded single-byte flips in the IDX bytes inside a valid gzip stream (so that they reach
+    /// the IDX checks rather than the gzip CRC), each outcome checked against what the IDX
+    /// format says it must be: a flip in a header (magic or a size) is refused naming that file,
+    /// since every size change breaks the exact length; a flipped pixel loads as its new byte / 255;
+    /// a flipped label loads if the new byte is below 10 and is refused naming it otherwise.
+    @Test func singleFlipsInsideTheIDXGiveTheExpectedOutcome() throws {
         let folder = try TemporaryDirectory("idx-raw-flips")
         defer { folder.remove() }
         let pair = SmallIDXPair(count: 4)
         var rng = SeededRandom(seed: 99)
-        var outcomes = (loaded: 0, failed: 0)
+        var outcomes = (headerRefused: 0, pixelLoaded: 0, labelLoaded: 0, labelRefused: 0)
         for iteration in 0..<300 {
             var damaged = [pair.images, pair.labels]
             let target = iteration % 2
-            // Mostly in the header, where a flip changes the structure.
-            let span = rng.index(below: 2) == 0 ? min(16, damaged[target].count) : damaged[target].count
-            damaged[target][rng.index(below: span)] ^= UInt8(1 + rng.index(below: 255))
+            let headerLength = target == 0 ? 16 : 8
+            // Half the flips in the header, where a flip changes the structure.
+            let position = rng.index(below: 2) == 0 ? rng.index(below: headerLength) : rng.index(below: damaged[target].count)
+            // Label bytes flip by at most 15, so that both valid (< 10) and invalid labels occur.
+            damaged[target][position] ^= UInt8(1 + rng.index(below: target == 0 ? 255 : 15))
+            let value = damaged[target][position]
             let imagesPath = try folder.write("i.gz", gzipCompressed(damaged[0]))
             let labelsPath = try folder.write("l.gz", gzipCompressed(damaged[1]))
+            let blamed = target == 0 ? imagesPath : labelsPath
+            let described = "\(target == 0 ? "image" : "label") byte \(position) → \(value)"
             do {
                 let data = try FashionMNIST.load(imagesPath: imagesPath, labelsPath: labelsPath)
-                #expect(data.count == 4 && data.labels.allSatisfy { (0..<10).contains($0) })
-                outcomes.loaded += 1
+                #expect(position >= headerLength, "\(described): a damaged header was accepted")
+                #expect(data.count == 4)
+                if target == 0 {
+                    let pixel = position - headerLength
+                    #expect(data.images.storage[pixel] == Float(value) / 255, "\(described)")
+                    #expect(data.labels == [0, 1, 2, 3])
+                    outcomes.pixelLoaded += 1
+                } else {
+                    #expect(value < 10, "\(described): label \(value) was accepted")
+                    var labels = [0, 1, 2, 3]
+                    labels[position - headerLength] = Int(value)
+                    #expect(data.labels == labels, "\(described)")
+                    outcomes.labelLoaded += 1
+                }
             } catch let error as FileError {
-                #expect(error.path == imagesPath || error.path == labelsPath)
-                outcomes.failed += 1
+                #expect(error.path == blamed, "\(described): \(error)")
+                if position < headerLength {
+                    outcomes.headerRefused += 1
+                } else {
+                    #expect(target == 1 && value >= 10, "\(described) was refused: \(error)")
+                    #expect(error.message == "label \(value) at index \(position - headerLength) is outside 0..<10", "\(error)")
+                    outcomes.labelRefused += 1
+                }
             }
         }
-        #expect(outcomes.loaded > 0 && outcomes.failed > 100, "\(outcomes)")
+        // Every kind of flip occurred (the seed decides how often).
+        #expect(outcomes.headerRefused > 100 && outcomes.pixelLoaded > 30 && outcomes.labelLoaded > 0 && outcomes.labelRefused > 0, "\(outcomes)")
     }
 
-    /// Seeded random byte flips in small gzip IDX files: each load throws or yields a data set
-    /// that passes validation — and the process never crashes.
-    @Test func randomByteFlipsNeverCrash() throws {
+    /// Seeded single-byte flips in small gzip IDX files, each outcome checked against what it
+    /// must be: flips in the gzip magic are "not a gzip file", in MTIME / XFL / OS (bytes 4–9,
+    /// which nothing checks) load the undamaged data, in the CRC-32 and ISIZE trailer fail those
+    /// checks; elsewhere the outcome follows a one-shot reference inflate (`gzipReference`): the
+    /// load fails naming the file wherever the reference fails, and yields the original data
+    /// wherever the reference gives back the original bytes.
+    @Test func singleFlipsInGzipGiveTheExpectedOutcome() throws {
         let folder = try TemporaryDirectory("idx-flips")
         defer { folder.remove() }
         let pair = SmallIDXPair(count: 6)
-        let files = [gzipCompressed(pair.images), gzipCompressed(pair.labels)]
+        let originals = [pair.images, pair.labels]
+        let files = originals.map(gzipCompressed)
         var rng = SeededRandom(seed: 2024)
-        var outcomes = (loaded: 0, failed: 0)
+        var outcomes = (loaded: 0, failed: 0, rule: 0)
         for iteration in 0..<300 {
             var damaged = files
             let target = iteration % 2
-            for _ in 0...(rng.index(below: 3)) {
-                damaged[target][rng.index(below: damaged[target].count)] ^= UInt8(1 + rng.index(below: 255))
-            }
+            let count = damaged[target].count
+            let position = rng.index(below: count)
+            damaged[target][position] ^= UInt8(1 + rng.index(below: 255))
             let imagesPath = try folder.write("i.gz", damaged[0])
             let labelsPath = try folder.write("l.gz", damaged[1])
+            let described = "\(target == 0 ? "images" : "labels") gzip byte \(position) of \(count)"
+            var result: Result<ImageDataset, FileError>
             do {
-                let data = try FashionMNIST.load(imagesPath: imagesPath, labelsPath: labelsPath)
-                #expect(data.count == data.labels.count && data.images.cols == 784)
-                #expect(data.labels.allSatisfy { (0..<10).contains($0) })
-                outcomes.loaded += 1
+                result = .success(try FashionMNIST.load(imagesPath: imagesPath, labelsPath: labelsPath))
             } catch let error as FileError {
-                #expect(error.path == imagesPath || error.path == labelsPath)
+                result = .failure(error)
+            }
+            let phrase: String? = switch position {
+            case 0, 1: "not a gzip file"
+            case (count - 8)..<(count - 4): "incorrect data check"
+            case (count - 4)...: "incorrect length check"
+            default: nil
+            }
+            switch (result, gzipReference(damaged[target])) {
+            case (.success(let data), let reference):
+                #expect(reference == originals[target], "\(described) loaded, but the reference inflate gives other bytes")
+                #expect(data.labels == (0..<6).map { $0 % 10 } && data.images.storage[1] == Float(pair.images[17]) / 255)
+                #expect(phrase == nil, "\(described) loaded")
+                outcomes.loaded += 1
+            case (.failure(let error), let reference):
+                #expect(error.path == (target == 0 ? imagesPath : labelsPath), "\(described): \(error)")
+                #expect(reference != originals[target], "\(described) was refused though the reference inflates it: \(error)")
+                #expect(!(4..<10).contains(position), "\(described) (MTIME, XFL or OS) was refused: \(error)")
+                if let phrase { #expect(error.message.contains(phrase), "\(described): \(error)"); outcomes.rule += 1 }
                 outcomes.failed += 1
             }
         }
-        // Flips in the compressed stream are caught by the CRC almost always.
-        #expect(outcomes.failed > 250, "\(outcomes)")
+        #expect(outcomes.loaded > 0 && outcomes.failed > 200 && outcomes.rule > 10, "\(outcomes)")
     }
 }

@@ -23,6 +23,28 @@ func gzipCompressed(_ bytes: [UInt8]) -> [UInt8] {
     return Array(output[0..<Int(stream.total_out)])
 }
 
+/// `bytes` decompressed by one `inflate(Z_FINISH)` call into a 1 MiB buffer, or nil unless that
+/// ends the gzip member exactly at the end of the input (zlib checks CRC-32 and length): a
+/// reference for the reader's own loop, sharing only zlib with it.
+func gzipReference(_ bytes: [UInt8]) -> [UInt8]? {
+    var stream = z_stream()
+    guard inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+    defer { inflateEnd(&stream) }
+    var input = bytes
+    var output = [UInt8](repeating: 0, count: 1 << 20)
+    let status = input.withUnsafeMutableBufferPointer { source in
+        output.withUnsafeMutableBufferPointer { destination in
+            stream.next_in = source.baseAddress
+            stream.avail_in = UInt32(source.count)
+            stream.next_out = destination.baseAddress
+            stream.avail_out = UInt32(destination.count)
+            return inflate(&stream, Z_FINISH)
+        }
+    }
+    guard status == Z_STREAM_END, stream.avail_in == 0 else { return nil }
+    return Array(output[0..<Int(stream.total_out)])
+}
+
 /// An uncompressed IDX file: magic `00 00 08 rank`, big-endian sizes, then `values`.
 func idxBytes(magic: Int, dimensions: [Int], values: [UInt8]) -> [UInt8] {
     func word(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }

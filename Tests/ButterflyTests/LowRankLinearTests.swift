@@ -109,15 +109,54 @@ struct LowRankLinearTests {
         }
     }
 
+    /// An orthonormal basis of the columns of `a` (m×k, m ≥ k, full column rank) by modified
+    /// Gram–Schmidt in plain loops — independent of LAPACK.
+    static func orthonormalColumns(_ a: Matrix<Double>) -> Matrix<Double> {
+        var q = a
+        for j in 0..<q.cols {
+            for previous in 0..<j {
+                let dot = (0..<q.rows).reduce(0.0) { $0 + q[$1, previous] * q[$1, j] }
+                for i in 0..<q.rows { q[i, j] -= dot * q[i, previous] }
+            }
+            let norm = (0..<q.rows).reduce(0.0) { $0 + q[$1, j] * q[$1, j] }.squareRoot()
+            for i in 0..<q.rows { q[i, j] /= norm }
+        }
+        return q
+    }
+
+    /// W = Q₁·diag(σ)·Q₂ᵀ with Gram–Schmidt orthonormal Q₁ (12×12), Q₂ (20×12) and chosen
+    /// distinct σ, so its best rank-5 approximation is known without an SVD (Eckart–Young):
+    /// Σ_{k<5} σ_k q₁ₖ q₂ₖᵀ, leaving a Frobenius error of √(Σ_{k≥5} σ_k²).
     @Test func approximatingADenseWeightKeepsItsBestRankPart() throws {
         var rng = SeededRandom(seed: 47)
-        let dense = try DenseLinear<Double>(20, 12, rng: &rng)
-        let layer = try LowRankLinear<Double>(approximating: dense.weight.value, bias: dense.bias!.value, rank: 5)
-        let best = try bestRankApproximation(dense.weight.value, rank: 5)
-        let residual = try layer.denseWeight().maxAbsDifference(try best.factors.product())
-        #expect(residual < 1e-13)
-        let error = try dense.weight.value.maxAbsDifference(layer.denseWeight())
-        #expect(error > 0, "a rank-5 approximation of a random 12×20 matrix cannot be exact")
-        #expect(layer.bias!.value == dense.bias!.value)
+        let (outputs, inputs, rank) = (12, 20, 5)
+        let sigma: [Double] = [9, 7, 5.5, 4, 3, 2, 1.5, 1, 0.75, 0.5, 0.25, 0.125]
+        let q1 = Self.orthonormalColumns(Matrix(rows: outputs, cols: outputs, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng))
+        let q2 = Self.orthonormalColumns(Matrix(rows: inputs, cols: outputs, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng))
+        func sum(of ks: Range<Int>) -> Matrix<Double> {
+            var w = Matrix<Double>(rows: outputs, cols: inputs)
+            for k in ks { for i in 0..<outputs { for j in 0..<inputs { w[i, j] += sigma[k] * q1[i, k] * q2[j, k] } } }
+            return w
+        }
+        let weight = sum(of: 0..<outputs)
+        let expected = sum(of: 0..<rank)
+        let bias = Matrix<Double>(rows: 1, cols: outputs, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+
+        let layer = try LowRankLinear<Double>(approximating: weight, bias: bias, rank: rank)
+        #expect(layer.rank == rank && layer.inputFeatures == inputs && layer.outputFeatures == outputs)
+        let deviation = try layer.denseWeight().maxAbsDifference(expected)
+        #expect(deviation < 1e-12, "U·V differs from Σ_{k<5} σ_k q₁ₖ q₂ₖᵀ by \(deviation)")
+        let residual = try weight.maxAbsDifference(layer.denseWeight())
+        let residualFrobenius = zip(weight.storage, layer.denseWeight().storage).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        let eckartYoung = sigma[rank...].reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        #expect(abs(residualFrobenius - eckartYoung) < 1e-12, "‖W − UV‖_F = \(residualFrobenius), Eckart–Young \(eckartYoung)")
+        #expect(residual > 0.1, "the discarded σ₅ = 2 part must remain: max |W − UV| = \(residual)")
+        #expect(layer.bias!.value == bias)
+        // The layer computes x·(UV)ᵀ + b: compare with the constructed rank-5 matrix directly.
+        let x = Matrix<Double>(rows: 3, cols: inputs, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+        var reference = try NaiveReference.gemm(x, .none, expected, .transposed)
+        for i in 0..<3 { for j in 0..<outputs { reference[i, j] += bias[0, j] } }
+        let output = compare(try layer(x), reference)
+        #expect(output.maxAbs < 1e-12, "\(output)")
     }
 }

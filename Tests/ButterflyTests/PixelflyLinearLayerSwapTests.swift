@@ -6,7 +6,8 @@ import Testing
 /// Every linear kind behind the one `LinearLayer` protocol: the same generic code trains each.
 @Suite("LinearLayer: one protocol for every linear")
 struct PixelflyLinearLayerSwapTests {
-    /// One SGD step on a fixed regression target through the protocol only; the loss must drop.
+    /// One SGD step on a fixed regression target through the protocol only; the loss must drop
+    /// (the gradients it follows are checked against finite differences first).
     func trainStep(_ layer: any LinearLayer<Double>, x: Matrix<Double>, target: Matrix<Double>) throws -> (Double, Double) {
         func loss() throws -> (Double, Matrix<Double>) {
             let y = try layer(x)
@@ -41,6 +42,13 @@ struct PixelflyLinearLayerSwapTests {
         let target = Matrix<Double>(rows: 8, cols: 32, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
         for layer in layers {
             #expect(layer.inputFeatures == 64 && layer.outputFeatures == 32)
+            // Through the protocol only: the forward is x·Wᵀ + b for the layer's dense weight
+            // (plain Double loops), and every gradient matches central differences of the loss.
+            let forward = compare(try layer(x), try BlocksReference.linear(x, layer))
+            #expect(forward.maxAbs < 1e-12, "\(type(of: layer)) forward: \(forward)")
+            let gradients = try gradientCheck(layer, input: x)
+            #expect(gradients.worst < 1e-6, "\(type(of: layer)) gradients: \(gradients)")
+            #expect(gradients.errors.count == 1 + layer.parameters.count)
             let (before, after) = try trainStep(layer, x: x, target: target)
             #expect(after < before, "\(type(of: layer)): loss \(before) → \(after)")
         }

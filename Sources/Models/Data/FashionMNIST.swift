@@ -56,13 +56,21 @@ public enum FashionMNIST {
     public static func load(imagesPath: String, labelsPath: String, limit: Int? = nil,
                             normalization: Normalization = .unitInterval) throws -> ImageDataset {
         if let limit, limit < 0 { throw ShapeError("FashionMNIST.load", "limit must be non-negative, got \(limit)") }
-        let imageFile = try IDXFile.read(imagesPath, magic: IDXFile.imageMagic)
+        return try decode(images: IDXFile.read(imagesPath, magic: IDXFile.imageMagic), imagesPath: imagesPath,
+                          labels: { try IDXFile.read(labelsPath, magic: IDXFile.labelMagic) }, labelsPath: labelsPath,
+                          limit: limit, normalization: normalization)
+    }
+
+    /// The data set from a parsed image file and a label file, the latter read only once the
+    /// images passed their checks (so a bad image file is reported first).
+    static func decode(images imageFile: IDXFile, imagesPath: String, labels readLabels: () throws -> IDXFile,
+                       labelsPath: String, limit: Int?, normalization: Normalization) throws -> ImageDataset {
         guard imageFile.dimensions[1] == height, imageFile.dimensions[2] == width else {
             throw FileError(imagesPath, "images are \(imageFile.dimensions[1])×\(imageFile.dimensions[2]); Fashion-MNIST images are \(height)×\(width)")
         }
         let count = imageFile.dimensions[0]
         guard count > 0 else { throw FileError(imagesPath, "contains no images") }
-        let labelFile = try IDXFile.read(labelsPath, magic: IDXFile.labelMagic)
+        let labelFile = try readLabels()
         guard labelFile.dimensions[0] == count else {
             throw FileError(labelsPath, "has \(labelFile.dimensions[0]) labels but \(imagesPath) has \(count) images")
         }

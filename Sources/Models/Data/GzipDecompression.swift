@@ -12,8 +12,12 @@ enum Gzip {
     static let maximumDecompressedBytes = 1 << 28
 
     /// The decompressed contents of the gzip file `compressed`, read from `path` (named in errors).
-    static func decompress(_ compressed: [UInt8], path: String,
-                           limit: Int = maximumDecompressedBytes) throws -> [UInt8] {
+    ///
+    /// zlib counts input and output space in 32-bit `uInt`s, so both are handed over in pieces
+    /// of at most `chunkBytes` (2³² − 1; tests pass a small value to exercise the refills): a
+    /// file or an output of 4 GiB or more must not trap in a `UInt32` conversion.
+    static func decompress(_ compressed: [UInt8], path: String, limit: Int = maximumDecompressedBytes,
+                           chunkBytes: Int = Int(UInt32.max)) throws -> [UInt8] {
         guard !compressed.isEmpty else { throw FileError(path, "empty file (expected gzip data)") }
         guard compressed.count >= 2, compressed[0] == 0x1f, compressed[1] == 0x8b else {
             let start = compressed.prefix(2).map { hex($0) }.joined(separator: " ")
@@ -35,12 +39,18 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
 
+        let chunk = max(1, chunkBytes)
         var produced = 0
+        var handedOver = 0 // input bytes given to zlib so far; those not consumed are in avail_in
         var status = Z_OK
         try compressed.withUnsafeBufferPointer { input in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress!)
-            stream.avail_in = UInt32(input.count)
             while true {
+                if stream.avail_in == 0 && handedOver < input.count {
+                    let piece = min(input.count - handedOver, chunk)
+                    stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress! + handedOver)
+                    stream.avail_in = UInt32(piece)
+                    handedOver += piece
+                }
                 if produced == output.count {
                     guard output.count <= limit else {
                         throw FileError(path, "decompresses to more than \(limit) bytes; refusing to continue")
@@ -48,20 +58,23 @@ enum Gzip {
                     output.append(contentsOf: repeatElement(0, count: min(output.count, limit + 1 - output.count)))
                 }
                 status = output.withUnsafeMutableBufferPointer { out in
+                    let room = min(out.count - produced, chunk)
                     stream.next_out = out.baseAddress! + produced
-                    stream.avail_out = UInt32(out.count - produced)
+                    stream.avail_out = UInt32(room)
                     let result = inflate(&stream, Z_NO_FLUSH)
-                    produced = out.count - Int(stream.avail_out)
+                    produced += room - Int(stream.avail_out)
                     return result
                 }
                 if status == Z_STREAM_END { break }
                 if status == Z_OK { continue }
-                if status == Z_BUF_ERROR && produced == output.count { continue } // needs more room
+                // Z_BUF_ERROR: no progress possible — fine if it only needs more room or more input.
+                if status == Z_BUF_ERROR && (stream.avail_out == 0 || (stream.avail_in == 0 && handedOver < input.count)) { continue }
                 throw FileError(path, describe(status, stream: stream))
             }
         }
-        guard stream.avail_in == 0 else {
-            throw FileError(path, "\(stream.avail_in) unexpected bytes after the end of the gzip stream")
+        let unread = Int(stream.avail_in) + (compressed.count - handedOver)
+        guard unread == 0 else {
+            throw FileError(path, "\(unread) unexpected bytes after the end of the gzip stream")
         }
         guard produced <= limit else {
             throw FileError(path, "decompresses to more than \(limit) bytes; refusing to continue")
