@@ -118,26 +118,20 @@ extension MonarchLinear {
     }
 
     /// y[b, σ·l + λ] = z[b, λ·s + σ] (+ bias) for σ·l + λ < out; bands of rows over the threads.
+    /// The permutation moves bit patterns (`MonarchPermutation`), so it runs as concrete code
+    /// even where this generic method is not specialised; the bias is one axpy per row.
     @inlinable
     static func scatterOutput(_ z: Matrix<Scalar>, bias: Matrix<Scalar>?, shape: MonarchShape, into y: inout Matrix<Scalar>) {
-        let (batch, l, s, outputs, padded) = (z.rows, shape.nblocks, shape.s, shape.outputFeatures, shape.paddedOutput)
+        let (batch, outputs) = (z.rows, shape.outputFeatures)
         z.withUnsafeBufferPointer { zb in
             y.withUnsafeMutableBufferPointer { yb in
                 withOptionalBuffer(bias) { biasBuffer in
-                    let (z, y) = (zb.baseAddress!, yb.baseAddress!)
+                    let (z, y) = (UnsafeRawPointer(zb.baseAddress!), yb.baseAddress!)
                     ComputeThreads.parallelRanges(batch, minimumLength: 16, alignment: 1) { rows in
-                        for b in rows {
-                            let (zRow, yRow) = (z + b * padded, y + b * outputs)
-                            for λ in 0..<l {
-                                var o = λ
-                                for σ in 0..<s where o < outputs {
-                                    yRow[o] = zRow[λ * s + σ]
-                                    o += l
-                                }
-                            }
-                            if let biasBuffer {
-                                for o in 0..<outputs { yRow[o] += biasBuffer[o] }
-                            }
+                        MonarchPermutation.scatter(z, UnsafeMutableRawPointer(y), rows: rows, shape: shape,
+                                                   elementSize: MemoryLayout<Scalar>.stride)
+                        if let biasBuffer {
+                            for b in rows { Scalar.axpy(count: outputs, alpha: 1, x: biasBuffer, y: y + b * outputs) }
                         }
                     }
                 }
@@ -148,21 +142,13 @@ extension MonarchLinear {
     /// dz[b, λ·s + σ] = dy[b, σ·l + λ], 0 where σ·l + λ ≥ out (padding).
     @inlinable
     static func gatherOutputGradient(_ dy: Matrix<Scalar>, shape: MonarchShape, into dz: inout Matrix<Scalar>) {
-        let (batch, l, s, outputs, padded) = (dy.rows, shape.nblocks, shape.s, shape.outputFeatures, shape.paddedOutput)
-        dz.reshape(rows: batch, cols: padded)
+        let batch = dy.rows
+        dz.reshape(rows: batch, cols: shape.paddedOutput)
         dy.withUnsafeBufferPointer { dyb in
             dz.withUnsafeMutableBufferPointer { dzb in
-                let (dy, dz) = (dyb.baseAddress!, dzb.baseAddress!)
+                let (dy, dz) = (UnsafeRawPointer(dyb.baseAddress!), UnsafeMutableRawPointer(dzb.baseAddress!))
                 ComputeThreads.parallelRanges(batch, minimumLength: 16, alignment: 1) { rows in
-                    for b in rows {
-                        let (dyRow, dzRow) = (dy + b * outputs, dz + b * padded)
-                        for λ in 0..<l {
-                            for σ in 0..<s {
-                                let o = σ * l + λ
-                                dzRow[λ * s + σ] = o < outputs ? dyRow[o] : 0
-                            }
-                        }
-                    }
+                    MonarchPermutation.gather(dy, dz, rows: rows, shape: shape, elementSize: MemoryLayout<Scalar>.stride)
                 }
             }
         }

@@ -75,6 +75,8 @@ public final class MonarchLinear<Scalar: TensorScalar>: LinearLayer {
 extension MonarchShape {
     /// M[σ·l + λ, κ·p + π] = Σ_{f ∈ E(λ, κ)} L[λ, σ, f / l] · R[κ, f % q, π], truncated to
     /// (out, in). `first` is R (nblocks, q·p), `second` is L (nblocks, s·q).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func denseMatrix<Scalar: TensorScalar>(first: Matrix<Scalar>, second: Matrix<Scalar>) -> Matrix<Scalar> {
         var dense = Matrix<Scalar>(rows: outputFeatures, cols: inputFeatures)
         for f in 0..<middle {

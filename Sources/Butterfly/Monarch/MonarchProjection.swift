@@ -74,6 +74,8 @@ extension MonarchShape {
 
     /// The observed part of block (λ, κ) of a dense (out, in) matrix: element (σ, π) is
     /// W[σ·l + λ, κ·p + π], for σ < validOutput(λ) and π < validInput(κ).
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Double)
     public func block<Scalar: TensorScalar>(of dense: Matrix<Scalar>, outputBlock λ: Int, inputBlock κ: Int) -> Matrix<Scalar> {
         var block = Matrix<Scalar>(rows: validOutput(block: λ), cols: validInput(block: κ))
         for σ in 0..<block.rows {
