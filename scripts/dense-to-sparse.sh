@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 # Build first (`nice swift build -c release --product pixelfly-bench`); run the script under
 # `flock /tmp/pixelfly-timing.lock` on a shared machine.
 bench=.build/release/pixelfly-bench
-out=results/dense-to-sparse
+out=${OUT:-results/dense-to-sparse}
 mkdir -p "$out"
 # The model and data every run shares (the converted checkpoints store this model).
 model=(--model mixer --patch-size 7 --width 256 --hidden 1024 --token-hidden 32 --depth 2 --token-linear dense
-       --train-limit 12800 --test-limit 10000 --batch-size 64 --seed 0 --log-interval 100)
+       --train-limit "${TRAIN_LIMIT:-12800}" --test-limit "${TEST_LIMIT:-10000}" --batch-size 64 --seed 0 --log-interval 100)
 pixelfly=(--butterfly-size 16 --factors 2 --block-size 16 --rank 16)
 monarch=(--nblocks 4)
+# Defaults are the notebook's; OUT, TRAIN_LIMIT, TEST_LIMIT, EPOCHS, FINETUNE_EPOCHS override them.
 epochs=${EPOCHS:-3}
 finetune=${FINETUNE_EPOCHS:-1}
 
