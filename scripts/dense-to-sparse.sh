@@ -35,4 +35,8 @@ for target in pixelfly monarch; do
 done
 "$bench" layers --shapes 256x1024 1024x256 --batches 1024 --threads 2 --kinds pixelfly monarch \
   -B 16 -K 2 -b 16 --rank 16 --nblocks 4 --repetitions 7 | tee "$out/layers.log"
+# The README's layer shapes at the default job's Pixelfly budget (b = 32, rank 64); Monarch gets
+# the power-of-two block count whose parameter count is closest.
+"$bench" layers --shapes 1024x4096 4096x1024 768x3072 3072x768 --batches 1024 --threads 2 --kinds pixelfly monarch \
+  --repetitions 5 | tee "$out/layers-large.log"
 uptime | tee "$out/load-after.txt"
