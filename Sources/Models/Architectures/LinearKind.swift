@@ -24,8 +24,15 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// two ≥ max(in, out); rectangular layers pad the input and truncate the output) plus a bias.
     case butterfly
 
+    /// `MonarchLinear`: two block-diagonal factors with `nblocks` blocks joined by the
+    /// reshape-transpose permutation, plus a bias; `nblocks` is clamped to min(in, out).
+    case monarch(nblocks: Int)
+
+    /// `BlockSparseLinear` on a flat block butterfly mask, with no low-rank term, plus a bias.
+    case blockSparse(FlatButterflyConfiguration)
+
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly"]
+    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly", "monarch", "blocksparse"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -40,6 +47,16 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         case .butterfly:
             return { inputFeatures, outputFeatures, name, rng in
                 try ButterflyLinear<Scalar>(inputFeatures, outputFeatures, bias: true, name: name, rng: &rng)
+            }
+        case .monarch(let nblocks):
+            return { inputFeatures, outputFeatures, name, rng in
+                try MonarchLinear<Scalar>(inputFeatures, outputFeatures, nblocks: min(nblocks, inputFeatures, outputFeatures),
+                                          bias: true, name: name, rng: &rng)
+            }
+        case .blockSparse(let configuration):
+            return { inputFeatures, outputFeatures, name, rng in
+                let mask = try FlatButterflyMask(outputFeatures: outputFeatures, inputFeatures: inputFeatures, configuration: configuration)
+                return try BlockSparseLinear<Scalar>(mask: mask, bias: true, name: name, rng: &rng)
             }
         case .pixelflyBudget(let target):
             return { inputFeatures, outputFeatures, name, rng in
@@ -63,6 +80,8 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         case .lowRank(let rank): return "lowrank(rank \(rank))"
         case .butterfly: return "butterfly"
         case .pixelflyBudget(let target): return "pixelfly(budget \(target) of dense)"
+        case .monarch(let nblocks): return "monarch(\(nblocks) blocks)"
+        case .blockSparse(let c): return "blocksparse(B \(c.butterflySize), K \(c.factors), b \(c.blockSize))"
         case .pixelfly(let p):
             return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"
         }

@@ -13,8 +13,28 @@ struct LayerSettings: Codable, Sendable {
     var mask: FlatButterflyConfiguration
     var rank: Int
     var kinds: [String]
+    /// Monarch blocks; nil picks `monarchBlocks(input:output:)`.
+    var nblocks: Int? = nil
 
-    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated"]
+    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch"]
+
+    /// The power-of-two block count (2 … min(in, out)) whose Monarch layer has the parameter
+    /// count closest to the Pixelfly layer's (flat butterfly blocks + rank·(in + out)), so that
+    /// the two are compared at the same budget.
+    func monarchBlocks(input: Int, output: Int) throws -> Int {
+        if let nblocks { return nblocks }
+        let flat = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration: mask)
+        let pixelfly = BlockSparseLayout(mask: flat).storedCount + rank * (input + output)
+        var best = 2
+        var blocks = 2
+        while blocks <= min(input, output) {
+            let count = try MonarchShape(inputFeatures: input, outputFeatures: output, nblocks: blocks).parameterCount
+            let bestCount = try MonarchShape(inputFeatures: input, outputFeatures: output, nblocks: best).parameterCount
+            if abs(count - pixelfly) < abs(bestCount - pixelfly) { best = blocks }
+            blocks *= 2
+        }
+        return best
+    }
 
     func candidates(input: Int, output: Int, seed: UInt64) throws -> [LayerCandidate] {
         var rng = SeededRandom(seed: seed)
@@ -31,6 +51,9 @@ struct LayerSettings: Codable, Sendable {
             case "pixelfly", "pixelfly-gated":
                 result.append(LayerCandidate(kind: kind, layer: try PixelflyLinear<Float>(
                     mask: flat, rank: rank, combination: kind == "pixelfly" ? .sum : .gated, rng: &rng)))
+            case "monarch":
+                let blocks = try monarchBlocks(input: input, output: output)
+                result.append(LayerCandidate(kind: "monarch-\(blocks)", layer: try MonarchLinear<Float>(input, output, nblocks: blocks, rng: &rng)))
             default:
                 throw ShapeError("layers", "unknown layer kind \(kind); choose from \(Self.allKinds.joined(separator: ", "))")
             }

@@ -18,7 +18,7 @@ struct LayersCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Compute thread counts (OpenBLAS runs one thread per call on each).")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated (dense is always included as the baseline).")
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch (dense is always included as the baseline).")
     var kinds: [String] = ["dense", "sparse", "lowrank", "pixelfly"]
 
     @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
@@ -32,6 +32,9 @@ struct LayersCommand: ParsableCommand {
 
     @Option(help: "Rank of the low-rank and Pixelfly layers.")
     var rank: Int = 64
+
+    @Option(help: "Monarch blocks (default: the power of two whose parameter count is closest to the Pixelfly layer's).")
+    var nblocks: Int?
 
     @Option(help: "Rows of each output checked against the Double reference.")
     var checkedRows: Int = 64
@@ -47,7 +50,7 @@ struct LayersCommand: ParsableCommand {
         let parsedShapes = try shapes.map(Self.parseShape)
         let settings = LayerSettings(
             mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
-            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" })
+            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" }, nblocks: nblocks)
         let saved = ComputeThreads.count
         defer { ComputeThreads.count = saved }
         var rows: [LayerMeasurement] = []

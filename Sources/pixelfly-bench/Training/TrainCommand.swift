@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Rank of the low-rank term (pixelfly, lowrank).")
     var rank: Int = 8
 
-    @Option(help: "Pixelfly butterfly size B (power of two).")
+    @Option(help: "Pixelfly / blocksparse butterfly size B (power of two).")
     var butterflySize: Int = 16
 
     @Option(help: "Pixelfly butterfly factors K (1 ≤ K ≤ log2 B).")
@@ -34,6 +34,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Pixelfly block size b.")
     var blockSize: Int = 8
+
+    @Option(help: "Monarch blocks per factor (monarch); clamped to min(in, out) per layer.")
+    var nblocks: Int = 4
 
     @Option(help: "Pixelfly budget: fraction of dense compute per layer; the allocator picks B, K, b and the rank (overrides --butterfly-size, --factors, --block-size, --rank).")
     var budget: Double?
@@ -183,6 +186,9 @@ struct TrainCommand: ParsableCommand {
         case "dense": return .dense
         case "lowrank": return .lowRank(rank: rank)
         case "butterfly": return .butterfly
+        case "monarch": return .monarch(nblocks: nblocks)
+        case "blocksparse":
+            return .blockSparse(FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize))
         case "pixelfly":
             if let budget { return .pixelflyBudget(targetFraction: budget) }
             guard let combined = PixelflyCombination(rawValue: combination) else {
