@@ -100,11 +100,23 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>) throws {
+        try backward(input: images, outputGradient: dLogits, inputGradient: &dImages, gradientsReady: { _ in })
+    }
+
+    /// Parameters are patch embedding, blocks, final norm, head: the backward finishes them from the end.
+    public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
+                         inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
+        let blocksStart = patchEmbedding.parameters.count
+        let normStart = blocksStart + blocks.parameters.count
         try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
+        try gradientsReady(normStart + finalNorm.parameters.count)
         TokenOperations.poolBackward(pooledGradient, tokens: grid.patchCount, pooling: .mean, into: &normalizedGradient)
         try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try blocks.backward(input: embedded, outputGradient: blockOutputGradient, inputGradient: &embeddedGradient)
+        try gradientsReady(normStart)
+        try blocks.backward(input: embedded, outputGradient: blockOutputGradient, inputGradient: &embeddedGradient,
+                            gradientsReady: { try gradientsReady(blocksStart + $0) })
         try patchEmbedding.backward(input: patches, outputGradient: embeddedGradient, inputGradient: &patchGradient)
+        try gradientsReady(0)
         try grid.unpatchify(patchGradient, into: &dImages)
     }
 }

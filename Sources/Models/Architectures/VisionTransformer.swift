@@ -105,10 +105,22 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>) throws {
+        try backward(input: images, outputGradient: dLogits, inputGradient: &dImages, gradientsReady: { _ in })
+    }
+
+    /// Parameters are patch embedding, class token, positions, blocks, final norm, head: the
+    /// backward finishes them from the end.
+    public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
+                         inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
+        let blocksStart = parameters.count - head.parameters.count - finalNorm.parameters.count - blocks.parameters.count
+        let normStart = blocksStart + blocks.parameters.count
         try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
+        try gradientsReady(normStart + finalNorm.parameters.count)
         TokenOperations.poolBackward(pooledGradient, tokens: tokens, pooling: configuration.pooling, into: &normalizedGradient)
         try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient)
+        try gradientsReady(normStart)
+        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
+                            gradientsReady: { try gradientsReady(blocksStart + $0) })
         TokenOperations.accumulatePositionGradient(blockInputGradient, into: &positions.gradient)
         let (batch, n) = (images.rows, grid.patchCount)
         if let classToken {
@@ -121,6 +133,7 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         } else {
             try patchEmbedding.backward(input: patches, outputGradient: blockInputGradient, inputGradient: &patchGradient)
         }
+        try gradientsReady(0)
         try grid.unpatchify(patchGradient, into: &dImages)
     }
 }
