@@ -35,6 +35,11 @@ public enum MPIProcess {
         return initialized != 0 && finalized == 0
     }
 
+    /// `MPI_Barrier` on `MPI_COMM_WORLD`.
+    public static func barrier() throws {
+        try check(MPI_Barrier(pixelfly_mpi_comm_world()), "MPI_Barrier")
+    }
+
     public static func finalize() {
         if isInitialized { MPI_Finalize() }
     }

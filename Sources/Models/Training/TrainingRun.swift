@@ -49,7 +49,7 @@ public func runTraining(_ configuration: TrainingConfiguration,
         do { try trainer.checkRanksHoldTheSameState("at start-up") } catch { throw CollectiveError(error) }
         if configuration.resumePath != nil { source.skip(steps: trainer.step) }
     } else if let resumePath = configuration.resumePath {
-        try resume(trainer, from: resumePath, seed: configuration.seed)
+        try resume(trainer, from: resumePath, seed: configuration.seed, model: configuration.model)
         source.skip(steps: trainer.step)
     }
     if let resumePath = configuration.resumePath { report("resumed \(resumePath) at step \(trainer.step)") }
@@ -98,7 +98,7 @@ public func runTraining(_ configuration: TrainingConfiguration,
             (lossSinceEvaluation, stepsSinceEvaluation) = (0, 0)
             report(String(format: "eval step %d (epoch %.2f): train loss %.4f, test loss %.4f, test accuracy %.2f%%, %.1f s training",
                        step, record.epoch, record.trainingLoss, testLoss, accuracy * 100, trainingSeconds))
-            if let communicator {
+            if communicator != nil {
                 do { try trainer.checkRanksHoldTheSameState("after step \(step)") } catch { throw CollectiveError(error) }
             }
             if let path = configuration.checkpointPath, shard.rank == 0 {
@@ -118,9 +118,21 @@ public func runTraining(_ configuration: TrainingConfiguration,
         ranks: shard.size)
 }
 
-/// Restores `trainer` from a training checkpoint written with `seed`.
-func resume(_ trainer: Trainer<Float>, from path: String, seed: UInt64) throws {
-    let metadata = try trainer.restoreCheckpoint(from: path)
+/// Restores `trainer` from a training checkpoint written with `seed`. If the tensors do not
+/// fit and the checkpoint records another model configuration, the error says so.
+func resume(_ trainer: Trainer<Float>, from path: String, seed: UInt64, model: ModelConfiguration) throws {
+    let metadata: [String: String]
+    do {
+        metadata = try trainer.restoreCheckpoint(from: path)
+    } catch {
+        guard let json = try? Checkpoint.read(from: path).metadata["configuration"],
+              let saved = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8)),
+              saved.model != model else { throw error }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func text(_ m: ModelConfiguration) -> String { (try? encoder.encode(m)).map { String(decoding: $0, as: UTF8.self) } ?? m.name }
+        throw FileError(path, "was written by another model, \(text(saved.model)); this run trains \(text(model)) (\(error))")
+    }
     if let saved = metadata["seed"], saved != String(seed) {
         throw FileError(path, "was written with seed \(saved); this run uses seed \(seed) (the data order would differ)")
     }

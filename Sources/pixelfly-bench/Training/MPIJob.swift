@@ -11,7 +11,8 @@ import Glibc
 ///
 /// - A `CollectiveError` (every rank fails at the same point: bad configuration, ranks that
 ///   disagree, a checkpoint rank 0 could not resume) ends all ranks cleanly: rank 0 reports
-///   it, every rank finalises MPI and exits with status 1.
+///   it, the ranks meet at a barrier (so that the report is out before mpirun, seeing the first
+///   failed rank, ends the job), finalise MPI and exit with status 1.
 /// - Any other error fails on one rank only; that rank reports it with its rank and calls
 ///   `MPI_Abort`, which ends the others (the job exits with status 1).
 enum MPIJob {
@@ -27,8 +28,13 @@ enum MPIJob {
         do {
             try body(communicator)
         } catch let error as CollectiveError {
+            // Rank 0 reports before anyone exits: mpirun ends the job at the first non-zero exit.
+            if communicator.rank == 0 {
+                fflush(nil)
+                writeToStandardError("Error: \(error)\n")
+            }
+            try? MPIProcess.barrier()
             MPIProcess.finalize()
-            if communicator.rank == 0 { throw error.underlying }
             throw ExitCode.failure
         } catch {
             fail(error, rank: communicator.rank)

@@ -115,6 +115,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Resume from this checkpoint.")
     var resume: String?
 
+    @Option(help: "Stop (evaluate and checkpoint) after this many steps, although the schedule runs to the full step count; resume later with --resume.")
+    var stopAtStep: Int?
+
     @Option(help: "Write the result (per-evaluation accuracy, times, configuration, environment) as JSON here.")
     var json: String?
 
@@ -202,6 +205,7 @@ struct TrainCommand: ParsableCommand {
         c.evaluationInterval = evalInterval
         c.checkpointPath = checkpoint
         c.resumePath = resume
+        c.stopAtStep = stopAtStep
         c.dataDirectory = dataDirectory
         c.corpusPath = corpus
         return c

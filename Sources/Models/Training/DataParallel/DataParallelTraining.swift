@@ -56,7 +56,7 @@ func resumeOnRankZero(_ configuration: TrainingConfiguration, trainer: Trainer<F
     guard let path = configuration.resumePath else { return }
     var failure: (any Error)?
     if communicator.rank == 0 {
-        do { try resume(trainer, from: path, seed: configuration.seed) } catch { failure = error }
+        do { try resume(trainer, from: path, seed: configuration.seed, model: configuration.model) } catch { failure = error }
     }
     var failed: Int64 = failure == nil ? 0 : 1
     try withUnsafeMutableBytes(of: &failed) { try communicator.broadcastFromRankZero($0) }
