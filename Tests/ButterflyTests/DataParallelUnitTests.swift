@@ -69,10 +69,14 @@ struct DataParallelUnitTests {
         let size = 1
         let buildIdentity = "loopback"
         var attached = 0
-        var reports: [Int] = []
+        var reports = 0
+        var lastReport = -1
         var finished = 0
         func attach(_ parameters: [Parameter<Float>]) throws { attached = parameters.count }
-        func gradientsReady(from index: Int) throws { reports.append(index) }
+        func gradientsReady(from index: Int) throws {
+            reports += 1
+            lastReport = index
+        }
         func finishGradients() throws { finished += 1 }
         func sum(_ values: UnsafeMutableBufferPointer<Double>) throws {}
         func broadcastFromRankZero(_ bytes: UnsafeMutableRawBufferPointer) throws {}
@@ -96,6 +100,8 @@ struct DataParallelUnitTests {
             #expect(a == b)
         }
         #expect(plain.stateHash() == parallel.stateHash())
-        #expect(loopback.attached == plain.parameters.count && loopback.finished == 3 && loopback.reports.last == 0)
+        let allocations = try countAllocations { try parallel.step(inputs: images, labels: [0, 1, 2, 3]) }
+        #expect(allocations == 0, "\(allocations) allocations in a steady-state step through a communicator")
+        #expect(loopback.attached == plain.parameters.count && loopback.finished == 3 && loopback.lastReport == 0 && loopback.reports > 3)
     }
 }
