@@ -20,6 +20,7 @@ import Glibc
 /// - compute: step − wait − overhead;
 /// - forward: a forward pass and loss alone on the same batch (to split compute into forward
 ///   and backward for the cost model);
+/// - AdamW: one optimizer update alone (its cost scales with the parameters, not the batch);
 /// - all-reduce: the same buckets reduced again with blocking `MPI_Allreduce` and nothing to
 ///   overlap — the bare cost of moving one step's gradients.
 struct ScalingCommand: ParsableCommand {
@@ -95,14 +96,14 @@ struct ScalingCommand: ParsableCommand {
             }
         }
         guard rank == 0 else { return }
-        var table = Table(["model", "parameters", "all-reduce bytes/step", "buckets", "step ms", "compute ms", "forward ms",
+        var table = Table(["model", "parameters", "all-reduce bytes/step", "buckets", "step ms", "compute ms", "forward ms", "AdamW ms",
                            "wait ms", "overhead ms", "blocking all-reduce ms", "images/s"])
         var records: [ScalingRecord] = []
         for run in runs {
             let record = run.record(ranks: ranks, threads: ComputeThreads.count, globalBatch: model.batchSize)
             records.append(record)
             table.append([record.model, "\(record.parameters)", "\(record.allReduceBytesPerStep)", "\(record.buckets)",
-                          record.step.text, record.compute.text, record.forward.text, record.wait.text, record.overhead.text,
+                          record.step.text, record.compute.text, record.forward.text, record.optimizer.text, record.wait.text, record.overhead.text,
                           record.blockingAllReduce.text, format(record.imagesPerSecond, 1)])
         }
         print(table.text)

@@ -11,6 +11,7 @@ struct ScalingRun {
     var waits: [Double] = []
     var overheads: [Double] = []
     var forwards: [Double] = []
+    var updates: [Double] = []
     var blocking: [Double] = []
 
     init(name: String, trainer: Trainer<Float>, communicator: MPICommunicator<Float>?) {
@@ -31,12 +32,18 @@ struct ScalingRun {
         let forwardStart = monotonicSeconds()
         _ = try trainer.evaluate(inputs: images, labels: labels)
         let forward = monotonicSeconds() - forwardStart
+        // One more AdamW update at learning rate 0 (θ and the step count change no more than a
+        // real update would; the run is only timed): the per-parameter cost that batch size does not scale.
+        let updateStart = monotonicSeconds()
+        trainer.optimizer.update(learningRate: 0)
+        let update = monotonicSeconds() - updateStart
         let bare = try communicator?.reduceAllBucketsBlocking() ?? 0
         guard timed else { return }
         steps.append(seconds)
         waits.append(after.waitSeconds - before.waitSeconds)
         overheads.append(after.startSeconds - before.startSeconds)
         forwards.append(forward)
+        updates.append(update)
         blocking.append(bare)
     }
 
@@ -47,7 +54,7 @@ struct ScalingRun {
             parameters: trainer.parameters.reduce(0) { $0 + $1.count },
             allReduceBytesPerStep: communicator?.statistics.bytesPerStep ?? 0,
             buckets: communicator?.statistics.buckets ?? 0,
-            step: Quartiles(steps), compute: Quartiles(compute), forward: Quartiles(forwards), wait: Quartiles(waits),
+            step: Quartiles(steps), compute: Quartiles(compute), forward: Quartiles(forwards), optimizer: Quartiles(updates), wait: Quartiles(waits),
             overhead: Quartiles(overheads), blockingAllReduce: Quartiles(blocking),
             imagesPerSecond: Double(globalBatch) / (Quartiles(steps).median / 1e3))
     }
@@ -82,6 +89,8 @@ struct ScalingRecord: Codable {
     var step: Quartiles
     var compute: Quartiles
     var forward: Quartiles
+    /// One AdamW update (all parameters), inside `compute`.
+    var optimizer: Quartiles
     var wait: Quartiles
     var overhead: Quartiles
     var blockingAllReduce: Quartiles
