@@ -36,8 +36,6 @@ public final class Trainer<Scalar: TensorScalar> {
     /// Data-parallel peers, or nil for a single process. With peers, each rank passes its
     /// slice of the global batch to `step`; gradients and the loss are averaged over ranks.
     public let communicator: (any DataParallelCommunicator<Scalar>)?
-    /// Buffer for the loss reduction (kept so that a step allocates nothing).
-    private var lossBuffer = [0.0]
 
     public init(model: any TrainableModel<Scalar>, schedule: WarmupCosineSchedule, loss: SoftmaxCrossEntropy,
                 hyperparameters: AdamW<Scalar>.Hyperparameters, clipNorm: Double?,
@@ -74,9 +72,8 @@ public final class Trainer<Scalar: TensorScalar> {
             try model.backward(input: inputs, outputGradient: logitsGradient, inputGradient: &inputGradient,
                                gradientsReady: { try communicator.gradientsReady(from: $0) })
             try communicator.finishGradients()
-            lossBuffer[0] = value
-            try lossBuffer.withUnsafeMutableBufferPointer { try communicator.sum($0) }
-            value = lossBuffer[0] / Double(communicator.size)
+            try withUnsafeMutablePointer(to: &value) { try communicator.sum(UnsafeMutableBufferPointer(start: $0, count: 1)) }
+            value /= Double(communicator.size)
         }
         guard value.isFinite else {
             throw NonFiniteLossError(step: step, loss: value, gradientNorm: .nan, lastCheckpoint: checkpointPath)
