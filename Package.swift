@@ -2,7 +2,10 @@
 //
 // Module graph (acyclic; arrows point at dependencies):
 //
-//   pixelfly-bench ──► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
+//   pixelfly-bench ──► Distributed ──► CMPI
+//         │                 │
+//         │                 ▼
+//         ├──────────► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
 //         │                │                                    ▲
 //         │                ├──► CZlib                           │
 //         │                └──► CVectorKernels                  │
@@ -16,6 +19,11 @@
 // CVectorKernels: element-wise Float kernels in C with an AVX2+FMA body chosen at run time
 //               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
 // Models:       blocks (MLP, attention, norms), ViT / Mixer / GPT, training, data, checkpoints.
+//               Data-parallel training is a protocol here (`DataParallelCommunicator`), so
+//               Models and everything under it never link MPI.
+// Distributed:  the MPI implementation of that protocol (bucketed MPI_Iallreduce overlapping
+//               the backward pass) and MPI start-up; only the bench (and programs that want
+//               multi-process training) depend on it, and through it on libmpi.
 import PackageDescription
 
 let package = Package(
@@ -25,6 +33,7 @@ let package = Package(
         .library(name: "LowRank", targets: ["LowRank"]),
         .library(name: "Butterfly", targets: ["Butterfly"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "FFTWOracle", targets: ["FFTWOracle"]),
         .executable(name: "pixelfly-bench", targets: ["pixelfly-bench"]),
     ],
@@ -46,6 +55,11 @@ let package = Package(
             providers: [.apt(["libfftw3-dev"])]
         ),
         .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -62,10 +76,11 @@ let package = Package(
         .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank"]),
         .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib", "CVectorKernels"]),
+        .target(name: "Distributed", dependencies: ["Models", "PixelflyCore", "CMPI"]),
         .executableTarget(
             name: "pixelfly-bench",
             dependencies: [
-                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models",
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -46,6 +46,8 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
     /// nil when the head is tied.
     public let head: (any LinearLayer<Scalar>)?
     public let parameters: [Parameter<Scalar>]
+    /// Indices in `parameters` where the final norm's and the head's parameters start (the blocks' at 2).
+    private let normStart: Int, headStart: Int
     public var classCount: Int { configuration.vocabulary }
 
     private var tokenIDs: [Int] = []
@@ -68,6 +70,8 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
         finalNorm = try LayerNorm(features: c.width, name: "final_norm")
         head = c.tiedHead ? nil : try c.headLinear.factory()(c.width, c.vocabulary, "head", &rng)
         parameters = [tokenEmbedding, positions] + blocks.parameters + finalNorm.parameters + (head?.parameters ?? [])
+        normStart = 2 + blocks.parameters.count
+        headStart = normStart + finalNorm.parameters.count
     }
 
     public func forward(_ tokens: Matrix<Scalar>, into logits: inout Matrix<Scalar>) throws {
@@ -89,6 +93,13 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
 
     public func backward(input tokens: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dTokens: inout Matrix<Scalar>) throws {
+        try backward(input: tokens, outputGradient: dLogits, inputGradient: &dTokens, gradientsReady: { _ in })
+    }
+
+    /// Parameters are token embedding, positions, blocks, final norm, head: the backward finishes
+    /// them from the end (the token embedding last, also when it is the tied head).
+    public func backward(input tokens: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
+                         inputGradient dTokens: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
         guard tokenIDs.count == tokens.count, dLogits.rows == tokens.count, dLogits.cols == configuration.vocabulary else {
             throw ShapeError("GPT.backward", "logit gradient is \(dLogits.rows)×\(dLogits.cols); the last forward had \(tokenIDs.count) tokens and \(configuration.vocabulary) classes")
         }
@@ -99,12 +110,16 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
             try gemm(dLogits, .transposed, normalized, .none, beta: 1, into: &tokenEmbedding.gradient)
             try gemm(dLogits, .none, tokenEmbedding.value, .none, into: &normalizedGradient)
         }
+        try gradientsReady(headStart)
         try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient)
+        try gradientsReady(normStart)
+        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
+                            gradientsReady: { try gradientsReady(2 + $0) })
         TokenOperations.accumulatePositionGradient(blockInputGradient, into: &positions.gradient)
         for row in 0..<tokenIDs.count {
             TokenOperations.addRow(blockInputGradient, row, into: &tokenEmbedding.gradient, tokenIDs[row])
         }
+        try gradientsReady(0)
         dTokens.setZero(rows: tokens.rows, cols: tokens.cols)
     }
 

@@ -8,6 +8,8 @@ import PixelflyCore
 public final class LayerSequence<Scalar: TensorScalar>: Layer {
     public let layers: [any Layer<Scalar>]
     public let parameters: [Parameter<Scalar>]
+    /// Index in `parameters` of layer i's first parameter.
+    public let parameterOffsets: [Int]
     /// outputs[i] is the output of layer i and the input of layer i + 1.
     private var outputs: [Matrix<Scalar>]
     private var gradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -17,6 +19,13 @@ public final class LayerSequence<Scalar: TensorScalar>: Layer {
         guard !layers.isEmpty else { throw ShapeError("LayerSequence", "needs at least one layer") }
         self.layers = layers
         parameters = layers.flatMap { $0.parameters }
+        var offsets: [Int] = []
+        var offset = 0
+        for layer in layers {
+            offsets.append(offset)
+            offset += layer.parameters.count
+        }
+        parameterOffsets = offsets
         outputs = Array(repeating: Matrix(rows: 0, cols: 0), count: layers.count - 1)
     }
 
@@ -30,16 +39,27 @@ public final class LayerSequence<Scalar: TensorScalar>: Layer {
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, gradientsReady: { _ in })
+    }
+
+    /// The backward pass, calling `gradientsReady(parameterOffsets[i])` after layer i: from then
+    /// on the gradients of `parameters[parameterOffsets[i]...]` are final.
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
         let last = layers.count - 1
         if last == 0 {
             try layers[0].backward(input: x, outputGradient: dy, inputGradient: &dx)
+            try gradientsReady(0)
             return
         }
         try layers[last].backward(input: outputs[last - 1], outputGradient: dy, inputGradient: &gradient)
+        try gradientsReady(parameterOffsets[last])
         for i in stride(from: last - 1, through: 1, by: -1) {
             try layers[i].backward(input: outputs[i - 1], outputGradient: gradient, inputGradient: &nextGradient)
             swap(&gradient, &nextGradient)
+            try gradientsReady(parameterOffsets[i])
         }
         try layers[0].backward(input: x, outputGradient: gradient, inputGradient: &dx)
+        try gradientsReady(0)
     }
 }

@@ -47,6 +47,8 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
     public let head: any LinearLayer<Scalar>
     public let parameters: [Parameter<Scalar>]
     public var classCount: Int { configuration.classes }
+    /// Indices in `parameters` where the blocks', the final norm's and the head's parameters start.
+    private let blocksStart: Int, normStart: Int, headStart: Int
 
     private var patches = Matrix<Scalar>(rows: 0, cols: 0)
     private var embedded = Matrix<Scalar>(rows: 0, cols: 0)
@@ -77,6 +79,9 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
         finalNorm = try LayerNorm(features: c.width, name: "final_norm")
         head = try c.embeddingLinear.factory()(c.width, c.classes, "head", &rng)
         parameters = patchEmbedding.parameters + blocks.parameters + finalNorm.parameters + head.parameters
+        blocksStart = patchEmbedding.parameters.count
+        normStart = blocksStart + blocks.parameters.count
+        headStart = normStart + finalNorm.parameters.count
     }
 
     /// Dense token mixing runs per sequence without transposes (`DenseTokenMixing`); other kinds
@@ -100,11 +105,22 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>) throws {
+        try backward(input: images, outputGradient: dLogits, inputGradient: &dImages, gradientsReady: { _ in })
+    }
+
+    /// Parameters are patch embedding, blocks, final norm, head: the backward finishes them from the end.
+    public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
+                         inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
+        let blocksStart = blocksStart
         try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
+        try gradientsReady(headStart)
         TokenOperations.poolBackward(pooledGradient, tokens: grid.patchCount, pooling: .mean, into: &normalizedGradient)
         try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try blocks.backward(input: embedded, outputGradient: blockOutputGradient, inputGradient: &embeddedGradient)
+        try gradientsReady(normStart)
+        try blocks.backward(input: embedded, outputGradient: blockOutputGradient, inputGradient: &embeddedGradient,
+                            gradientsReady: { try gradientsReady(blocksStart + $0) })
         try patchEmbedding.backward(input: patches, outputGradient: embeddedGradient, inputGradient: &patchGradient)
+        try gradientsReady(0)
         try grid.unpatchify(patchGradient, into: &dImages)
     }
 }

@@ -5,6 +5,22 @@ import PixelflyCore
 public protocol TrainableModel<Scalar>: Layer {
     /// Classes per logits row (10 for Fashion-MNIST, 256 for the byte-level GPT).
     var classCount: Int { get }
+
+    /// `backward(input:outputGradient:inputGradient:)` that also reports its progress:
+    /// `gradientsReady(i)` once the gradients of `parameters[i...]` are final (the backward pass
+    /// finishes them from the last parameter towards the first), with i decreasing to 0. Data-
+    /// parallel training starts reducing those gradients while the rest of the backward runs.
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                  gradientsReady: (Int) throws -> Void) throws
+}
+
+extension TrainableModel {
+    /// Reports all parameters at once, after the whole backward pass (no overlap).
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                         gradientsReady: (Int) throws -> Void) throws {
+        try backward(input: x, outputGradient: dy, inputGradient: &dx)
+        try gradientsReady(0)
+    }
 }
 
 /// The pre-norm transformer blocks shared by ViT and GPT: for i in 0..<depth,

@@ -48,6 +48,8 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
     public let finalNorm: LayerNorm<Scalar>
     public let head: any LinearLayer<Scalar>
     public let parameters: [Parameter<Scalar>]
+    /// Indices in `parameters` where the blocks', the final norm's and the head's parameters start.
+    private let blocksStart: Int, normStart: Int, headStart: Int
     public var classCount: Int { configuration.classes }
     let tokens: Int
 
@@ -81,6 +83,9 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         head = try c.embeddingLinear.factory()(c.width, c.classes, "head", &rng)
         parameters = patchEmbedding.parameters + (classToken.map { [$0] } ?? []) + [positions]
             + blocks.parameters + finalNorm.parameters + head.parameters
+        headStart = parameters.count - head.parameters.count
+        normStart = headStart - finalNorm.parameters.count
+        blocksStart = normStart - blocks.parameters.count
     }
 
     public func forward(_ images: Matrix<Scalar>, into logits: inout Matrix<Scalar>) throws {
@@ -105,10 +110,21 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>) throws {
+        try backward(input: images, outputGradient: dLogits, inputGradient: &dImages, gradientsReady: { _ in })
+    }
+
+    /// Parameters are patch embedding, class token, positions, blocks, final norm, head: the
+    /// backward finishes them from the end.
+    public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
+                         inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
+        let blocksStart = blocksStart
         try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
+        try gradientsReady(headStart)
         TokenOperations.poolBackward(pooledGradient, tokens: tokens, pooling: configuration.pooling, into: &normalizedGradient)
         try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient)
+        try gradientsReady(normStart)
+        try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
+                            gradientsReady: { try gradientsReady(blocksStart + $0) })
         TokenOperations.accumulatePositionGradient(blockInputGradient, into: &positions.gradient)
         let (batch, n) = (images.rows, grid.patchCount)
         if let classToken {
@@ -121,6 +137,7 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         } else {
             try patchEmbedding.backward(input: patches, outputGradient: blockInputGradient, inputGradient: &patchGradient)
         }
+        try gradientsReady(0)
         try grid.unpatchify(patchGradient, into: &dImages)
     }
 }

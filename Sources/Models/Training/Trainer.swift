@@ -33,8 +33,13 @@ public final class Trainer<Scalar: TensorScalar> {
     private var logitsGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var inputGradient = Matrix<Scalar>(rows: 0, cols: 0)
 
+    /// Data-parallel peers, or nil for a single process. With peers, each rank passes its
+    /// slice of the global batch to `step`; gradients and the loss are averaged over ranks.
+    public let communicator: (any DataParallelCommunicator<Scalar>)?
+
     public init(model: any TrainableModel<Scalar>, schedule: WarmupCosineSchedule, loss: SoftmaxCrossEntropy,
-                hyperparameters: AdamW<Scalar>.Hyperparameters, clipNorm: Double?) throws {
+                hyperparameters: AdamW<Scalar>.Hyperparameters, clipNorm: Double?,
+                communicator: (any DataParallelCommunicator<Scalar>)? = nil) throws {
         self.model = model
         parameters = model.parameters
         optimizer = try AdamW(parameters: parameters, hyperparameters: hyperparameters)
@@ -42,6 +47,8 @@ public final class Trainer<Scalar: TensorScalar> {
         self.loss = loss
         evaluationLoss = try SoftmaxCrossEntropy(labelSmoothing: 0)
         self.clipNorm = clipNorm
+        self.communicator = communicator
+        try communicator?.attach(parameters)
     }
 
     /// Completed optimisation steps.
@@ -50,15 +57,30 @@ public final class Trainer<Scalar: TensorScalar> {
     /// One training step on a batch; returns the loss before the update. Throws
     /// `NonFiniteLossError` (without updating the parameters) if the loss or the gradient norm
     /// is not finite.
+    ///
+    /// Data-parallel (with a communicator): `inputs` is this rank's slice, all slices have the
+    /// same number of rows, and the returned loss and the gradients are the means over ranks —
+    /// the mean loss and its gradient over the global batch. Every rank then holds the same
+    /// gradients and takes the same update.
     @discardableResult
     public func step(inputs: Matrix<Scalar>, labels: [Int], checkpointPath: String? = nil) throws -> Double {
         for index in parameters.indices { parameters[index].gradient.fill(0) }
         try model.forward(inputs, into: &logits)
-        let value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &logitsGradient)
+        var value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &logitsGradient)
+        if let communicator {
+            // A non-finite loss on one rank must stop every rank at the same point: check the mean.
+            try model.backward(input: inputs, outputGradient: logitsGradient, inputGradient: &inputGradient,
+                               gradientsReady: { try communicator.gradientsReady(from: $0) })
+            try communicator.finishGradients()
+            try withUnsafeMutablePointer(to: &value) { try communicator.sum(UnsafeMutableBufferPointer(start: $0, count: 1)) }
+            value /= Double(communicator.size)
+        }
         guard value.isFinite else {
             throw NonFiniteLossError(step: step, loss: value, gradientNorm: .nan, lastCheckpoint: checkpointPath)
         }
-        try model.backward(input: inputs, outputGradient: logitsGradient, inputGradient: &inputGradient)
+        if communicator == nil {
+            try model.backward(input: inputs, outputGradient: logitsGradient, inputGradient: &inputGradient)
+        }
         let norm = clipGradientNorm(parameters, maxNorm: clipNorm ?? .infinity)
         guard norm.isFinite else {
             throw NonFiniteLossError(step: step, loss: value, gradientNorm: norm, lastCheckpoint: checkpointPath)

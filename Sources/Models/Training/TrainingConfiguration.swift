@@ -96,6 +96,9 @@ public struct TrainingResult: Codable, Sendable {
     /// First and third quartiles of the step times: the spread reports quote with the median.
     public var firstQuartileStepSeconds: Double
     public var thirdQuartileStepSeconds: Double
+    /// Data-parallel ranks that trained together (1: one process). Each step's batch was split
+    /// over them; losses and accuracies are over the whole batch and test split.
+    public var ranks: Int = 1
     public var finalTestAccuracy: Double { evaluations.last?.testAccuracy ?? .nan }
     public var finalTestLoss: Double { evaluations.last?.testLoss ?? .nan }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Butterfly
+import Distributed
 import Models
 import PixelflyCore
 #if canImport(Glibc)
@@ -9,6 +10,10 @@ import Glibc
 /// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly, low-rank or
 /// butterfly linears, printing loss, accuracy and time per step. The work is `runTraining` (module
 /// Models), which the default job can call directly.
+///
+/// Under `mpirun -np N` it trains data-parallel: `--batch-size` is the global batch, split over
+/// the N ranks; rank 0 alone prints, writes the JSON result and the checkpoints. Without
+/// `mpirun` it makes no MPI call.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -74,7 +79,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Total steps (overrides --epochs; required for gpt, default 500).")
     var steps: Int?
 
-    @Option(help: "Mini-batch size (default 128 for images, 16 for gpt).")
+    @Option(help: "Mini-batch size (default 128 for images, 16 for gpt); under mpirun the global batch, split over the ranks.")
     var batchSize: Int?
 
     @Option(help: "Peak learning rate.")
@@ -113,6 +118,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Resume from this checkpoint.")
     var resume: String?
 
+    @Option(help: "Stop (evaluate and checkpoint) after this many steps, although the schedule runs to the full step count; resume later with --resume.")
+    var stopAtStep: Int?
+
     @Option(help: "Write the result (per-evaluation accuracy, times, configuration, environment) as JSON here.")
     var json: String?
 
@@ -121,6 +129,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Text corpus (file or folder) for gpt.")
     var corpus: String = TextCorpus.defaultPath
+
+    @Option(help: "Under mpirun: gradient bucket size in MiB (each bucket's all-reduce starts as soon as its gradients are ready).")
+    var bucketMegabytes: Double = 4
 
     @Flag(help: "Allow a debug build (training would be very slow).")
     var allowDebug = false
@@ -131,23 +142,44 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("this is a debug build; use `swift run -c release pixelfly-bench train …` or pass --allow-debug.")
         }
         #endif
+        guard bucketMegabytes > 0 else { throw ValidationError("--bucket-megabytes must be positive, got \(bucketMegabytes)") }
     }
 
     func run() throws {
         if let threads { ComputeThreads.count = threads }
         let configuration = try makeConfiguration()
+        guard MPIProcess.isLaunchedByMPI else { return try train(configuration, communicator: nil) }
+        try MPIJob.run(bucketMegabytes: bucketMegabytes) { try train(configuration, communicator: $0) }
+    }
+
+    /// Trains; with a communicator, only rank 0 prints and writes files.
+    func train(_ configuration: TrainingConfiguration, communicator: MPICommunicator<Float>?) throws {
+        let ranks = communicator?.size ?? 1
+        guard (communicator?.rank ?? 0) == 0 else {
+            _ = try runTraining(configuration, communicator: communicator, log: { _ in })
+            return
+        }
         print(RunEnvironment.current().header)
+        if let communicator {
+            print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
+        }
         // Flush after every line so that progress shows as it happens, also in a log file.
-        let result = try runTraining(configuration, log: { print($0); fflush(nil) })
+        let result = try runTraining(configuration, communicator: communicator, log: { print($0); fflush(nil) })
         for record in result.evaluations {
             print("epoch \(format(record.epoch, 2)): test accuracy \(format(record.testAccuracy * 100, 2))%, "
                 + "test loss \(format(record.testLoss, 4)), \(format(record.trainingSeconds, 1)) s training")
         }
         print("median step \(format(result.medianStepSeconds * 1e3, 2)) ms, \(result.parameterCount) parameters")
+        if let communicator, let plan = communicator.plan {
+            let s = communicator.statistics
+            print("gradient all-reduce: \(plan.buckets.count) buckets, \(s.bytesPerStep) bytes per step; per step "
+                + "\(format(s.waitSeconds / Double(max(s.steps, 1)) * 1e3, 2)) ms waiting after the backward pass, "
+                + "\(format(s.startSeconds / Double(max(s.steps, 1)) * 1e3, 2)) ms copying and starting")
+        }
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
                 command: "train", environment: RunEnvironment.current(),
-                configuration: ["model": model, "linear": linear, "preset": preset], results: result))
+                configuration: ["model": model, "linear": linear, "preset": preset, "ranks": String(ranks)], results: result))
             print("wrote \(json)")
         }
     }
@@ -176,6 +208,7 @@ struct TrainCommand: ParsableCommand {
         c.evaluationInterval = evalInterval
         c.checkpointPath = checkpoint
         c.resumePath = resume
+        c.stopAtStep = stopAtStep
         c.dataDirectory = dataDirectory
         c.corpusPath = corpus
         return c
