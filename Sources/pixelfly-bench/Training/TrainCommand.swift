@@ -119,6 +119,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Text corpus (file or folder) for gpt.")
     var corpus: String = TextCorpus.defaultPath
 
+    @Option(help: "gpt: hold out every n-th corpus file whole (sorted order) instead of the last 10% of every file.")
+    var corpusHeldOutEvery: Int?
+
+    @Option(help: "gpt: validation batches per evaluation (always the same windows).")
+    var evalBatches: Int?
+
     @Flag(help: "Allow a debug build (training would be very slow).")
     var allowDebug = false
 
@@ -175,6 +181,8 @@ struct TrainCommand: ParsableCommand {
         c.resumePath = resume
         c.dataDirectory = dataDirectory
         c.corpusPath = corpus
+        c.corpusHeldOutEvery = corpusHeldOutEvery
+        if let evalBatches { c.evaluationBatches = evalBatches }
         return c
     }
 
