@@ -12,7 +12,7 @@ struct PixelflyBench: ParsableCommand {
         """,
         subcommands: [DefaultJob.self, GemmCommand.self, MaskCommand.self, DataCommand.self, BlocksCommand.self,
                       LayersCommand.self, LowRankCommand.self, FFTCommand.self, LearnDFTCommand.self,
-                      TrainCommand.self, ExportCommand.self, EvaluateCommand.self, GenerateCommand.self, ConvertCommand.self, ScalingCommand.self],
+                      TrainCommand.self, ExportCommand.self, EvaluateCommand.self, GenerateCommand.self, ConvertCommand.self, ScalingCommand.self, ReproduceCommand.self],
         defaultSubcommand: DefaultJob.self
     )
 }

@@ -10,7 +10,8 @@ import PixelflyCore
 /// read must be valid UTF-8. Each file is split in two: its first `1 − validationFraction` of
 /// bytes go to `training`, the rest to `validation`, so both splits sample every file.
 public struct TextCorpus: Sendable {
-    /// Debian's `fortunes-min`: fortunes, literature and riddles (about 98 KB of English).
+    /// Debian's fortune files: `fortunes-min` alone installs fortunes, literature and riddles
+    /// (about 98 KB of English); with `fortunes` (which `make setup` installs) 43 files, 2.6 MB.
     public static let defaultPath = "/usr/share/games/fortunes"
     public static let vocabularySize = 256
 
@@ -18,6 +19,8 @@ public struct TextCorpus: Sendable {
     public let files: [String]
     public let training: [UInt8]
     public let validation: [UInt8]
+    /// The files held out whole (`load(path:heldOutEvery:)`); empty when every file was split.
+    public let heldOutFiles: [String]
 
     /// Reads the file or folder at `path`; throws `FileError` naming the path if it is missing,
     /// holds no text, or a file is not UTF-8.
@@ -38,7 +41,7 @@ public struct TextCorpus: Sendable {
             validation += bytes[split...]
         }
         guard !training.isEmpty else { throw FileError(path, "the corpus is empty (no text bytes in \(files.count) files)") }
-        return TextCorpus(files: files, training: training, validation: validation)
+        return TextCorpus(files: files, training: training, validation: validation, heldOutFiles: [])
     }
 
     /// The regular files at or under `path`, sorted, without `.dat` files or repeated targets.

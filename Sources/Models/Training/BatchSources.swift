@@ -75,7 +75,8 @@ struct TextBatches: BatchSource {
     init(_ c: TrainingConfiguration, context: Int, shard: DataShard) throws {
         self.shard = shard
         rows = try shard.rows(ofBatch: c.batchSize)
-        corpus = try TextCorpus.load(path: c.corpusPath)
+        corpus = try c.corpusHeldOutEvery.map { try TextCorpus.load(path: c.corpusPath, heldOutEvery: $0) }
+            ?? TextCorpus.load(path: c.corpusPath)
         self.context = context
         sampler = try TokenWindowSampler(tokenCount: corpus.training.count, context: context, batchSize: c.batchSize, seed: c.seed &+ 1)
         var validationSampler = try TokenWindowSampler(tokenCount: corpus.validation.count, context: context,

@@ -30,6 +30,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var logInterval: Int = 50
     public var dataDirectory: String = FashionMNIST.defaultDirectory
     public var corpusPath: String = TextCorpus.defaultPath
+    /// How the corpus is split: nil holds out the last 10 % of every file; n ≥ 2 holds out every
+    /// n-th file whole (`TextCorpus.load(path:heldOutEvery:)`).
+    public var corpusHeldOutEvery: Int?
     /// Written at every evaluation and at the end.
     public var checkpointPath: String?
     /// Restored before training; the run continues from its step.
@@ -57,6 +60,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             throw fail("batch sizes, evaluation batches and the log interval must be positive")
         }
         if let evaluationInterval, evaluationInterval <= 0 { throw fail("evaluation interval must be positive") }
+        if let corpusHeldOutEvery, corpusHeldOutEvery < 2 {
+            throw fail("holding out every n-th corpus file needs n ≥ 2, got \(corpusHeldOutEvery)")
+        }
         if let stopAtStep, stopAtStep <= 0 { throw fail("the stop step must be positive, got \(stopAtStep)") }
         if let clipNorm, !(clipNorm > 0) { throw fail("clip norm must be positive, got \(clipNorm)") }
     }

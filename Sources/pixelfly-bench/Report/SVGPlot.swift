@@ -5,6 +5,10 @@ struct SVGPlot {
         var label: String
         var points: [(x: Double, y: Double)]
         var color: String
+        /// Whether a line joins the points (false: a scatter of markers).
+        var connected = true
+        /// Optional text next to each point (e.g. a configuration's name).
+        var labels: [String]? = nil
     }
 
     var title: String
@@ -23,8 +27,9 @@ struct SVGPlot {
         self.referenceY = referenceY
     }
 
-    mutating func add(_ label: String, _ points: [(x: Double, y: Double)]) {
-        series.append(Series(label: label, points: points, color: Self.palette[series.count % Self.palette.count]))
+    mutating func add(_ label: String, _ points: [(x: Double, y: Double)], connected: Bool = true, labels: [String]? = nil) {
+        series.append(Series(label: label, points: points, color: Self.palette[series.count % Self.palette.count],
+                             connected: connected, labels: labels))
     }
 
     var svg: String {
@@ -63,9 +68,14 @@ struct SVGPlot {
         }
         for (index, s) in series.enumerated() {
             let path = s.points.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " ")
-            out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"
-            for p in s.points {
-                out += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"3\" fill=\"\(s.color)\"/>\n"
+            if s.connected {
+                out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"
+            }
+            for (i, p) in s.points.enumerated() {
+                out += "<circle cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"\(s.connected ? 3 : 4)\" fill=\"\(s.color)\"/>\n"
+                if let labels = s.labels, i < labels.count {
+                    out += "<text x=\"\(px(p.x) + 6)\" y=\"\(py(p.y) - 5)\" font-size=\"10\" fill=\"\(s.color)\">\(escape(labels[i]))</text>\n"
+                }
             }
             let ly = top + 14 + Double(index) * 18
             out += "<line x1=\"\(left + plotW + 12)\" y1=\"\(ly - 4)\" x2=\"\(left + plotW + 32)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>\n"

@@ -133,6 +133,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Under mpirun: gradient bucket size in MiB (each bucket's all-reduce starts as soon as its gradients are ready).")
     var bucketMegabytes: Double = 4
 
+    @Option(help: "gpt: hold out every n-th corpus file whole (sorted order) instead of the last 10% of every file.")
+    var corpusHeldOutEvery: Int?
+
+    @Option(help: "gpt: validation batches per evaluation (always the same windows).")
+    var evalBatches: Int?
+
     @Flag(help: "Allow a debug build (training would be very slow).")
     var allowDebug = false
 
@@ -211,6 +217,8 @@ struct TrainCommand: ParsableCommand {
         c.stopAtStep = stopAtStep
         c.dataDirectory = dataDirectory
         c.corpusPath = corpus
+        c.corpusHeldOutEvery = corpusHeldOutEvery
+        if let evalBatches { c.evaluationBatches = evalBatches }
         return c
     }
 

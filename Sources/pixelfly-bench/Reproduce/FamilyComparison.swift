@@ -1,0 +1,117 @@
+import Models
+
+/// One arm of a family over all seeds: quality and step time as mean ± standard deviation,
+/// the per-seed speed-up over dense (dense and arm of the same seed ran back to back, each in
+/// its own process), and the paired difference dense − arm with its 95 % t-interval.
+struct ArmSummary: Codable {
+    var arm: String
+    var linear: String
+    var parameters: Int
+    var quality: SampleSummary
+    var stepMilliseconds: SampleSummary
+    var speedupPerSeed: [Double]
+    var speedup: SampleSummary
+    /// dense − arm, per seed, in the metric's units (nil for dense itself, or with one seed).
+    var differenceFromDense: PairedDifference?
+    /// Half-width of "equal quality" in the metric's units.
+    var margin: Double
+    var verdict: EquivalenceVerdict?
+    var verdictText: String
+}
+
+/// A family's runs (arms × seeds) and their summaries.
+struct FamilyComparison: Codable {
+    var family: ReproduceFamily
+    var runs: [ArmRun]
+    var arms: [ArmSummary]
+
+    /// Trains every arm for every seed, seed-major (dense, arm 1, … for seed 0, then seed 1 …),
+    /// so that each seed's arms run close together in time.
+    static func run(_ family: ReproduceFamily, seeds: [UInt64], runner: inout ReproduceRunner) throws -> FamilyComparison {
+        var runs: [ArmRun] = []
+        for seed in seeds {
+            for arm in family.arms {
+                runs.append(try runner.run(family: family.key, arm: arm.name, seed: seed,
+                                           arguments: family.arguments(arm, seed: seed), metric: family.metric))
+            }
+        }
+        return try FamilyComparison(family: family, runs: runs)
+    }
+
+    init(family: ReproduceFamily, runs: [ArmRun]) throws {
+        self.family = family
+        self.runs = runs
+        let denseName = family.arms[0].name
+        let dense = runs.filter { $0.arm == denseName }.sorted { $0.seed < $1.seed }
+        let denseQuality = try SampleSummary(dense.map(\.quality))
+        let margin = family.metric.margin(denseMean: denseQuality.mean)
+        arms = try family.arms.map { arm in
+            let mine = runs.filter { $0.arm == arm.name }.sorted { $0.seed < $1.seed }
+            let speedups = zip(dense, mine).map { $0.medianStepSeconds / $1.medianStepSeconds }
+            let isDense = arm.name == denseName
+            let difference = isDense || mine.count < 2 ? nil
+                : try PairedDifference(dense.map(\.quality), minus: mine.map(\.quality))
+            return ArmSummary(
+                arm: arm.name, linear: mine.first?.linear ?? "", parameters: mine.first?.parameters ?? 0,
+                quality: try SampleSummary(mine.map(\.quality)),
+                stepMilliseconds: try SampleSummary(mine.map { $0.medianStepSeconds * 1e3 }),
+                speedupPerSeed: speedups, speedup: try SampleSummary(speedups),
+                differenceFromDense: difference, margin: margin, verdict: difference?.verdict(margin: margin),
+                verdictText: isDense ? "reference" : Self.verdictText(difference, metric: family.metric, margin: margin, arm: arm.name))
+        }
+    }
+
+    /// What the interval says about "equal quality", in words.
+    static func verdictText(_ d: PairedDifference?, metric: QualityMetric, margin: Double, arm: String) -> String {
+        guard let d else { return "one seed: no interval" }
+        let digits = metric == .heldOutBitsPerByte ? 4 : 2
+        let interval = "dense − \(arm) = \(signed(d.summary.mean, digits)) \(metric.unit), 95 % interval "
+            + "[\(signed(d.lower, digits)), \(signed(d.upper, digits))]; margin ±\(format(margin, digits)) (\(metric.marginText))"
+        // d = dense − arm: the arm is worse when d > 0 for accuracy, d < 0 for a loss.
+        let armWorse = metric.higherIsBetter ? d.summary.mean > 0 : d.summary.mean < 0
+        switch d.verdict(margin: margin) {
+        case .equivalent:
+            return interval + ": equal quality — the whole interval lies inside the margin"
+        case .smallButReal:
+            return interval + ": \(arm) is \(armWorse ? "worse" : "better"), but by less than the margin — equal quality within the margin"
+        case .different:
+            return interval + ": \(arm) is \(armWorse ? "worse" : "better") — the interval excludes 0 and reaches beyond the margin, so equal quality is not shown"
+        case .inconclusive:
+            return interval + ": not shown either way — the interval contains 0 but reaches beyond the margin (too few seeds or too short runs to claim equal quality)"
+        }
+    }
+
+    /// Rows for the family table.
+    var table: Table {
+        let digits = family.metric == .heldOutBitsPerByte ? 4 : 2
+        var table = Table(["arm", "block linears", "parameters", "ms/step (mean ± sd)", "speed-up (mean ± sd; per seed)",
+                           "\(family.metric.label) (mean ± sd)", "dense − arm [95 % CI]", "equal quality?"])
+        for a in arms {
+            table.append([a.arm, a.linear, "\(a.parameters)",
+                          format(a.stepMilliseconds.mean, 1) + " ± " + format(a.stepMilliseconds.standardDeviation, 1),
+                          format(a.speedup.mean, 2) + "× ± " + format(a.speedup.standardDeviation, 2) + " ("
+                              + a.speedupPerSeed.map { format($0, 2) }.joined(separator: ", ") + ")",
+                          format(a.quality.mean, digits) + " ± " + format(a.quality.standardDeviation, digits),
+                          a.differenceFromDense.map { signed($0.summary.mean, digits) + " [" + signed($0.lower, digits) + ", "
+                              + signed($0.upper, digits) + "]" } ?? "—",
+                          a.verdict?.rawValue ?? (a.arm == arms.first?.arm ? "reference" : "—")])
+        }
+        return table
+    }
+
+    /// Quality against median step time, one point per seed, one series per arm.
+    var plot: SVGPlot {
+        var plot = SVGPlot(title: "\(family.title): \(family.metric.label) vs step time",
+                           xLabel: "median training step (ms)", yLabel: family.metric.label)
+        for arm in family.arms {
+            let points = runs.filter { $0.arm == arm.name }.map { (x: $0.medianStepSeconds * 1e3, y: $0.quality) }
+            plot.add(arm.name, points, connected: false, labels: runs.filter { $0.arm == arm.name }.map { "s\($0.seed)" })
+        }
+        return plot
+    }
+}
+
+/// `value` with an explicit sign.
+func signed(_ value: Double, _ digits: Int) -> String {
+    (value >= 0 ? "+" : "") + format(value, digits)
+}

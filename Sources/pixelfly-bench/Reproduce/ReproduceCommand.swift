@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import PixelflyCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `pixelfly-bench reproduce`: the paper's claims on three model families, several seeds and
+/// a density sweep, with PyTorch's dense step time alongside.
+///
+/// 1. byte-level GPT on Debian's `fortunes` (held-out files): dense vs Pixelfly vs Pixelfly +
+///    flat-butterfly attention scores — held-out bits per byte and step speed-up;
+/// 2. ViT on Fashion-MNIST: dense vs Pixelfly;
+/// 3. the default job's MLP-Mixer: dense vs Pixelfly;
+/// 4. every arm for each seed: mean ± sd and the paired dense − Pixelfly difference with a
+///    95 % t-interval, and what it says about "equal quality";
+/// 5. a density sweep on the Mixer with a Pareto plot;
+/// and `scripts/pytorch-baseline.py` when PyTorch is installed. Every training run is a child
+/// process (`train … --json`). The configurations are in `ReproducePlan`.
+struct ReproduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "GPT, ViT and Mixer, dense vs Pixelfly, three seeds, a density sweep, PyTorch side by side.",
+        discussion: "About 40–60 min on an idle 2-core machine; --quick (same structure, shorter training) about 15.")
+
+    @Flag(help: "Same models, arms, seeds and sweep, shorter training and smaller held-out sets.")
+    var quick = false
+
+    @Option(help: "Folder for summary.json, summary.md, the SVG figures and runs/ (each child's JSON).")
+    var results: String = "results/reproduce"
+
+    @Option(help: "Seeds per arm (0, 1, …); at least 2 for an interval.")
+    var seeds: Int = 3
+
+    @Option(help: "Compute threads of every run (default: all cores); PyTorch uses the same.")
+    var threads: Int?
+
+    @Option(help: "Comma-separated sections to run: gpt, vit, mixer, sweep (needs mixer), pytorch.")
+    var only: String = "gpt,vit,mixer,sweep,pytorch"
+
+    @Option(help: "Python interpreter for scripts/pytorch-baseline.py.")
+    var python: String = "python3"
+
+    @Flag(help: "Allow a debug build (timings meaningless; for testing the bench itself).")
+    var allowDebug = false
+
+    static let sections: Set<String> = ["gpt", "vit", "mixer", "sweep", "pytorch"]
+
+    func validate() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1 (2 or more for an interval), got \(seeds)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        let chosen = selectedSections
+        let unknown = chosen.subtracting(Self.sections)
+        guard unknown.isEmpty, !chosen.isEmpty else {
+            throw ValidationError("--only takes a comma-separated subset of \(Self.sections.sorted().joined(separator: ", ")); got \(only)")
+        }
+        guard !chosen.contains("sweep") || chosen.contains("mixer") else {
+            throw ValidationError("the sweep is plotted against the Mixer's dense and Pixelfly runs; add mixer to --only")
+        }
+        #if DEBUG
+        guard allowDebug else {
+            throw ValidationError("this is a debug build; timings would be meaningless. Use `swift run -c release pixelfly-bench reproduce`, or pass --allow-debug.")
+        }
+        #endif
+    }
+
+    var selectedSections: Set<String> {
+        Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+
+    func run() throws {
+        let start = monotonicSeconds()
+        if let threads { ComputeThreads.count = threads }
+        let threadCount = ComputeThreads.count
+        let folder = try ResultsFolder(results)
+        let environment = RunEnvironment.current()
+        print(environment.header)
+        let sections = selectedSections
+        let plan = ReproducePlan.make(quick: quick, seeds: seeds)
+        let families = plan.families.filter { sections.contains($0.key) }
+        let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + (sections.contains("sweep") ? plan.sweep.count : 0)
+        print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
+        fflush(nil)
+        var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount)
+        var report = ReproduceReport(environment: environment, plan: plan, threads: threadCount, families: [],
+                                     sweep: nil, pytorch: nil, totalSeconds: 0, finalLoadAverage: "")
+        let command = CommandLine.arguments.joined(separator: " ")
+        func save() throws {
+            report.totalSeconds = monotonicSeconds() - start
+            report.finalLoadAverage = RunEnvironment.current().hostLoadAverage
+            try report.write(to: folder, command: command)
+        }
+
+        for family in families {
+            print("\n== \(family.title)")
+            fflush(nil)
+            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, runner: &runner)
+            print(comparison.table.text)
+            for arm in comparison.arms.dropFirst() { print("\(arm.arm): \(arm.verdictText)") }
+            fflush(nil)
+            report.families.append(comparison)
+            try save()
+        }
+        if sections.contains("sweep"), let mixer = report.families.first(where: { $0.family.key == "mixer" }) {
+            print("\n== Density sweep on the Mixer (seed \(plan.seeds[0]))")
+            fflush(nil)
+            let seed = plan.seeds[0]
+            guard let dense = mixer.runs.first(where: { $0.arm == mixer.family.arms[0].name && $0.seed == seed }),
+                  let pixelfly = mixer.runs.first(where: { $0.arm == mixer.family.arms[1].name && $0.seed == seed }) else {
+                throw ValidationError("the Mixer section has no dense and Pixelfly run for seed \(seed)")
+            }
+            report.sweep = try DensitySweep.run(plan.sweep, family: mixer.family, seed: seed, dense: dense, pixelfly: pixelfly,
+                                                runner: &runner)
+            print(report.sweep!.table.text)
+            try save()
+        }
+        if sections.contains("pytorch") {
+            print("\n== PyTorch dense baseline (\(threadCount) threads)")
+            fflush(nil)
+            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: quick ? 10 : 30, python: python)
+            if let reason = baseline.skipped { print("skipped: \(reason)") } else { print(baseline.table(report.families).text) }
+            report.pytorch = baseline
+        }
+        try save()
+        print("\nwrote \(folder.path)/summary.json, summary.md, \(report.figureNames.joined(separator: ", ")) and runs/ in \(format(report.totalSeconds, 0)) s")
+    }
+}

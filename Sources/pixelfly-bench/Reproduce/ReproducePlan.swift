@@ -1,0 +1,100 @@
+/// Every configuration `reproduce` trains, fixed here once — chosen before any of the three
+/// seeds' test results were seen (notebooks-md/reproduce.md) and not tuned afterwards. `--quick`
+/// keeps the models, arms, seeds and sweep points and only shortens training (and evaluates on
+/// fewer held-out examples).
+struct ReproducePlan: Codable {
+    var quick: Bool
+    var seeds: [UInt64]
+    var families: [ReproduceFamily]
+    /// The density sweep: Mixer arms trained once (the first seed), plotted with the Mixer
+    /// family's dense and Pixelfly arms of the same seed.
+    var sweep: [ReproduceArm]
+
+    static func make(quick: Bool, seeds: Int) -> ReproducePlan {
+        ReproducePlan(quick: quick, seeds: (0..<UInt64(seeds)).map { $0 },
+                      families: [gpt(quick: quick), vit(quick: quick), mixer(quick: quick)], sweep: sweepArms)
+    }
+
+    /// Pixelfly in every linear of a block at B = 16, K, b, rank r (sum of sparse and low-rank).
+    static func pixelfly(factors: Int = 2, blockSize: Int, rank: Int) -> [String] {
+        ["--linear", "pixelfly", "--butterfly-size", "16", "--factors", "\(factors)", "--block-size", "\(blockSize)",
+         "--rank", "\(rank)", "--combination", "sum"]
+    }
+
+    /// (1) Byte-level GPT on Debian's `fortunes`: every 5th file (sorted) held out whole, so
+    /// held-out text comes from files never trained on. Width 512 (MLP 2048), 2 blocks, 4 heads,
+    /// context 64, batch 16 (1024 bytes a step); the same Pixelfly setting as the default job's
+    /// `--full` GPT (B 16, K 2, b 32, rank 32) in q, k, v, output, fc1 and fc2; the third arm adds
+    /// the flat-butterfly score pattern (16-byte blocks, K = 2: each query block sees 3 of the 4
+    /// key blocks' grid cells, before the causal mask). Evaluation: 32 batches of validation
+    /// windows (32 768 predicted bytes), the same windows for every arm of a seed.
+    static func gpt(quick: Bool) -> ReproduceFamily {
+        let steps = quick ? 120 : 500
+        return ReproduceFamily(
+            key: "gpt", title: "Byte-level GPT on fortunes (held-out files)",
+            shape: ModelShape(model: "gpt", width: 512, depth: 2, hidden: 2048, heads: 4, context: 64, batchSize: 16),
+            schedule: ["--steps", "\(steps)", "--eval-interval", "\(steps / (quick ? 2 : 5))", "--log-interval", "\(steps / 4)",
+                       "--eval-batches", quick ? "16" : "32", "--corpus-held-out-every", "5",
+                       "--corpus", "/usr/share/games/fortunes"],
+            arms: [ReproduceArm(name: "dense", arguments: ["--linear", "dense"]),
+                   ReproduceArm(name: "Pixelfly", arguments: pixelfly(blockSize: 32, rank: 32)),
+                   ReproduceArm(name: "Pixelfly + butterfly attention",
+                                arguments: pixelfly(blockSize: 32, rank: 32) + ["--attention-block-size", "16", "--attention-factors", "2"])],
+            metric: .heldOutBitsPerByte)
+    }
+
+    /// (2) ViT on Fashion-MNIST: 7×7 patches (16 tokens + class token), width 512 (MLP 2048),
+    /// 2 blocks, 4 heads, batch 64; Pixelfly (B 16, K 2, b 32, rank 32) in q, k, v, output, fc1,
+    /// fc2.
+    static func vit(quick: Bool) -> ReproduceFamily {
+        ReproduceFamily(
+            key: "vit", title: "ViT on Fashion-MNIST",
+            shape: ModelShape(model: "vit", width: 512, depth: 2, hidden: 2048, heads: 4, patchSize: 7, batchSize: 64),
+            schedule: imageSchedule(quick: quick),
+            arms: [ReproduceArm(name: "dense", arguments: ["--linear", "dense"]),
+                   ReproduceArm(name: "Pixelfly", arguments: pixelfly(blockSize: 32, rank: 32))],
+            metric: .testAccuracyPercent)
+    }
+
+    /// (3) The default job's MLP-Mixer: 7×7 patches (16 tokens), width 768, channel MLP 3072,
+    /// token MLP 32 (dense in both arms), 2 blocks, batch 64; Pixelfly B 16, K 2, b 48, rank 32
+    /// in the channel-mixing MLPs. Same schedule as the ViT.
+    static func mixer(quick: Bool) -> ReproduceFamily {
+        ReproduceFamily(
+            key: "mixer", title: "MLP-Mixer on Fashion-MNIST (the default job's model)",
+            shape: ModelShape(model: "mixer", width: 768, depth: 2, hidden: 3072, heads: 0, patchSize: 7, tokenHidden: 32, batchSize: 64),
+            schedule: imageSchedule(quick: quick),
+            arms: [ReproduceArm(name: "dense", arguments: ["--linear", "dense"]),
+                   ReproduceArm(name: "Pixelfly", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 32))],
+            metric: .testAccuracyPercent)
+    }
+
+    static func mixerPixelfly(factors: Int, blockSize: Int, rank: Int) -> [String] {
+        pixelfly(factors: factors, blockSize: blockSize, rank: rank) + ["--token-linear", "dense"]
+    }
+
+    /// Full: 1 epoch over the first 12 800 training images (200 steps of 64; the default job
+    /// runs 2), evaluated once at the end on all 10 000 test images. Quick: 1 epoch over 3 200
+    /// images (50 steps), 2 000 test images.
+    static func imageSchedule(quick: Bool) -> [String] {
+        quick ? ["--epochs", "1", "--train-limit", "3200", "--test-limit", "2000", "--log-interval", "25"]
+              : ["--epochs", "1", "--train-limit", "12800", "--log-interval", "50"]
+    }
+
+    /// (5) The density sweep on the Mixer (seed 0): K ∈ {1, 2, 3} at rank 32; rank ∈ {16, 32, 64}
+    /// at K = 2; block size ∈ {32, 48, 64} at K = 2, rank 32 (768 = 16 tiles of 48 columns, so
+    /// 32 and 64 are quantised to a coarser effective mask); and two `pixelflyBudget` points
+    /// (the allocator picks B, K, b and the rank per layer for 15 % and 30 % of dense). K = 2,
+    /// rank 32, b 48 is the Mixer family's Pixelfly arm and is not trained twice. Rank 0 (a pure
+    /// block-sparse layer) has no `LinearKind` and is left out.
+    static let sweepArms: [ReproduceArm] = [
+        ReproduceArm(name: "K1 r32 b48", arguments: mixerPixelfly(factors: 1, blockSize: 48, rank: 32)),
+        ReproduceArm(name: "K3 r32 b48", arguments: mixerPixelfly(factors: 3, blockSize: 48, rank: 32)),
+        ReproduceArm(name: "K2 r16 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 16)),
+        ReproduceArm(name: "K2 r64 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 64)),
+        ReproduceArm(name: "K2 r32 b32", arguments: mixerPixelfly(factors: 2, blockSize: 32, rank: 32)),
+        ReproduceArm(name: "K2 r32 b64", arguments: mixerPixelfly(factors: 2, blockSize: 64, rank: 32)),
+        ReproduceArm(name: "budget 0.15", arguments: ["--linear", "pixelfly", "--budget", "0.15", "--token-linear", "dense"]),
+        ReproduceArm(name: "budget 0.30", arguments: ["--linear", "pixelfly", "--budget", "0.3", "--token-linear", "dense"]),
+    ]
+}
