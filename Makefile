@@ -4,7 +4,7 @@
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
-DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fortunes-min pkg-config
+DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fortunes-min pkg-config libxsmm-dev
 SWIFT ?= swift
 BENCH_ARGS ?=
 

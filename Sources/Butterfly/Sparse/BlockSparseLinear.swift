@@ -21,8 +21,15 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public let weight: Parameter<Scalar>
     /// (1, out), or nil without bias.
     public let bias: Parameter<Scalar>?
-    /// Gather workspace, reused across calls.
+    /// Which kernels run the products (default: LIBXSMM wherever it can generate them).
+    public var backend: BlockSparseBackend
+    /// Gather workspace of the OpenBLAS kernel, reused across calls.
     private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
+    /// The LIBXSMM blocks and offsets, the kernels for the last batch size, the packed copies.
+    let blockPlan: BlockSparseBlockPlan
+    private var kernels: XSMMKernelSet?
+    private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
 
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
@@ -41,6 +48,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         inputFeatures = layout.cols
         outputFeatures = layout.rows
         self.layout = layout
+        blockPlan = BlockSparseBlockPlan(layout, scalarSize: MemoryLayout<Scalar>.stride)
+        backend = BlockSparseBackend.libxsmmAvailable(for: Scalar.self) ? .libxsmm : .openBLAS
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {
             let bound = (outputVarianceShare / Double(group.width)).squareRoot()
@@ -116,9 +125,28 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, beta: Scalar,
                           lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) {
         let batch = x.rows
+        if batch == 0 { return }
+        if let kernels = xsmmKernels(batch: batch) {
+            if forwardPack.count != blockPlan.packedCount { forwardPack.reshape(rows: 1, cols: blockPlan.packedCount) }
+            weight.value.withUnsafeBufferPointer { panels in
+                forwardPack.withUnsafeMutableBufferPointer { pack in
+                    BlockSparseXSMMKernel.pack(blockPlan, panels: panels.baseAddress!, forward: pack.baseAddress!, backward: nil)
+                }
+            }
+            forwardPack.withUnsafeBufferPointer { pack in
+                x.withUnsafeBufferPointer { input in
+                    y.withUnsafeMutableBufferPointer { output in
+                        withLowRankTerm(lowRank) { term in
+                            BlockSparseXSMMKernel.forward(blockPlan, layout, kernels: kernels, forwardPack: pack.baseAddress!,
+                                                          x: input.baseAddress!, y: output.baseAddress!, beta: beta, lowRank: term)
+                        }
+                    }
+                }
+            }
+            return
+        }
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
         if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
-        if batch == 0 { return }
         weight.value.withUnsafeBufferPointer { panels in
             x.withUnsafeBufferPointer { input in
                 y.withUnsafeMutableBufferPointer { output in
@@ -165,6 +193,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
         if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        if let kernels = xsmmKernels(batch: batch) {
+            xsmmBackward(kernels, x: x, dy: dy, dx: &dx, lowRank: lowRank)
+            return
+        }
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
                 weight.gradient.withUnsafeMutableBufferPointer { gradient in
@@ -176,6 +208,48 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
                                                             batch: batch, dx: inputGradient.baseAddress!, lowRank: term)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The LIBXSMM kernels for `batch` rows at the current thread count (dispatched on the first
+    /// call at that size, then reused); nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
+    private func xsmmKernels(batch: Int) -> XSMMKernelSet? {
+        guard backend == .libxsmm else { return nil }
+        if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count { return kernels }
+        kernels = XSMMKernelSet(blockPlan, layout: layout, batch: batch, threads: ComputeThreads.count, scalar: Scalar.self,
+                                backwardLeadingDimension: blockPlan.backwardLeadingDimension)
+        return kernels
+    }
+
+    private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
+                              lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) {
+        if !blockPlan.backwardInPlace {
+            if backwardPack.count != blockPlan.packedCount { backwardPack.reshape(rows: 1, cols: blockPlan.packedCount) }
+            weight.value.withUnsafeBufferPointer { panels in
+                backwardPack.withUnsafeMutableBufferPointer { pack in
+                    BlockSparseXSMMKernel.pack(blockPlan, panels: panels.baseAddress!, forward: nil, backward: pack.baseAddress!)
+                }
+            }
+        }
+        x.withUnsafeBufferPointer { input in
+            dy.withUnsafeBufferPointer { outputGradient in
+                weight.gradient.withUnsafeMutableBufferPointer { gradient in
+                    BlockSparseXSMMKernel.accumulateWeightGradient(blockPlan, layout, kernels: kernels, dy: outputGradient.baseAddress!,
+                                                                   x: input.baseAddress!, panelGradients: gradient.baseAddress!)
+                }
+                let weights = blockPlan.backwardInPlace ? weight.value : backwardPack
+                weights.withUnsafeBufferPointer { weights in
+                    blockPlan.gradientWeightOffsets.withUnsafeBufferPointer { offsets in
+                        dx.withUnsafeMutableBufferPointer { inputGradient in
+                            withLowRankTerm(lowRank) { term in
+                                BlockSparseXSMMKernel.inputGradient(blockPlan, layout, kernels: kernels, weights: weights.baseAddress!,
+                                                                    weightOffsets: offsets.baseAddress!, dy: outputGradient.baseAddress!,
+                                                                    dx: inputGradient.baseAddress!, lowRank: term)
+                            }
                         }
                     }
                 }
