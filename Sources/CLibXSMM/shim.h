@@ -50,6 +50,20 @@ static inline const void *pixelfly_xsmm_gemm_nt_accumulate(int is_double, int m,
     return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
 }
 
+/// Plain GEMM, accumulating, column-major: C (m×n, ldc) += A (m×k, lda) · B (k×n, ldb).
+static inline const void *pixelfly_xsmm_gemm_nn_accumulate(int is_double, int m, int n, int k,
+                                                           int lda, int ldb, int ldc) {
+    const libxsmm_blasint l_lda = lda, l_ldb = ldb, l_ldc = ldc;
+    const int flags = LIBXSMM_GEMM_FLAG_NONE;
+    const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+    if (is_double) {
+        const double alpha = 1, beta = 1;
+        return (const void *)libxsmm_dmmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
+    }
+    const float alpha = 1, beta = 1;
+    return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
+}
+
 static inline void pixelfly_xsmm_gemm_run(int is_double, const void *kernel, const void *a, const void *b, void *c) {
     if (is_double) {
         ((libxsmm_dmmfunction)kernel)((const double *)a, (const double *)b, (double *)c);

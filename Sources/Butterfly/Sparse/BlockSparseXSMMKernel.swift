@@ -4,50 +4,47 @@ import Glibc
 #endif
 import PixelflyCore
 
-/// The three block-sparse products on LIBXSMM batch-reduce kernels (`XSMMKernelSet`), block by
-/// block as listed in `BlockSparseBlockPlan`. Same contract as `BlockSparseKernel`:
+/// The three block-sparse products on LIBXSMM kernels (`XSMMKernelSet`). Same contract as
+/// `BlockSparseKernel`:
 ///
-///     forward        y  = x·Sᵀ + β·y (+ a·bᵀ)       per batch tile and output block row R:
-///                                                    y[tile, R] = β·y + Σ_{t in R} x[tile, C_t]·W_tᵀ
-///     input grad     dx = dy·S (+ a·b)              per batch tile and input block column C:
-///                                                    dx[tile, C] = Σ_{t in C} dy[tile, R_t]·W_t
+///     forward        y  = x·Sᵀ + β·y (+ a·bᵀ)       `apply` with the strips of S
+///     input grad     dx = dy·S (+ a·b)              `apply` with the strips of Sᵀ, β = 0
 ///     weight grad    dW_t += dy[:, R_t]ᵀ·x[:, C_t]  per block, a chunk of batch rows at a time
 ///
-/// The forward reads W_tᵀ from the forward copy `pack` wrote (the panels hold W_t row-major,
-/// the kernels want it column-major); the input gradient reads the panels in place when every
-/// group has the same width, else a block-wise copy. x, y, dx and dy are read and written in
-/// place with their row strides. A low-rank term runs once per `BlockSparseKernel.chunkRows`
-/// rows, on output still in cache. Threads: the forward and input gradient hand out contiguous
-/// tile ranges, the weight gradient contiguous block ranges (disjoint outputs). Loops index
-/// arrays instead of iterating them: `for element in array` allocated once per element in debug
-/// builds (unspecialised iterator), which the allocation tests run.
+/// `pack` copies the panels into a strip plan's layout (transposed blocks for S, blocks as
+/// stored for Sᵀ) once per pass. x, y, dx and dy are read and written in place with their row
+/// strides. A low-rank term (Pixelfly) and the bias are added tile by tile, strip by strip,
+/// while the output is in cache. Threads: `apply` hands out contiguous ranges of batch tiles, the weight gradient
+/// contiguous ranges of blocks (disjoint outputs). Loops index arrays instead of iterating them:
+/// `for element in array` allocated once per element in debug builds (unspecialised iterator),
+/// which the allocation tests run.
 enum BlockSparseXSMMKernel {
-    typealias LowRankTerm = BlockSparseKernel.LowRankTerm
+    /// A rank-r term added per strip while its output is in cache: out[tile, strip] +=
+    /// activations[tile, :] · factor-rows-of-the-strip, with `factor` column-major (plan.rows × r,
+    /// leading dimension plan.rows: Uᵀ packed for the forward, V itself for the input gradient)
+    /// and `activations` (batch × r) row-major. `kernels[h][tile]`.
+    struct FusedLowRank<S> {
+        var factor: UnsafePointer<S>
+        var activations: UnsafePointer<S>
+        var rank: Int
+        var kernels: [[UnsafeRawPointer?]]
+    }
 
-    /// forward ← Wᵀ per block (column-major b×b); backward (if not nil) ← W per block.
-    static func pack<S: TensorScalar>(_ plan: BlockSparseBlockPlan, panels: UnsafePointer<S>,
-                                      forward: UnsafeMutablePointer<S>?, backward: UnsafeMutablePointer<S>?) {
-        let b = plan.blockSize
+    /// pack ← the layout's panels arranged as `plan` wants them.
+    static func pack<S: TensorScalar>(_ plan: BlockStripPlan, panels: UnsafePointer<S>, into pack: UnsafeMutablePointer<S>) {
+        let b = libxsmm_blasint(plan.blockSize)
         let size = UInt32(MemoryLayout<S>.stride)
-        let rowCount = plan.forwardRows.count
-        ComputeThreads.parallelRanges(rowCount, minimumLength: 8, alignment: 1) { range in
-            for r in range {
-                let reduction = plan.forwardRows[r]
-                let t = reduction.start
-                let width = reduction.count * b
-                // The block row's slab (b × width, row-major) is a width×b column-major matrix;
-                // its transpose, b × width with leading dimension b, is the blocks' Wᵀ side by side.
-                if let forward {
-                    libxsmm_otrans(forward + t * b * b, panels + plan.panelOffset[t], size,
-                                   libxsmm_blasint(width), libxsmm_blasint(b),
-                                   libxsmm_blasint(plan.panelStride[t]), libxsmm_blasint(b))
-                }
-                if let backward {
-                    for k in 0..<reduction.count {
-                        libxsmm_matcopy(backward + (t + k) * b * b, panels + plan.panelOffset[t + k], size,
-                                        libxsmm_blasint(b), libxsmm_blasint(b),
-                                        libxsmm_blasint(plan.panelStride[t]), libxsmm_blasint(b))
-                    }
+        ComputeThreads.parallelRanges(plan.copies.count, minimumLength: 64, alignment: 1) { range in
+            for i in range {
+                let copy = plan.copies[i]
+                let (source, destination) = (panels + copy.source, pack + copy.destination)
+                let (ldi, ldo) = (libxsmm_blasint(copy.sourceStride), libxsmm_blasint(copy.destinationStride))
+                // The source block is row-major (ld = group width), i.e. column-major with rows
+                // and columns swapped; the pack is column-major. S needs it transposed, Sᵀ as is.
+                if plan.transposed {
+                    libxsmm_matcopy(destination, source, size, b, b, ldi, ldo)
+                } else {
+                    libxsmm_otrans(destination, source, size, b, b, ldi, ldo)
                 }
             }
         }
@@ -61,82 +58,65 @@ enum BlockSparseXSMMKernel {
         }
     }
 
-    static func forward<S: TensorScalar>(
-        _ plan: BlockSparseBlockPlan, _ layout: BlockSparseLayout, kernels: XSMMKernelSet, forwardPack: UnsafePointer<S>,
-        x: UnsafePointer<S>, y: UnsafeMutablePointer<S>, beta: S, lowRank: LowRankTerm<S>?
+    /// out = β·out + bias + in·Opᵀ (+ the low-rank term), where Op is `plan`'s operator, `in` is
+    /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. With a bias,
+    /// each tile's rows are set to it just before its kernels run (β must then be 0), so y is
+    /// streamed through memory once. `kernels[h][tile][β]`.
+    static func apply<S: TensorScalar>(
+        _ plan: BlockStripPlan, kernels: [[[UnsafeRawPointer?]]], set: XSMMKernelSet, pack: UnsafePointer<S>,
+        input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, beta: S, bias: UnsafePointer<S>?,
+        lowRank: FusedLowRank<S>?
     ) {
-        let (rows, cols, batch, tile) = (layout.rows, layout.cols, kernels.batch, kernels.tile)
-        let betaIndex = beta == 0 ? 0 : 1
+        let (rows, cols, batch, tile) = (plan.rows, plan.cols, set.batch, set.tile)
+        let betaIndex = beta == 0 && bias == nil ? 0 : 1
+        let zeroUncovered = beta == 0 && bias == nil
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
-        plan.forwardWeightOffsets.withUnsafeBufferPointer { weightOffsets in
-            plan.forwardInputOffsets.withUnsafeBufferPointer { inputOffsets in
-                forEachRange(kernels.tileCount, threads: kernels.threads) { tiles in
+        plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
+            plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
+                forEachRange(set.tileCount, threads: set.threads) { tiles in
                     for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
                         let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
                         for t in chunkTiles {
                             let start = t * tile
-                            let kernel = kernels.forward[start + tile <= batch ? 0 : 1][betaIndex]!
-                            for r in plan.forwardRows.indices {
-                                let reduction = plan.forwardRows[r]
+                            let tail = start + tile <= batch ? 0 : 1
+                            if let bias {
+                                for row in start..<min(batch, start + tile) {
+                                    memcpy(output + row * rows, bias, rows * MemoryLayout<S>.stride)
+                                }
+                            }
+                            for s in plan.strips.indices {
+                                let strip = plan.strips[s]
+                                let c = output + start * rows + strip.row
                                 pixelfly_xsmm_brgemm_offs_run(
-                                    kernels.isDouble, kernel, forwardPack, x + start * cols, y + start * rows + reduction.outputColumn,
-                                    UInt64(reduction.count), weightOffsets.baseAddress! + reduction.start,
-                                    inputOffsets.baseAddress! + reduction.start)
+                                    set.isDouble, kernels[strip.heightIndex][tail][betaIndex]!, pack, input + start * cols,
+                                    c, UInt64(strip.count),
+                                    weightOffsets.baseAddress! + strip.start, inputOffsets.baseAddress! + strip.start)
+                                if let lowRank {
+                                    pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail]!,
+                                                           lowRank.factor + strip.row, lowRank.activations + start * lowRank.rank, c)
+                                }
                             }
                         }
                         let first = chunkTiles.lowerBound * tile
                         let chunk = min(batch, chunkTiles.upperBound * tile) - first
-                        if beta == 0 {
-                            for u in layout.uncoveredRows.indices {
-                                let range = layout.uncoveredRows[u]
+                        if zeroUncovered {
+                            for u in plan.uncoveredRows.indices {
+                                let range = plan.uncoveredRows[u]
                                 for row in first..<(first + chunk) {
-                                    memset(y + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
+                                    memset(output + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
                                 }
                             }
                         }
-                        if let term = lowRank {
-                            S.gemm(.none, .transposed, m: chunk, n: rows, k: term.k, alpha: 1, a: term.a + first * term.lda,
-                                   lda: term.lda, b: term.b, ldb: term.ldb, beta: 1, c: y + first * rows, ldc: rows)
+                        // Rows no strip covers get no low-rank term from the strips.
+                        if let lowRank, !plan.uncoveredRows.isEmpty {
+                            for u in plan.uncoveredRows.indices {
+                                let range = plan.uncoveredRows[u]
+                                S.gemm(.none, .none, m: chunk, n: range.count, k: lowRank.rank, alpha: 1,
+                                       a: lowRank.activations + first * lowRank.rank, lda: lowRank.rank,
+                                       b: lowRank.factor + range.lowerBound, ldb: rows, beta: 1,
+                                       c: output + first * rows + range.lowerBound, ldc: rows)
+                            }
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// `weights` is the panels (uniform widths) or the backward copy, matching the offsets in
-    /// `weightOffsets` and the kernels' leading dimension.
-    static func inputGradient<S: TensorScalar>(
-        _ plan: BlockSparseBlockPlan, _ layout: BlockSparseLayout, kernels: XSMMKernelSet, weights: UnsafePointer<S>,
-        weightOffsets: UnsafePointer<UInt64>, dy: UnsafePointer<S>, dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>?
-    ) {
-        let (rows, cols, batch, tile) = (layout.rows, layout.cols, kernels.batch, kernels.tile)
-        let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
-        plan.gradientInputOffsets.withUnsafeBufferPointer { inputOffsets in
-            forEachRange(kernels.tileCount, threads: kernels.threads) { tiles in
-                for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
-                    let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
-                    for t in chunkTiles {
-                        let start = t * tile
-                        let kernel = kernels.inputGradient[start + tile <= batch ? 0 : 1]!
-                        for c in plan.gradientColumns.indices {
-                            let reduction = plan.gradientColumns[c]
-                            pixelfly_xsmm_brgemm_offs_run(
-                                kernels.isDouble, kernel, weights, dy + start * rows, dx + start * cols + reduction.outputColumn,
-                                UInt64(reduction.count), weightOffsets + reduction.start, inputOffsets.baseAddress! + reduction.start)
-                        }
-                    }
-                    let first = chunkTiles.lowerBound * tile
-                    let chunk = min(batch, chunkTiles.upperBound * tile) - first
-                    for u in plan.uncoveredColumns.indices {
-                        let range = plan.uncoveredColumns[u]
-                        for row in first..<(first + chunk) {
-                            memset(dx + row * cols + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
-                        }
-                    }
-                    if let term = lowRank {
-                        S.gemm(.none, .none, m: chunk, n: cols, k: term.k, alpha: 1, a: term.a + first * term.lda,
-                               lda: term.lda, b: term.b, ldb: term.ldb, beta: 1, c: dx + first * cols, ldc: cols)
                     }
                 }
             }
@@ -144,16 +124,16 @@ enum BlockSparseXSMMKernel {
     }
 
     static func accumulateWeightGradient<S: TensorScalar>(
-        _ plan: BlockSparseBlockPlan, _ layout: BlockSparseLayout, kernels: XSMMKernelSet,
+        _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>
     ) {
-        let (rows, cols, batch) = (layout.rows, layout.cols, kernels.batch)
+        let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
-        forEachRange(plan.blockCount, threads: kernels.threads) { blocks in
+        forEachRange(plan.blockCount, threads: set.threads) { blocks in
             for start in stride(from: 0, to: batch, by: chunk) {
-                let chunkKernels = kernels.weightGradient[start + chunk <= batch ? 0 : 1]
+                let chunkKernels = set.weightGradient[start + chunk <= batch ? 0 : 1]
                 for t in blocks {
-                    pixelfly_xsmm_gemm_run(kernels.isDouble, chunkKernels[plan.strideIndex[t]]!,
+                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.strideIndex[t]]!,
                                            x + start * cols + plan.column[t], dy + start * rows + plan.row[t],
                                            panelGradients + plan.panelOffset[t])
                 }

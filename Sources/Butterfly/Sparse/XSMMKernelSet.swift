@@ -2,17 +2,19 @@ import CLibXSMM
 import PixelflyCore
 
 /// The LIBXSMM kernels one block-sparse layer needs at one batch size and thread count,
-/// JIT-compiled (or found in LIBXSMM's registry) once and reused for every call at that size.
+/// JIT-compiled (or found in LIBXSMM's registry) on the first call at that size and reused.
 ///
 /// LIBXSMM generates code for the instruction set of the CPU it runs on (AVX2, AVX-512, …;
 /// `LIBXSMM_TARGET` overrides it), so the same binary runs the best kernels on every x86 CPU.
 /// All kernels are column-major; the row-major x, y, dx and dy are read as their transposes.
 ///
-/// - forward (batch-reduce, m = b, n = tile rows, k = b): per output block row, y-tileᵀ
-///   (+)= Σ W_tᵀ-blocks · x-tileᵀ-blocks.
-/// - input gradient (batch-reduce, m = b, n = tile rows, k = b, β = 0): per input block column.
+/// - forward and input gradient (batch-reduce, one per strip height h of the `BlockStripPlan`):
+///   m = h, n = tile rows, k = b; β = 0 or 1 for the forward, β = 0 for the input gradient.
+/// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
+///   A is Uᵀ packed (out × r column-major, lda = out) for the forward and V in place (lda = in)
+///   for the input gradient, B the tile of h = x·Vᵀ or dh (ldb = r).
 /// - weight gradient (plain, m = n = b, k = chunk rows, Bᵀ, β = 1): per block, one call per
-///   chunk of `weightGradientChunk` batch rows, written straight into the panel (ldc = its width).
+///   chunk of `weightGradientChunk` batch rows, written straight into the panel (ldc = width).
 final class XSMMKernelSet {
     /// Batch rows per weight-gradient call.
     static let weightGradientChunk = 256
@@ -24,53 +26,66 @@ final class XSMMKernelSet {
     /// Rows per tile; the last tile has `batch % tile` rows when that is not 0.
     let tile: Int
     let isDouble: Int32
-    /// [full tile, last tile] × [β = 0, β = 1].
-    let forward: [[UnsafeRawPointer?]]
-    /// [full tile, last tile].
-    let inputGradient: [UnsafeRawPointer?]
-    /// [full chunk, last chunk] × stride index.
+    /// [height index][full tile, last tile][β = 0, β = 1].
+    let forward: [[[UnsafeRawPointer?]]]
+    /// [height index][full tile, last tile][β = 0].
+    let inputGradient: [[[UnsafeRawPointer?]]]
+    /// Rank of the fused low-rank term (0: none), and its kernels [height index][full, last tile].
+    let rank: Int
+    let lowRankForward: [[UnsafeRawPointer?]]
+    let lowRankInputGradient: [[UnsafeRawPointer?]]
+    /// [full chunk, last chunk][stride index].
     let weightGradient: [[UnsafeRawPointer?]]
 
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
-    init?<S: TensorScalar>(_ plan: BlockSparseBlockPlan, layout: BlockSparseLayout, batch: Int, threads: Int,
-                           scalar: S.Type, backwardLeadingDimension: Int) {
+    init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
+                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
-        let b = Int32(plan.blockSize)
+        let b = Int32(weightPlan.blockSize)
         // Enough tiles for every thread, in multiples of 8 rows, at most `maximumTile`.
         let perThread = (batch + threads - 1) / threads
         let tile = min(Self.maximumTile, max(8, (perThread + 7) / 8 * 8))
         let tileRows = [tile, batch % tile].map(Int32.init)
         let chunk = min(batch, Self.weightGradientChunk)
         let chunkRows = [chunk, batch % chunk].map(Int32.init)
-        let (rows, cols) = (Int32(layout.rows), Int32(layout.cols))
-        func checked(_ kernel: UnsafeRawPointer?, _ rows: Int32) -> (UnsafeRawPointer?, Bool) {
-            (kernel, rows == 0 || kernel != nil)
-        }
         var ok = true
-        var forward: [[UnsafeRawPointer?]] = []
-        var inputGradient: [UnsafeRawPointer?] = []
-        for n in tileRows {
-            var pair: [UnsafeRawPointer?] = []
-            for betaOne: Int32 in [0, 1] {
-                let (k, valid) = checked(n == 0 ? nil : pixelfly_xsmm_brgemm_offs(isDouble, b, n, b, b, cols, rows, betaOne), n)
-                ok = ok && valid
-                pair.append(k)
+        func stripKernels(_ plan: BlockStripPlan, betas: [Int32]) -> [[[UnsafeRawPointer?]]] {
+            plan.heights.map { h in
+                tileRows.map { n in
+                    betas.map { betaOne in
+                        if n == 0 { return nil }
+                        let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols),
+                                                               Int32(plan.rows), betaOne)
+                        ok = ok && kernel != nil
+                        return kernel
+                    }
+                }
             }
-            forward.append(pair)
-            let (k, valid) = checked(n == 0 ? nil : pixelfly_xsmm_brgemm_offs(
-                isDouble, b, n, b, Int32(backwardLeadingDimension), rows, cols, 0), n)
-            ok = ok && valid
-            inputGradient.append(k)
         }
-        var weightGradient: [[UnsafeRawPointer?]] = []
-        for k in chunkRows {
-            weightGradient.append(plan.strides.map { ldc in
-                let (kernel, valid) = checked(k == 0 ? nil : pixelfly_xsmm_gemm_nt_accumulate(isDouble, b, b, k, cols, rows, Int32(ldc)), k)
-                ok = ok && valid
+        func lowRankKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
+            plan.heights.map { h in
+                tileRows.map { n in
+                    if n == 0 || rank == 0 { return nil }
+                    let kernel = pixelfly_xsmm_gemm_nn_accumulate(isDouble, Int32(h), n, Int32(rank), Int32(plan.rows),
+                                                                  Int32(rank), Int32(plan.rows))
+                    ok = ok && kernel != nil
+                    return kernel
+                }
+            }
+        }
+        let forward = stripKernels(forwardPlan, betas: [0, 1])
+        let lowRankForward = lowRankKernels(forwardPlan)
+        let lowRankInputGradient = lowRankKernels(gradientPlan)
+        let inputGradient = stripKernels(gradientPlan, betas: [0])
+        let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
+            weightPlan.strides.map { ldc in
+                if k == 0 { return nil }
+                let kernel = pixelfly_xsmm_gemm_nt_accumulate(isDouble, b, b, k, Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(ldc))
+                ok = ok && kernel != nil
                 return kernel
-            })
+            }
         }
         guard ok else { return nil }
         self.batch = batch
@@ -80,6 +95,9 @@ final class XSMMKernelSet {
         self.forward = forward
         self.inputGradient = inputGradient
         self.weightGradient = weightGradient
+        self.rank = rank
+        self.lowRankForward = lowRankForward
+        self.lowRankInputGradient = lowRankInputGradient
     }
 
     /// Tiles of `tile` rows covering the batch (the last may be shorter).
