@@ -1,48 +1,53 @@
-/// The kept b×b blocks of a `BlockSparseLayout`, numbered for the weight gradient
+/// The weight gradient of a `BlockSparseLayout` cut into tiles for LIBXSMM:
 ///
-///     dW_t += dy[:, R_t]ᵀ · x[:, C_t]      (one LIBXSMM call per block and chunk of batch rows)
+///     dW[rows, cols] += dy[:, rows]ᵀ · x[:, cols]      (one call per tile and chunk of batch rows)
 ///
-/// Block t is the k-th block of block row r of row group g (groups in order, block rows in
-/// order, blocks left to right along the group's runs). Its weights and gradient sit in the
-/// packed panels at `panelOffset[t]` with leading dimension `panelStride[t]` (the group's
-/// width); its block row and column are `row[t]`, `column[t]` (element indices).
+/// A tile is up to `maximumRows` rows of one row group by up to `maximumColumns` columns of one
+/// of its runs (multiples of b), so its gradient is a contiguous rectangle of the group's panel:
+/// it starts at `panelOffset[t]` with leading dimension `panelStride[t]` (the group's width).
+/// As a column-major product, C (columns × rows, ldc = width) += A · Bᵀ with A = x (lda = in)
+/// and B = dy (ldb = out) read in place. Larger tiles than b × b give the kernel more output per
+/// loaded input element.
 struct BlockGradientPlan: Sendable, Equatable {
-    let blockSize: Int
-    let blockCount: Int
+    struct Shape: Hashable, Sendable {
+        /// Tile columns (m), rows (n) and the panel's leading dimension.
+        var columns: Int, rows: Int, stride: Int
+    }
+
+    let tileCount: Int
     let panelOffset: [Int]
-    let panelStride: [Int]
     let row: [Int]
     let column: [Int]
-    /// Distinct panel strides, and per block the index of its stride in that list (the weight
-    /// gradient kernel writes into the panel, so its leading dimension is the stride).
-    let strides: [Int]
-    let strideIndex: [Int]
+    let shapes: [Shape]
+    let shapeIndex: [Int]
 
-    init(_ layout: BlockSparseLayout) {
+    init(_ layout: BlockSparseLayout, maximumRows: Int = 64, maximumColumns: Int = 64) {
         let b = layout.blockSize
-        var panelOffset: [Int] = [], panelStride: [Int] = [], row: [Int] = [], column: [Int] = []
+        let rowStep = max(b, maximumRows / b * b), columnStep = max(b, maximumColumns / b * b)
+        var panelOffset: [Int] = [], row: [Int] = [], column: [Int] = [], shapeIndex: [Int] = []
+        var shapes: [Shape] = []
         for group in layout.groups {
-            for r in stride(from: 0, to: group.rowCount, by: b) {
+            for r in stride(from: 0, to: group.rowCount, by: rowStep) {
+                let rows = min(rowStep, group.rowCount - r)
                 var position = 0
                 for run in group.runs {
-                    for c in stride(from: run.start, to: run.start + run.count, by: b) {
-                        panelOffset.append(group.offset + r * group.width + position)
-                        panelStride.append(group.width)
+                    for c in stride(from: 0, to: run.count, by: columnStep) {
+                        let shape = Shape(columns: min(columnStep, run.count - c), rows: rows, stride: group.width)
+                        if !shapes.contains(shape) { shapes.append(shape) }
+                        shapeIndex.append(shapes.firstIndex(of: shape)!)
+                        panelOffset.append(group.offset + r * group.width + position + c)
                         row.append(group.rowStart + r)
-                        column.append(c)
-                        position += b
+                        column.append(run.start + c)
                     }
+                    position += run.count
                 }
             }
         }
-        let strides = Array(Set(panelStride)).sorted()
-        blockSize = b
-        blockCount = panelOffset.count
+        tileCount = panelOffset.count
         self.panelOffset = panelOffset
-        self.panelStride = panelStride
         self.row = row
         self.column = column
-        self.strides = strides
-        strideIndex = panelStride.map { strides.firstIndex(of: $0)! }
+        self.shapes = shapes
+        self.shapeIndex = shapeIndex
     }
 }

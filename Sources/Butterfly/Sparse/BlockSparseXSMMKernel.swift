@@ -9,13 +9,13 @@ import PixelflyCore
 ///
 ///     forward        y  = x·Sᵀ + β·y (+ a·bᵀ)       `apply` with the strips of S
 ///     input grad     dx = dy·S (+ a·b)              `apply` with the strips of Sᵀ, β = 0
-///     weight grad    dW_t += dy[:, R_t]ᵀ·x[:, C_t]  per block, a chunk of batch rows at a time
+///     weight grad    dW_t += dy[:, R_t]ᵀ·x[:, C_t]  per gradient tile, a chunk of batch rows at a time
 ///
 /// `pack` copies the panels into a strip plan's layout (transposed blocks for S, blocks as
 /// stored for Sᵀ) once per pass. x, y, dx and dy are read and written in place with their row
 /// strides. A low-rank term (Pixelfly) and the bias are added tile by tile, strip by strip,
 /// while the output is in cache. Threads: `apply` hands out contiguous ranges of batch tiles, the weight gradient
-/// contiguous ranges of blocks (disjoint outputs). Loops index arrays instead of iterating them:
+/// contiguous ranges of gradient tiles (disjoint outputs). Loops index arrays instead of iterating them:
 /// `for element in array` allocated once per element in debug builds (unspecialised iterator),
 /// which the allocation tests run.
 enum BlockSparseXSMMKernel {
@@ -129,11 +129,11 @@ enum BlockSparseXSMMKernel {
     ) {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
-        forEachRange(plan.blockCount, threads: set.threads) { blocks in
+        forEachRange(plan.tileCount, threads: set.threads) { blocks in
             for start in stride(from: 0, to: batch, by: chunk) {
                 let chunkKernels = set.weightGradient[start + chunk <= batch ? 0 : 1]
                 for t in blocks {
-                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.strideIndex[t]]!,
+                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
                                            x + start * cols + plan.column[t], dy + start * rows + plan.row[t],
                                            panelGradients + plan.panelOffset[t])
                 }

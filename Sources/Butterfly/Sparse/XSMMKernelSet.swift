@@ -13,8 +13,8 @@ import PixelflyCore
 /// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
 ///   A is Uᵀ packed (out × r column-major, lda = out) for the forward and V in place (lda = in)
 ///   for the input gradient, B the tile of h = x·Vᵀ or dh (ldb = r).
-/// - weight gradient (plain, m = n = b, k = chunk rows, Bᵀ, β = 1): per block, one call per
-///   chunk of `weightGradientChunk` batch rows, written straight into the panel (ldc = width).
+/// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, Bᵀ, β = 1): one
+///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel.
 final class XSMMKernelSet {
     /// Batch rows per weight-gradient call.
     static let weightGradientChunk = 256
@@ -34,7 +34,7 @@ final class XSMMKernelSet {
     let rank: Int
     let lowRankForward: [[UnsafeRawPointer?]]
     let lowRankInputGradient: [[UnsafeRawPointer?]]
-    /// [full chunk, last chunk][stride index].
+    /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
 
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
@@ -43,7 +43,7 @@ final class XSMMKernelSet {
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
-        let b = Int32(weightPlan.blockSize)
+        let b = Int32(forwardPlan.blockSize)
         // Enough tiles for every thread, in multiples of 8 rows, at most `maximumTile`.
         let perThread = (batch + threads - 1) / threads
         let tile = min(Self.maximumTile, max(8, (perThread + 7) / 8 * 8))
@@ -80,9 +80,10 @@ final class XSMMKernelSet {
         let lowRankInputGradient = lowRankKernels(gradientPlan)
         let inputGradient = stripKernels(gradientPlan, betas: [0])
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
-            weightPlan.strides.map { ldc in
+            weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm_nt_accumulate(isDouble, b, b, k, Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(ldc))
+                let kernel = pixelfly_xsmm_gemm_nt_accumulate(isDouble, Int32(shape.columns), Int32(shape.rows), k,
+                                                              Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(shape.stride))
                 ok = ok && kernel != nil
                 return kernel
             }
