@@ -42,7 +42,12 @@ enum BlockSparseXSMMKernel {
                 // The source block is row-major (ld = group width), i.e. column-major with rows
                 // and columns swapped; the pack is column-major. S needs it transposed, Sᵀ as is.
                 if plan.transposed {
-                    libxsmm_matcopy(destination, source, size, b, b, ldi, ldo)
+                    // Row by row: libxsmm_matcopy took ~12 µs per 32×32 block here (5 ms of a 6.4 ms
+                    // input gradient at 768→3072, batch 64; memcpy rows: 1.3 ms in all).
+                    for row in 0..<plan.blockSize {
+                        memcpy(destination + row * copy.destinationStride, source + row * copy.sourceStride,
+                               plan.blockSize * MemoryLayout<S>.stride)
+                    }
                 } else {
                     libxsmm_otrans(destination, source, size, b, b, ldi, ldo)
                 }
