@@ -72,6 +72,12 @@ static inline void pixelfly_xsmm_gemm_run(int is_double, const void *kernel, con
     }
 }
 
+/// Whether LIBXSMM generates AVX-512 code for Skylake-SP or newer cores (AVX512F/CD/BW/DQ/VL).
+static inline int pixelfly_xsmm_target_is_avx512_core(void) {
+    const int id = libxsmm_get_target_archid();
+    return id >= LIBXSMM_X86_AVX512_CORE && id <= LIBXSMM_X86_ALLFEAT;
+}
+
 /// The instruction set LIBXSMM generates code for ("hsw", "skx", …; LIBXSMM_TARGET overrides it).
 static inline const char *pixelfly_xsmm_target(void) { return libxsmm_get_target_arch(); }
 

@@ -171,15 +171,18 @@ struct BlockSparseTests {
         #expect(count == 0, "\(count) allocations in a steady-state block-sparse step")
     }
 
-    /// LIBXSMM generates kernels on every x86-64 CPU these tests run on (AVX2 or AVX-512; set
-    /// `LIBXSMM_TARGET=hsw` to force the AVX2 code on an AVX-512 machine), so new layers use it.
-    @Test func libxsmmIsTheDefaultBackend() throws {
+    /// LIBXSMM generates kernels on every x86-64 CPU these tests run on; new layers use it where
+    /// its code is AVX-512 (`LIBXSMM_TARGET=hsw` forces AVX2 code, and then OpenBLAS is the default).
+    @Test func defaultBackendFollowsTheLIBXSMMTarget() throws {
         #expect(BlockSparseBackend.libxsmmAvailable(for: Float.self), "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
         #expect(BlockSparseBackend.libxsmmAvailable(for: Double.self))
+        let expected: BlockSparseBackend = BlockSparseBackend.libxsmmTargetsAVX512 ? .libxsmm : .openBLAS
+        #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
+        #expect(["hsw", "snb"].contains(BlockSparseBackend.libxsmmTarget) == !BlockSparseBackend.libxsmmTargetsAVX512)
         var rng = SeededRandom(seed: 3)
         let mask = try FlatButterflyMask(outputFeatures: 64, inputFeatures: 32,
                                          configuration: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8))
-        #expect(try BlockSparseLinear<Float>(mask: mask, rng: &rng).backend == .libxsmm)
+        #expect(try BlockSparseLinear<Float>(mask: mask, rng: &rng).backend == expected)
     }
 
     /// Tiles and strips of every size at once: a batch with a short last tile, at 1 and 2
@@ -194,6 +197,7 @@ struct BlockSparseTests {
         let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
         let fast = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+        fast.backend = .libxsmm
         let fallback = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         try fallback.assignProjection(of: fast.denseWeight())
         fallback.bias!.value = fast.bias!.value

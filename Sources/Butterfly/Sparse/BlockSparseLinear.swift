@@ -22,7 +22,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public let weight: Parameter<Scalar>
     /// (1, out), or nil without bias.
     public let bias: Parameter<Scalar>?
-    /// Which kernels run the products (default: LIBXSMM wherever it can generate them).
+    /// Which kernels run the products (default: `BlockSparseBackend.preferred(for:)`).
     public var backend: BlockSparseBackend
     /// Gather workspace of the OpenBLAS kernel, reused across calls.
     private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
@@ -60,7 +60,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: Self.stripHeight, scalarSize: size)
         inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: Self.stripHeight, scalarSize: size)
         weightGradientPlan = BlockGradientPlan(layout)
-        backend = BlockSparseBackend.libxsmmAvailable(for: Scalar.self) ? .libxsmm : .openBLAS
+        backend = BlockSparseBackend.preferred(for: Scalar.self)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {
             let bound = (outputVarianceShare / Double(group.width)).squareRoot()
