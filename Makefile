@@ -8,7 +8,7 @@
 #
 # `setup` installs the Debian packages the package links against and the data the bench reads.
 
-DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fortunes-min fortunes pkg-config libopenmpi-dev openmpi-bin
+DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fortunes-min fortunes pkg-config libopenmpi-dev openmpi-bin libxsmm-dev
 SWIFT ?= swift
 BENCH_ARGS ?=
 

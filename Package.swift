@@ -15,7 +15,7 @@
 // FFTWOracle:   thread-safe FFTW plans, used by tests and the bench as the ground truth.
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
-//               kernels, the Pixelfly linear layer.
+//               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
 // CVectorKernels: element-wise Float kernels in C with an AVX2+FMA body chosen at run time
 //               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
 // Models:       blocks (MLP, attention, norms), ViT / Mixer / GPT, training, data, checkpoints.
@@ -60,6 +60,11 @@ let package = Package(
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
         .systemLibrary(
+            name: "CLibXSMM",
+            pkgConfig: "libxsmm",
+            providers: [.apt(["libxsmm-dev"])]
+        ),
+        .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
@@ -73,7 +78,7 @@ let package = Package(
         ),
         .target(name: "FFTWOracle", dependencies: ["CFFTW", "PixelflyCore"]),
         .target(name: "LowRank", dependencies: ["PixelflyCore"]),
-        .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank"]),
+        .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank", "CLibXSMM"]),
         .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib", "CVectorKernels"]),
         .target(name: "Distributed", dependencies: ["Models", "PixelflyCore", "CMPI"]),

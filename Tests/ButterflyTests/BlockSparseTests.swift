@@ -27,13 +27,16 @@ struct BlockSparseTests {
         return result
     }
 
-    @Test func forwardAndBackwardMatchDenseMaskedReference() throws {
+    /// Both kernels: LIBXSMM (the default) and the OpenBLAS fallback.
+    @Test(arguments: BlockSparseBackend.allCases)
+    func forwardAndBackwardMatchDenseMaskedReference(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 2024)
         var sawGather = false, sawAccumulate = false
         for trial in 0..<40 {
             let mask = try Self.randomMask(&rng)
             let hasBias = trial % 3 != 0
             let layer = try BlockSparseLinear<Float>(mask: mask, bias: hasBias, rng: &rng)
+            layer.backend = backend
             for group in layer.layout.groups where group.runs.count > 1 {
                 if BlockSparseKernel.gathers(group) { sawGather = true } else { sawAccumulate = true }
             }
@@ -72,7 +75,8 @@ struct BlockSparseTests {
     }
 
     /// A batch longer than the kernel's row chunk, both forward strategies, with and without bias.
-    @Test func batchesSpanningSeveralChunksMatchReference() throws {
+    @Test(arguments: BlockSparseBackend.allCases)
+    func batchesSpanningSeveralChunksMatchReference(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 55)
         let batch = 2 * BlockSparseKernel.chunkRows + 37
         for (out, input) in [(64, 16), (16, 64)] {
@@ -80,6 +84,7 @@ struct BlockSparseTests {
                                              configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 2))
             for hasBias in [false, true] {
                 let layer = try BlockSparseLinear<Float>(mask: mask, bias: hasBias, rng: &rng)
+                layer.backend = backend
                 let reference = Self.masked(layer.denseWeight().converted(), mask)
                 let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
                 let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
@@ -97,7 +102,8 @@ struct BlockSparseTests {
         }
     }
 
-    @Test func backwardMatchesFiniteDifferences() throws {
+    @Test(arguments: BlockSparseBackend.allCases)
+    func backwardMatchesFiniteDifferences(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 77)
         let configs = [(64, 32, FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8)),
                        (48, 96, FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 12, globalSize: 12, shuffleSeed: 3))]
@@ -105,6 +111,7 @@ struct BlockSparseTests {
             let mask = try FlatButterflyMask(outputFeatures: out, inputFeatures: input, configuration: config)
             for hasBias in [true, false] {
                 let layer = try BlockSparseLinear<Double>(mask: mask, bias: hasBias, rng: &rng)
+                layer.backend = backend
                 let x = Matrix<Double>(rows: 5, cols: input, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
                 let result = try gradientCheck(layer, input: x, samples: 40)
                 #expect(result.worst < 1e-6, "\(result)")
@@ -113,12 +120,14 @@ struct BlockSparseTests {
     }
 
     /// A layout with an empty block row: its outputs are 0 (or the bias), its gradients 0.
-    @Test func emptyBlockRowsGiveZeroOrBias() throws {
+    @Test(arguments: BlockSparseBackend.allCases)
+    func emptyBlockRowsGiveZeroOrBias(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 8)
         let layout = try BlockSparseLayout(rows: 12, cols: 8, blockSize: 4, blocks: [true, false, false, false, true, true])
         #expect(layout.uncoveredRows == [4..<8])
         for hasBias in [false, true] {
             let layer = try BlockSparseLinear<Double>(layout: layout, bias: hasBias, rng: &rng)
+            layer.backend = backend
             let x = Matrix<Double>(rows: 3, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng)
             var y = Matrix<Double>(rows: 3, cols: 12, repeating: 9)
             try layer.forward(x, into: &y)
@@ -150,14 +159,61 @@ struct BlockSparseTests {
         }
     }
 
-    @Test func steadyStateIsAllocationFree() throws {
+    @Test(arguments: BlockSparseBackend.allCases)
+    func steadyStateIsAllocationFree(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 4)
         let mask = try FlatButterflyMask(outputFeatures: 256, inputFeatures: 128,
                                          configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 16))
         let layer = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+        layer.backend = backend
         #expect(layer.layout.groups.contains { BlockSparseKernel.gathers($0) })
         let count = try steadyStateStepAllocations(layer, rng: &rng)
         #expect(count == 0, "\(count) allocations in a steady-state block-sparse step")
+    }
+
+    /// LIBXSMM generates kernels on every x86-64 CPU these tests run on; new layers use it where
+    /// its code is AVX-512 (`LIBXSMM_TARGET=hsw` forces AVX2 code, and then OpenBLAS is the default).
+    @Test func defaultBackendFollowsTheLIBXSMMTarget() throws {
+        #expect(BlockSparseBackend.libxsmmAvailable(for: Float.self), "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
+        #expect(BlockSparseBackend.libxsmmAvailable(for: Double.self))
+        let expected: BlockSparseBackend = BlockSparseBackend.libxsmmTargetsAVX512 ? .libxsmm : .openBLAS
+        #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
+        #expect(["hsw", "snb"].contains(BlockSparseBackend.libxsmmTarget) == !BlockSparseBackend.libxsmmTargetsAVX512)
+        var rng = SeededRandom(seed: 3)
+        let mask = try FlatButterflyMask(outputFeatures: 64, inputFeatures: 32,
+                                         configuration: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8))
+        #expect(try BlockSparseLinear<Float>(mask: mask, rng: &rng).backend == expected)
+    }
+
+    /// Tiles and strips of every size at once: a batch with a short last tile, at 1 and 2
+    /// threads, strips of several heights (b = 48 as in the default Mixer, 768 → 3072), the
+    /// LIBXSMM result against the OpenBLAS one (itself checked against the Double reference).
+    @Test(arguments: [1, 2])
+    func libxsmmMatchesOpenBLASAtMixerShape(threads: Int) throws {
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        ComputeThreads.count = threads
+        var rng = SeededRandom(seed: 90)
+        let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
+                                         configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
+        let fast = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+        fast.backend = .libxsmm
+        let fallback = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+        try fallback.assignProjection(of: fast.denseWeight())
+        fallback.bias!.value = fast.bias!.value
+        fallback.backend = .openBLAS
+        let x = Matrix<Float>(rows: 77, cols: 768, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: 77, cols: 3072, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var results: [(Matrix<Float>, Matrix<Float>, Matrix<Float>)] = []
+        for layer in [fast, fallback] {
+            var y = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)
+            try layer.forward(x, into: &y)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            results.append((y, dx, layer.weight.gradient))
+        }
+        #expect(compare(results[0].0, results[1].0.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(results[0].1, results[1].1.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(results[0].2, results[1].2.converted(to: Double.self)).maxAbs < 1e-3)
     }
 
     @Test func badShapesThrow() throws {

@@ -60,13 +60,16 @@ struct PixelflyTests {
         }
     }
 
-    /// The fused low-rank term across several kernel chunks: y and dx against W = S + UV.
-    @Test func fusedSumSpansSeveralChunks() throws {
+    /// The fused low-rank term across several kernel chunks: y and dx against W = S + UV, on
+    /// both block-sparse backends (LIBXSMM fuses it per strip, OpenBLAS per chunk).
+    @Test(arguments: BlockSparseBackend.allCases)
+    func fusedSumSpansSeveralChunks(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 515)
         let batch = 2 * BlockSparseKernel.chunkRows + 21
         for (input, out) in [(16, 64), (64, 16)] {
             let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 2),
                                                   rank: 3, rng: &rng)
+            layer.sparse.backend = backend
             let w = layer.denseWeight().converted(to: Double.self)
             let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
             let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
@@ -80,14 +83,15 @@ struct PixelflyTests {
         }
     }
 
-    @Test(arguments: PixelflyCombination.allCases)
-    func backwardMatchesFiniteDifferences(combination: PixelflyCombination) throws {
+    @Test(arguments: PixelflyCombination.allCases, BlockSparseBackend.allCases)
+    func backwardMatchesFiniteDifferences(combination: PixelflyCombination, backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 505)
         let configs = [(64, 32, FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 8)),
                        (48, 96, FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12, shuffleSeed: 9))]
         for (out, input, config) in configs {
             for hasBias in [true, false] {
                 let layer = try PixelflyLinear<Double>(input, out, mask: config, rank: 5, bias: hasBias, combination: combination, rng: &rng)
+                layer.sparse.backend = backend
                 if let w = layer.gateWeight { w.value = Matrix(rows: 1, cols: input, initializer: .normal(mean: 0, standardDeviation: 0.3), rng: &rng) }
                 let x = Matrix<Double>(rows: 6, cols: input, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
                 let result = try gradientCheck(layer, input: x, samples: 30)
@@ -118,13 +122,14 @@ struct PixelflyTests {
         }
     }
 
-    @Test(arguments: PixelflyCombination.allCases)
-    func steadyStateIsAllocationFree(combination: PixelflyCombination) throws {
+    @Test(arguments: PixelflyCombination.allCases, BlockSparseBackend.allCases)
+    func steadyStateIsAllocationFree(combination: PixelflyCombination, backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 707)
         let layer = try PixelflyLinear<Float>(128, 256, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 16),
                                               rank: 8, combination: combination, rng: &rng)
+        layer.sparse.backend = backend
         let count = try steadyStateStepAllocations(layer, rng: &rng)
-        #expect(count == 0, "\(count) allocations in a steady-state Pixelfly step (\(combination))")
+        #expect(count == 0, "\(count) allocations in a steady-state Pixelfly step (\(combination), \(backend))")
     }
 
     @Test func badInputThrows() throws {

@@ -1,3 +1,4 @@
+import CLibXSMM
 import PixelflyCore
 
 /// `y = x·Wᵀ + b` for a block-sparse W of shape (out, in) that stores only its kept blocks.
@@ -23,8 +24,22 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public let bias: Parameter<Scalar>?
     /// The flat butterfly mask settings the layout came from (nil for a layer built on a layout).
     public private(set) var maskConfiguration: FlatButterflyConfiguration?
-    /// Gather workspace, reused across calls.
+    /// Which kernels run the products (default: `BlockSparseBackend.preferred(for:)`).
+    public var backend: BlockSparseBackend
+    /// Gather workspace of the OpenBLAS kernel, reused across calls.
     private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
+    /// The LIBXSMM plans (strips of S and Sᵀ, blocks for the weight gradient), the kernels for
+    /// the last batch size, and the panels packed for each strip plan.
+    let forwardPlan: BlockStripPlan
+    let inputGradientPlan: BlockStripPlan
+    let weightGradientPlan: BlockGradientPlan
+    private var kernels: XSMMKernelSet?
+    private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Uᵀ of a fused low-rank term (Pixelfly), packed per forward.
+    private var lowRankPack = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Tallest strip of the LIBXSMM plans (rows of output per kernel call).
+    static var stripHeight: Int { 128 }
 
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
@@ -44,6 +59,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         inputFeatures = layout.cols
         outputFeatures = layout.rows
         self.layout = layout
+        let size = MemoryLayout<Scalar>.stride
+        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: Self.stripHeight, scalarSize: size)
+        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: Self.stripHeight, scalarSize: size)
+        weightGradientPlan = BlockGradientPlan(layout)
+        backend = BlockSparseBackend.preferred(for: Scalar.self)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {
             let bound = (outputVarianceShare / Double(group.width)).squareRoot()
@@ -94,34 +114,60 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         y.reshape(rows: x.rows, cols: outputFeatures)
-        if let bias { broadcastRows(bias.value, into: &y) }
-        multiply(x, into: &y, beta: bias == nil ? 0 : 1)
+        multiply(x, into: &y, bias: bias?.value)
     }
 
-    /// y = x·Wᵀ + h·Uᵀ (+ y when `accumulate`), without this layer's bias; h is (batch, r), U
-    /// (out, r). The rank-r product runs inside the kernel's chunk loop, on output still in cache.
-    func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, accumulate: Bool,
+    /// y = x·Wᵀ + h·Uᵀ + b, without this layer's own bias (b is the caller's, or nil); h is
+    /// (batch, r), U (out, r). The rank-r product and the bias are added inside the kernel's
+    /// loops, on output still in cache.
+    func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
                  plus h: Matrix<Scalar>, times u: Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard h.rows == x.rows, u.rows == outputFeatures, u.cols == h.cols else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank term \(h.rows)×\(h.cols) · (\(u.rows)×\(u.cols))ᵀ does not fit \(x.rows)×\(outputFeatures)")
         }
-        if accumulate {
-            guard y.rows == x.rows, y.cols == outputFeatures else {
-                throw ShapeError("BlockSparseLinear.forward", "accumulating into \(y.rows)×\(y.cols); expected \(x.rows)×\(outputFeatures)")
-            }
-        } else {
-            y.reshape(rows: x.rows, cols: outputFeatures)
-        }
-        multiply(x, into: &y, beta: accumulate ? 1 : 0, lowRank: (h, u))
+        y.reshape(rows: x.rows, cols: outputFeatures)
+        multiply(x, into: &y, bias: b, lowRank: (h, u))
     }
 
-    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, beta: Scalar,
+    /// y = x·Wᵀ (+ bias) (+ h·Uᵀ).
+    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
                           lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) {
         let batch = x.rows
+        if batch == 0 { return }
+        let rank = lowRank.map { $0.0.cols } ?? 0
+        if let kernels = xsmmKernels(batch: batch, rank: rank) {
+            Self.pack(forwardPlan, weight.value, into: &forwardPack)
+            if let (_, u) = lowRank, rank > 0 {
+                // Uᵀ column-major (out × r, leading dimension out): the strips' A operand.
+                if lowRankPack.count != u.count { lowRankPack.reshape(rows: 1, cols: u.count) }
+                u.withUnsafeBufferPointer { source in
+                    lowRankPack.withUnsafeMutableBufferPointer { destination in
+                        libxsmm_otrans(destination.baseAddress!, source.baseAddress!, UInt32(MemoryLayout<Scalar>.stride),
+                                       libxsmm_blasint(rank), libxsmm_blasint(outputFeatures), libxsmm_blasint(rank),
+                                       libxsmm_blasint(outputFeatures))
+                    }
+                }
+            }
+            forwardPack.withUnsafeBufferPointer { pack in
+                x.withUnsafeBufferPointer { input in
+                    y.withUnsafeMutableBufferPointer { output in
+                        withOptionalPointer(bias) { biasPointer in
+                            withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
+                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
+                                                            input: input.baseAddress!, output: output.baseAddress!, beta: 0,
+                                                            bias: biasPointer, lowRank: term)
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
+        if let bias { broadcastRows(bias, into: &y) }
+        let beta: Scalar = bias == nil ? 0 : 1
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
         if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
-        if batch == 0 { return }
         weight.value.withUnsafeBufferPointer { panels in
             x.withUnsafeBufferPointer { input in
                 y.withUnsafeMutableBufferPointer { output in
@@ -132,6 +178,23 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    private func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
+        guard let matrix else { return body(nil) }
+        return matrix.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`.
+    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
+                                     _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
+        guard let activations, activations.cols > 0, factor.count > 0 else { return body(nil) }
+        return activations.withUnsafeBufferPointer { a in
+            factor.withUnsafeBufferPointer { f in
+                body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: a.baseAddress!,
+                                                        rank: activations.cols, kernels: kernels))
             }
         }
     }
@@ -168,6 +231,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
         if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
+            xsmmBackward(kernels, x: x, dy: dy, dx: &dx, lowRank: lowRank)
+            return
+        }
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
                 weight.gradient.withUnsafeMutableBufferPointer { gradient in
@@ -179,6 +246,49 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
                                                             batch: batch, dx: inputGradient.baseAddress!, lowRank: term)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The LIBXSMM kernels for `batch` rows at the current thread count (dispatched on the first
+    /// call at that size, then reused); nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
+    private func xsmmKernels(batch: Int, rank: Int) -> XSMMKernelSet? {
+        guard backend == .libxsmm else { return nil }
+        if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank { return kernels }
+        kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
+                                batch: batch, threads: ComputeThreads.count, rank: rank, scalar: Scalar.self)
+        return kernels
+    }
+
+    private static func pack(_ plan: BlockStripPlan, _ panels: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
+        if pack.count != plan.packedCount { pack.reshape(rows: 1, cols: plan.packedCount) }
+        panels.withUnsafeBufferPointer { source in
+            pack.withUnsafeMutableBufferPointer { destination in
+                BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: destination.baseAddress!)
+            }
+        }
+    }
+
+    private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
+                              lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) {
+        Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
+        x.withUnsafeBufferPointer { input in
+            dy.withUnsafeBufferPointer { outputGradient in
+                weight.gradient.withUnsafeMutableBufferPointer { gradient in
+                    BlockSparseXSMMKernel.accumulateWeightGradient(weightGradientPlan, kernels: kernels, rows: outputFeatures,
+                                                                   cols: inputFeatures, dy: outputGradient.baseAddress!,
+                                                                   x: input.baseAddress!, panelGradients: gradient.baseAddress!)
+                }
+                backwardPack.withUnsafeBufferPointer { pack in
+                    dx.withUnsafeMutableBufferPointer { inputGradient in
+                        // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
+                        withFusedLowRank(lowRank?.0, factor: lowRank?.1 ?? backwardPack, kernels: kernels.lowRankInputGradient) { term in
+                            BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
+                                                        set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
+                                                        output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
                         }
                     }
                 }

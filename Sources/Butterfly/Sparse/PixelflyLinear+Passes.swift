@@ -9,11 +9,7 @@ extension PixelflyLinear {
         try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
         switch combination {
         case .sum:
-            if let bias {
-                y.reshape(rows: batch, cols: outputFeatures)
-                broadcastRows(bias.value, into: &y)
-            }
-            try sparse.forward(x, into: &y, accumulate: bias != nil, plus: hidden, times: lowRank.u.value)
+            try sparse.forward(x, into: &y, bias: bias?.value, plus: hidden, times: lowRank.u.value)
         case .gated:
             try sparse.forward(x, into: &sparseOutput)
             try gemm(hidden, .none, lowRank.u.value, .transposed, into: &difference)

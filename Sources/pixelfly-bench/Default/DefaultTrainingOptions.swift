@@ -48,6 +48,13 @@ struct DefaultTrainingOptions: ParsableArguments {
                                    rank: rank, combination: .sum))
     }
 
+    /// `pixelfly-bench train` flags for the channel-mixing linears of `kind` (dense or `pixelfly`).
+    func trainFlags(_ kind: LinearKind) -> [String] {
+        guard case .pixelfly = kind else { return ["--linear", "dense"] }
+        return ["--linear", "pixelfly", "--butterfly-size", "\(butterflySize)", "--factors", "\(factors)",
+                "--block-size", "\(blockSize)", "--rank", "\(rank)", "--combination", "sum"]
+    }
+
     /// The Mixer with `kind` in its channel-mixing MLPs. The token-mixing MLPs (16 tokens → 32)
     /// and the embedding/head stay dense: they are too small for Pixelfly blocks.
     func mixer(_ kind: LinearKind) -> MLPMixerConfiguration {

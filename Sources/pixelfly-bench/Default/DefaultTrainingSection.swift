@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Section 4 of the default job: the same Mixer (same seed, same data order) trained with
-/// dense and with Pixelfly channel-mixing linears.
+/// dense and with Pixelfly channel-mixing linears, each in its own fresh child process
+/// (`ChildTraining`), so that its step times are what a user's own training run would see.
 struct DefaultTrainingSection: Encodable {
     struct Run: Encodable {
         var linear: String
@@ -44,9 +45,10 @@ struct DefaultTrainingSection: Encodable {
             let stepsPerEpoch = trainingLimit / options.batchSize
             configuration.evaluationInterval = max(1, stepsPerEpoch)
             configuration.logInterval = max(1, stepsPerEpoch / 4)
-            print("-- \(label): \(kind)")
-            // Flushed per line, so that progress shows as it happens in a pipe or log file too.
-            let result = try runTraining(configuration) { print("   " + $0); fflush(nil) }
+            print("-- \(label): \(kind), in a fresh child process")
+            fflush(nil)
+            let result = try ChildTraining.run(configuration, mixer: options.mixer(kind),
+                                               linearFlags: options.trainFlags(kind), threads: ComputeThreads.count)
             return Run(linear: kind.description, result: result,
                        linearFLOPsPerStep: try linearFLOPsPerStep(options.mixer(kind), batch: options.batchSize))
         }

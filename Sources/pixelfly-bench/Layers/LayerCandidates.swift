@@ -16,7 +16,9 @@ struct LayerSettings: Codable, Sendable {
     /// Monarch blocks; nil picks `monarchBlocks(input:output:)`.
     var nblocks: Int? = nil
 
-    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch"]
+    /// `*-openblas` are the same layers on the OpenBLAS block-sparse kernel (the LIBXSMM one is
+    /// the default), to compare both in one interleaved run.
+    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch", "sparse-openblas", "pixelfly-openblas"]
 
     /// The power-of-two block count (2 … min(in, out)) whose Monarch layer has the parameter
     /// count closest to the Pixelfly layer's (flat butterfly blocks + rank·(in + out)), so that
@@ -44,13 +46,16 @@ struct LayerSettings: Codable, Sendable {
             switch kind {
             case "dense":
                 result.append(LayerCandidate(kind: kind, layer: try DenseLinear<Float>(input, output, rng: &rng)))
-            case "sparse":
-                result.append(LayerCandidate(kind: kind, layer: try BlockSparseLinear<Float>(mask: flat, rng: &rng)))
+            case "sparse", "sparse-openblas":
+                let layer = try BlockSparseLinear<Float>(mask: flat, rng: &rng)
+                if kind == "sparse-openblas" { layer.backend = .openBLAS }
+                result.append(LayerCandidate(kind: kind, layer: layer))
             case "lowrank":
                 result.append(LayerCandidate(kind: kind, layer: try LowRankLinear<Float>(input, output, rank: rank, bias: true, rng: &rng)))
-            case "pixelfly", "pixelfly-gated":
-                result.append(LayerCandidate(kind: kind, layer: try PixelflyLinear<Float>(
-                    mask: flat, rank: rank, combination: kind == "pixelfly" ? .sum : .gated, rng: &rng)))
+            case "pixelfly", "pixelfly-gated", "pixelfly-openblas":
+                let layer = try PixelflyLinear<Float>(mask: flat, rank: rank, combination: kind == "pixelfly-gated" ? .gated : .sum, rng: &rng)
+                if kind == "pixelfly-openblas" { layer.sparse.backend = .openBLAS }
+                result.append(LayerCandidate(kind: kind, layer: layer))
             case "monarch":
                 let blocks = try monarchBlocks(input: input, output: output)
                 result.append(LayerCandidate(kind: "monarch-\(blocks)", layer: try MonarchLinear<Float>(input, output, nblocks: blocks, rng: &rng)))

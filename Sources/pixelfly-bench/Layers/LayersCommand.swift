@@ -13,12 +13,12 @@ struct LayersCommand: ParsableCommand {
     var shapes: [String] = ["1024x4096", "4096x1024", "768x3072", "3072x768"]
 
     @Option(parsing: .upToNextOption, help: "Batch sizes (rows of x).")
-    var batches: [Int] = [64, 512, 4096]
+    var batches: [Int] = [64, 1024, 4096]
 
     @Option(parsing: .upToNextOption, help: "Compute thread counts (OpenBLAS runs one thread per call on each).")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch (dense is always included as the baseline).")
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch sparse-openblas pixelfly-openblas (dense is always included as the baseline; *-openblas run the block-sparse term on the OpenBLAS kernel instead of LIBXSMM).")
     var kinds: [String] = ["dense", "sparse", "lowrank", "pixelfly"]
 
     @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
@@ -55,7 +55,7 @@ struct LayersCommand: ParsableCommand {
         defer { ComputeThreads.count = saved }
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
-                           "f+b ms", "f+b ×dense", "f+b GF/s", "max err (scale)"])
+                           "f+b ms", "f+b ×dense", "f+b GF/s", "dense GF/s", "GF/s ÷ dense", "max err (scale)"])
         for (input, output) in parsedShapes {
             let candidates = try settings.candidates(input: input, output: output, seed: 11)
             for threadCount in threads {
@@ -64,12 +64,15 @@ struct LayersCommand: ParsableCommand {
                     let measured = try LayerMeasurement.measure(
                         candidates, input: input, output: output, batch: batch, threads: threadCount,
                         warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: checkedRows, seed: 12)
+                    let dense = measured.first { $0.kind == "dense" }
                     for m in measured {
+                        let denseRate = dense?.forwardBackwardGFLOPs ?? .nan
                         let row = [
                             "\(input)×\(output)", "\(batch)", "\(threadCount)", m.kind,
                             format(m.forward.median * 1e3, 2), format(m.forwardRatio, 3), format(m.forwardGFLOPs, 1),
                             format(m.forwardBackward.median * 1e3, 2), format(m.forwardBackwardRatio, 3),
-                            format(m.forwardBackwardGFLOPs, 1),
+                            format(m.forwardBackwardGFLOPs, 1), format(denseRate, 1),
+                            format(m.forwardBackwardGFLOPs / denseRate, 2),
                             "\(format(m.maxForwardError, 7)) (\(format(m.referenceScale, 2)))",
                         ]
                         table.append(row)

@@ -1,3 +1,4 @@
+import Butterfly
 import Foundation
 import PixelflyCore
 
@@ -12,6 +13,8 @@ struct RunEnvironment: Codable, Sendable {
     var openBLASThreadsPerCall: Int
     var openBLASCoreTypeVariable: String?
     var openBLASConfiguration: String
+    /// The instruction set LIBXSMM generates the block-sparse kernels for ("hsw", "skx", "cpx", …).
+    var libxsmmTarget: String?
     var fftwPlannerFlag: String
     var swiftCompiler: String
     var buildConfiguration: String
@@ -32,6 +35,7 @@ struct RunEnvironment: Codable, Sendable {
             openBLASThreadsPerCall: OpenBLASRuntime.threads,
             openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
             openBLASConfiguration: OpenBLASRuntime.configuration,
+            libxsmmTarget: BlockSparseBackend.libxsmmTarget,
             fftwPlannerFlag: fftwPlannerFlag,
             swiftCompiler: compilerVersion, buildConfiguration: build,
             gitCommit: gitDescription(), date: ISO8601DateFormatter().string(from: Date()),
@@ -42,7 +46,7 @@ struct RunEnvironment: Codable, Sendable {
         """
         CPU: \(cpuModel), \(logicalCores) logical cores; \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
         \(OpenBLASRuntime.summary)
-        OpenBLAS build: \(openBLASConfiguration); load average \(hostLoadAverage)
+        OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
         """
     }
 }

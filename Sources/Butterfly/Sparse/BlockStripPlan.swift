@@ -1,0 +1,102 @@
+/// One block-sparse operator — S itself (forward) or Sᵀ (input gradient) — cut into horizontal
+/// strips for LIBXSMM batch-reduce GEMMs, and where to pack its weights for them.
+///
+/// A strip is up to `maximumHeight` consecutive rows of the operator whose block rows keep the
+/// same block columns q₁…q_n (a row group of the layout, or of its transpose). Its weights are
+/// packed column-major, h × b per kept block column, side by side: element (r, c) of block k at
+/// `packOffset + k·b·h + c·h + r`. With batch rows as columns (x row-major is xᵀ column-major)
+///
+///     out[tile, strip]ᵀ = β·out[tile, strip]ᵀ + Σ_k P_k (h × b) · in[tile, q_k·b ..< q_k·b + b]ᵀ
+///
+/// is one batch-reduce call with m = h, k = b, n = tile rows, reduce count n, the P_k at
+/// `weightOffsets` from the pack and the input blocks at `inputOffsets` from the tile's first
+/// row (byte offsets). A tall strip (h up to 128) gives the kernel several vector registers of
+/// output per broadcast input element instead of the two a single 32-row block gives.
+struct BlockStripPlan: Sendable, Equatable {
+    struct Strip: Sendable, Equatable {
+        /// First operator row (element index) and height.
+        var row: Int, height: Int
+        /// Entries `start ..< start + count` of the offset arrays.
+        var start: Int, count: Int
+        /// Index of `height` in `heights` (selects the kernel).
+        var heightIndex: Int
+    }
+
+    /// Copy block (b×b) from the layout's panels at `source` (leading dimension `sourceStride`)
+    /// to the pack at `destination` (leading dimension `destinationStride`), transposing it for
+    /// the forward operator.
+    struct BlockCopy: Sendable, Equatable {
+        var source: Int, sourceStride: Int, destination: Int, destinationStride: Int
+    }
+
+    let blockSize: Int
+    /// True for Sᵀ (the input gradient): the pack copies blocks as stored instead of transposed.
+    let transposed: Bool
+    /// Operator rows and columns (out, in for S; in, out for Sᵀ).
+    let rows: Int
+    let cols: Int
+    let strips: [Strip]
+    let weightOffsets: [UInt64]
+    let inputOffsets: [UInt64]
+    let heights: [Int]
+    /// Operator rows with no kept block (their output is β·out: zeroed when β = 0).
+    let uncoveredRows: [Range<Int>]
+    let copies: [BlockCopy]
+    let packedCount: Int
+
+    init(_ layout: BlockSparseLayout, transposed: Bool, maximumHeight: Int, scalarSize: Int) {
+        let b = layout.blockSize
+        let (layoutBlockRows, layoutBlockCols) = (layout.rows / b, layout.cols / b)
+        let (blockRows, blockCols) = transposed ? (layoutBlockCols, layoutBlockRows) : (layoutBlockRows, layoutBlockCols)
+        func kept(_ p: Int, _ q: Int) -> Bool {
+            transposed ? layout.blocks[q * layoutBlockCols + p] : layout.blocks[p * layoutBlockCols + q]
+        }
+        let pattern = (0..<blockRows).map { p in (0..<blockCols).filter { kept(p, $0) } }
+        let maximumBlocks = max(1, maximumHeight / b)
+        var strips: [Strip] = [], weightOffsets: [UInt64] = [], inputOffsets: [UInt64] = []
+        var heights: [Int] = [], uncovered: [Range<Int>] = [], copies: [BlockCopy] = []
+        var packed = 0
+        var p = 0
+        while p < blockRows {
+            var end = p + 1
+            while end < blockRows, end - p < maximumBlocks, pattern[end] == pattern[p] { end += 1 }
+            let columns = pattern[p]
+            let height = (end - p) * b
+            if columns.isEmpty {
+                if let last = uncovered.last, last.upperBound == p * b {
+                    uncovered[uncovered.count - 1] = last.lowerBound..<(end * b)
+                } else {
+                    uncovered.append((p * b)..<(end * b))
+                }
+            } else {
+                if !heights.contains(height) { heights.append(height) }
+                strips.append(Strip(row: p * b, height: height, start: weightOffsets.count, count: columns.count,
+                                    heightIndex: heights.firstIndex(of: height)!))
+                for (k, q) in columns.enumerated() {
+                    weightOffsets.append(UInt64((packed + k * b * height) * scalarSize))
+                    inputOffsets.append(UInt64(q * b * scalarSize))
+                    for local in 0..<(end - p) {
+                        // Operator block (p + local, q) is layout block (p + local, q) or (q, p + local).
+                        let (row, col) = transposed ? (q * b, (p + local) * b) : ((p + local) * b, q * b)
+                        let group = layout.groups.first { row >= $0.rowStart && row < $0.rowStart + $0.rowCount }!
+                        copies.append(BlockCopy(source: layout.storageIndex(row: row, col: col)!, sourceStride: group.width,
+                                                destination: packed + k * b * height + local * b, destinationStride: height))
+                    }
+                }
+                packed += columns.count * b * height
+            }
+            p = end
+        }
+        blockSize = b
+        self.transposed = transposed
+        rows = blockRows * b
+        cols = blockCols * b
+        self.strips = strips
+        self.weightOffsets = weightOffsets
+        self.inputOffsets = inputOffsets
+        self.heights = heights
+        uncoveredRows = uncovered
+        self.copies = copies
+        packedCount = packed
+    }
+}

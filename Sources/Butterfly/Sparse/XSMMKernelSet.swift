@@ -1,0 +1,109 @@
+import CLibXSMM
+import PixelflyCore
+
+/// The LIBXSMM kernels one block-sparse layer needs at one batch size and thread count,
+/// JIT-compiled (or found in LIBXSMM's registry) on the first call at that size and reused.
+///
+/// LIBXSMM generates code for the instruction set of the CPU it runs on (AVX2, AVX-512, …;
+/// `LIBXSMM_TARGET` overrides it), so the same binary runs the best kernels on every x86 CPU.
+/// All kernels are column-major; the row-major x, y, dx and dy are read as their transposes.
+///
+/// - forward and input gradient (batch-reduce, one per strip height h of the `BlockStripPlan`):
+///   m = h, n = tile rows, k = b; β = 0 or 1 for the forward, β = 0 for the input gradient.
+/// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
+///   A is Uᵀ packed (out × r column-major, lda = out) for the forward and V in place (lda = in)
+///   for the input gradient, B the tile of h = x·Vᵀ or dh (ldb = r).
+/// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, Bᵀ, β = 1): one
+///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel.
+final class XSMMKernelSet {
+    /// Batch rows per weight-gradient call.
+    static let weightGradientChunk = 256
+    /// Largest batch tile of the forward and input-gradient kernels.
+    static let maximumTile = 64
+
+    let batch: Int
+    let threads: Int
+    /// Rows per tile; the last tile has `batch % tile` rows when that is not 0.
+    let tile: Int
+    let isDouble: Int32
+    /// [height index][full tile, last tile][β = 0, β = 1].
+    let forward: [[[UnsafeRawPointer?]]]
+    /// [height index][full tile, last tile][β = 0].
+    let inputGradient: [[[UnsafeRawPointer?]]]
+    /// Rank of the fused low-rank term (0: none), and its kernels [height index][full, last tile].
+    let rank: Int
+    let lowRankForward: [[UnsafeRawPointer?]]
+    let lowRankInputGradient: [[UnsafeRawPointer?]]
+    /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
+    let weightGradient: [[UnsafeRawPointer?]]
+
+    /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
+    /// or scalar type), in which case the caller uses the OpenBLAS kernel.
+    init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
+                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, scalar: S.Type) {
+        guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
+        let isDouble: Int32 = S.self == Double.self ? 1 : 0
+        let b = Int32(forwardPlan.blockSize)
+        // Enough tiles for every thread, in multiples of 8 rows, at most `maximumTile`.
+        let perThread = (batch + threads - 1) / threads
+        let tile = min(Self.maximumTile, max(8, (perThread + 7) / 8 * 8))
+        let tileRows = [tile, batch % tile].map(Int32.init)
+        let chunk = min(batch, Self.weightGradientChunk)
+        let chunkRows = [chunk, batch % chunk].map(Int32.init)
+        var ok = true
+        func stripKernels(_ plan: BlockStripPlan, betas: [Int32]) -> [[[UnsafeRawPointer?]]] {
+            plan.heights.map { h in
+                tileRows.map { n in
+                    betas.map { betaOne in
+                        if n == 0 { return nil }
+                        let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols),
+                                                               Int32(plan.rows), betaOne)
+                        ok = ok && kernel != nil
+                        return kernel
+                    }
+                }
+            }
+        }
+        func lowRankKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
+            plan.heights.map { h in
+                tileRows.map { n in
+                    if n == 0 || rank == 0 { return nil }
+                    let kernel = pixelfly_xsmm_gemm_nn_accumulate(isDouble, Int32(h), n, Int32(rank), Int32(plan.rows),
+                                                                  Int32(rank), Int32(plan.rows))
+                    ok = ok && kernel != nil
+                    return kernel
+                }
+            }
+        }
+        let forward = stripKernels(forwardPlan, betas: [0, 1])
+        let lowRankForward = lowRankKernels(forwardPlan)
+        let lowRankInputGradient = lowRankKernels(gradientPlan)
+        let inputGradient = stripKernels(gradientPlan, betas: [0])
+        let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
+            weightPlan.shapes.map { shape in
+                if k == 0 { return nil }
+                let kernel = pixelfly_xsmm_gemm_nt_accumulate(isDouble, Int32(shape.columns), Int32(shape.rows), k,
+                                                              Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(shape.stride))
+                ok = ok && kernel != nil
+                return kernel
+            }
+        }
+        guard ok else { return nil }
+        self.batch = batch
+        self.threads = threads
+        self.tile = tile
+        self.isDouble = isDouble
+        self.forward = forward
+        self.inputGradient = inputGradient
+        self.weightGradient = weightGradient
+        self.rank = rank
+        self.lowRankForward = lowRankForward
+        self.lowRankInputGradient = lowRankInputGradient
+    }
+
+    /// Tiles of `tile` rows covering the batch (the last may be shorter).
+    var tileCount: Int { (batch + tile - 1) / tile }
+
+    /// The instruction set LIBXSMM generates code for on this machine ("hsw", "skx", …).
+    static var target: String { String(cString: pixelfly_xsmm_target()) }
+}
