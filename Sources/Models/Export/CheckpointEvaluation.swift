@@ -27,21 +27,17 @@ public struct CheckpointEvaluation: Codable, Sendable, Equatable {
         if let corpusPath { c.corpusPath = corpusPath }
         c.testLimit = testLimit
         let source: any BatchSource
-        let examples: Int
         switch c.model {
-        case .gpt(let gpt):
-            let text = try TextBatches(c, context: gpt.context)
-            (source, examples) = (text, text.validation.reduce(0) { $0 + $1.1.count })
-        default:
-            let images = try ImageBatches(c)
-            (source, examples) = (images, images.test.count)
+        case .gpt(let gpt): source = try TextBatches(c, context: gpt.context, shard: .single)
+        default: source = try ImageBatches(c, shard: .single)
         }
         let trainer = try Trainer(model: trained.model,
                                   schedule: WarmupCosineSchedule(peak: c.learningRate, warmupSteps: 0, totalSteps: 1),
                                   loss: SoftmaxCrossEntropy(), hyperparameters: .init(), clipNorm: nil)
-        let (loss, accuracy) = try source.evaluate(trainer)
+        let (lossSum, correct, examples) = try source.evaluate(trainer)
         return CheckpointEvaluation(checkpoint: path, model: c.model.name, step: trained.step,
-                                    parameterCount: trained.model.parameterCount, loss: loss, accuracy: accuracy,
-                                    examples: examples)
+                                    parameterCount: trained.model.parameterCount,
+                                    loss: lossSum / Double(max(examples, 1)),
+                                    accuracy: Double(correct) / Double(max(examples, 1)), examples: examples)
     }
 }
