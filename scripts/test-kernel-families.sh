@@ -8,6 +8,8 @@
 #   Haswell   AVX2+FMA kernels; CPUs with avx2 and fma
 #   Zen       AMD's AVX2 kernels (Haswell-class); CPUs with avx2 and fma
 #   SkylakeX  AVX-512 kernels; CPUs with avx512f, avx512vl, avx512bw, avx512dq, avx512cd
+#   Cooperlake  SkylakeX plus bfloat16 kernels; AVX-512 CPUs with avx512_bf16 (what OpenBLAS
+#             0.3.21 picks by itself on an AMD Zen 4/5)
 #
 # Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
 # (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
@@ -27,6 +29,7 @@ has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
 families=(Prescott)
 has avx2 fma && families+=(Haswell Zen)
 has avx512f avx512vl avx512bw avx512dq avx512cd && families+=(SkylakeX)
+has avx512f avx512vl avx512bw avx512dq avx512cd avx512_bf16 && families+=(Cooperlake)
 
 echo "kernel families: this CPU can run ${families[*]}; running the kernel-dependent suites under each"
 failed=()
