@@ -3,7 +3,8 @@
 // Module graph (acyclic; arrows point at dependencies):
 //
 //   pixelfly-bench ──► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
-//         │                │                                    ▲
+//         │                │          └──► CLibXSMM             ▲
+//         │                │                                    │
 //         │                ├──► CZlib                           │
 //         │                └──► CVectorKernels                  │
 //         └──► FFTWOracle ──► CFFTW          FFTWOracle ────────┘
