@@ -6,7 +6,7 @@
 //         │                 │
 //         │                 ▼
 //         ├──────────► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
-//         │                │                                    ▲
+//         │                │          └──► CLibXSMM             ▲
 //         │                ├──► CZlib                           │
 //         │                └──► CVectorKernels                  │
 //         └──► FFTWOracle ──► CFFTW          FFTWOracle ────────┘

@@ -4,7 +4,8 @@ import Glibc
 import PixelflyCore
 
 /// The three products of a block-sparse matrix S (rows × cols, packed per `BlockSparseLayout`)
-/// with a batch, each as one or a few large GEMMs per row group.
+/// with a batch, each as one or a few large OpenBLAS GEMMs per row group
+/// (`BlockSparseBackend.openBLAS`; `BlockSparseXSMMKernel` is the LIBXSMM backend).
 ///
 /// All matrices are row-major; `x` is (batch, cols), `y` is (batch, rows). Per row group g with
 /// rows R, runs C₁…C_r and panel P (|R| × width):

@@ -4,20 +4,20 @@ import Glibc
 #endif
 import PixelflyCore
 
-/// The three block-sparse products on LIBXSMM kernels (`XSMMKernelSet`). Same contract as
-/// `BlockSparseKernel`:
+/// The three block-sparse products on LIBXSMM kernels (`XSMMKernelSet`), the
+/// `BlockSparseBackend.libxsmm` counterpart of `BlockSparseKernel`:
 ///
-///     forward        y  = x·Sᵀ + β·y (+ a·bᵀ)       `apply` with the strips of S
-///     input grad     dx = dy·S (+ a·b)              `apply` with the strips of Sᵀ, β = 0
-///     weight grad    dW_t += dy[:, R_t]ᵀ·x[:, C_t]  per gradient tile, a chunk of batch rows at a time
+///     forward        y  = x·Sᵀ + b (+ h·Uᵀ)           `apply` with the strips of S
+///     input grad     dx = dy·S (+ dh·V)               `apply` with the strips of Sᵀ
+///     weight grad    dW_t += dy[:, R_t]ᵀ·x[:, C_t]    per gradient tile, a chunk of batch rows at a time
 ///
 /// `pack` copies the panels into a strip plan's layout (transposed blocks for S, blocks as
 /// stored for Sᵀ) once per pass. x, y, dx and dy are read and written in place with their row
-/// strides. A low-rank term (Pixelfly) and the bias are added tile by tile, strip by strip,
-/// while the output is in cache. Threads: `apply` hands out contiguous ranges of batch tiles, the weight gradient
-/// contiguous ranges of gradient tiles (disjoint outputs). Loops index arrays instead of iterating them:
-/// `for element in array` allocated once per element in debug builds (unspecialised iterator),
-/// which the allocation tests run.
+/// strides. The bias and a Pixelfly low-rank term are added tile by tile, strip by strip, while
+/// the output is in cache. Threads: `apply` hands out contiguous ranges of batch tiles, the
+/// weight gradient contiguous ranges of gradient tiles (disjoint outputs). Loops index arrays
+/// instead of iterating them: `for element in array` allocated once per element in debug builds
+/// (unspecialised iterator), which the allocation tests run.
 enum BlockSparseXSMMKernel {
     /// A rank-r term added per strip while its output is in cache: out[tile, strip] +=
     /// activations[tile, :] · factor-rows-of-the-strip, with `factor` column-major (plan.rows × r,
