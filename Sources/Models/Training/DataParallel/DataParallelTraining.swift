@@ -5,8 +5,10 @@ import PixelflyCore
 //
 // 1. `checkRanksShareTheConfiguration`: each rank hashes what must agree — the configuration
 //    (without file paths, which may differ between machines), the model's parameter names and
-//    shapes, the scalar type, the number of ranks and the communicator's build identity (MPI
-//    library version, compiler) — and rank 0 compares every rank's hash with its own.
+//    shapes, the scalar type, the number of ranks, the data-parallel protocol and checkpoint
+//    format versions and the communicator's build identity (MPI library version, compiler,
+//    debug/release) — and rank 0 compares every rank's hash with its own. Two builds of
+//    different library sources that agree on all of these are not told apart.
 // 2. `resumeOnRankZero`: with `resumePath`, rank 0 alone reads the checkpoint (other machines
 //    need not see the file) and tells the others whether that worked.
 // 3. `Trainer.broadcastStateFromRankZero` and `checkRanksHoldTheSameState`: rank 0's parameters,
@@ -41,7 +43,7 @@ public func configurationHash(_ configuration: TrainingConfiguration, parameters
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
     var hash = FNV1a()
-    hash.add("pixelfly data-parallel 1")
+    hash.add("pixelfly data-parallel 1, \(Trainer<Float>.checkpointFormat)")
     hash.add(String(decoding: try encoder.encode(shared), as: UTF8.self))
     hash.add("Float ranks \(ranks)")
     hash.add(buildIdentity)
