@@ -11,6 +11,9 @@ struct ArmSummary: Codable {
     var stepMilliseconds: SampleSummary
     var speedupPerSeed: [Double]
     var speedup: SampleSummary
+    /// Fastest dense run's median step ÷ this arm's fastest: on a shared machine the least
+    /// disturbed run of each arm, so less sensitive to other load than the per-seed ratios.
+    var fastestRunSpeedup: Double
     /// dense − arm, per seed, in the metric's units (nil for dense itself, or with one seed).
     var differenceFromDense: PairedDifference?
     /// Half-width of "equal quality" in the metric's units.
@@ -56,6 +59,7 @@ struct FamilyComparison: Codable {
                 quality: try SampleSummary(mine.map(\.quality)),
                 stepMilliseconds: try SampleSummary(mine.map { $0.medianStepSeconds * 1e3 }),
                 speedupPerSeed: speedups, speedup: try SampleSummary(speedups),
+                fastestRunSpeedup: (dense.map(\.medianStepSeconds).min() ?? .nan) / (mine.map(\.medianStepSeconds).min() ?? .nan),
                 differenceFromDense: difference, margin: margin, verdict: difference?.verdict(margin: margin),
                 verdictText: isDense ? "reference" : Self.verdictText(difference, metric: family.metric, margin: margin, arm: arm.name))
         }
@@ -85,12 +89,13 @@ struct FamilyComparison: Codable {
     var table: Table {
         let digits = family.metric == .heldOutBitsPerByte ? 4 : 2
         var table = Table(["arm", "block linears", "parameters", "ms/step (mean ± sd)", "speed-up (mean ± sd; per seed)",
-                           "\(family.metric.label) (mean ± sd)", "dense − arm [95 % CI]", "equal quality?"])
+                           "speed-up, fastest runs", "\(family.metric.label) (mean ± sd)", "dense − arm [95 % CI]", "equal quality?"])
         for a in arms {
             table.append([a.arm, a.linear, "\(a.parameters)",
                           format(a.stepMilliseconds.mean, 1) + " ± " + format(a.stepMilliseconds.standardDeviation, 1),
                           format(a.speedup.mean, 2) + "× ± " + format(a.speedup.standardDeviation, 2) + " ("
                               + a.speedupPerSeed.map { format($0, 2) }.joined(separator: ", ") + ")",
+                          format(a.fastestRunSpeedup, 2) + "×",
                           format(a.quality.mean, digits) + " ± " + format(a.quality.standardDeviation, digits),
                           a.differenceFromDense.map { signed($0.summary.mean, digits) + " [" + signed($0.lower, digits) + ", "
                               + signed($0.upper, digits) + "]" } ?? "—",

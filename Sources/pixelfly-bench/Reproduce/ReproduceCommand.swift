@@ -21,7 +21,7 @@ struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",
         abstract: "GPT, ViT and Mixer, dense vs Pixelfly, three seeds, a density sweep, PyTorch side by side.",
-        discussion: "About 40–60 min on an idle 2-core machine; --quick (same structure, shorter training) about 15.")
+        discussion: "On 2 cores shared with other builds (load 2–10) the full run took 61 min and --quick (same structure, shorter training) 10 min; about 40 min is estimated for the full run on an idle machine.")
 
     @Flag(help: "Same models, arms, seeds and sweep, shorter training and smaller held-out sets.")
     var quick = false

@@ -57,7 +57,7 @@ struct ReproduceReport: Encodable {
 
             \(f.table.markdown)
 
-            \(f.arms.dropFirst().map { "- **\($0.arm)**: \($0.verdictText); step \(format($0.speedup.mean, 2))× faster (mean of seeds)." }.joined(separator: "\n"))
+            \(f.arms.dropFirst().map { "- **\($0.arm)**: \($0.verdictText); step \(format($0.speedup.mean, 2))× faster (mean of seeds; \(format($0.fastestRunSpeedup, 2))× between each arm's fastest run)." }.joined(separator: "\n"))
 
             ![\(f.family.metric.label) vs step time](\(f.family.key)-quality-vs-step.svg)
 
