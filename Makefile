@@ -25,8 +25,11 @@ test: setup
 	$(SWIFT) test --skip-build
 	./scripts/test-kernel-families.sh
 
+# The bench times on the fastest OpenBLAS kernels the CPU runs: an inherited OPENBLAS_CORETYPE
+# (some shells export one) is dropped so that the bench chooses; BENCH_CORETYPE=… pins a family.
 bench: setup
-	$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
+	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE),env -u OPENBLAS_CORETYPE) \
+		$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
 
 # DocC archives for every target (.build/plugins/Swift-DocC/outputs/*.doccarchive); the library's
 # articles are in Sources/Butterfly/Butterfly.docc. Any documentation warning fails the target.

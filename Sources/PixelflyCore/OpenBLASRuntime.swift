@@ -14,6 +14,9 @@ public enum OpenBLASRuntime {
         return String(cString: name)
     }
 
+    /// Whether OpenBLAS runs an AVX-512 kernel family (`SkylakeX`, `Cooperlake`, …).
+    public static var usesAVX512Kernels: Bool { KernelSelection.avx512Families.contains(coreName) }
+
     /// OpenBLAS's build configuration string (version, DYNAMIC_ARCH, …).
     public static var configuration: String {
         guard let config = openblas_get_config() else { return "unknown" }

@@ -3,8 +3,10 @@ import PixelflyCore
 
 /// The kernels a `BlockSparseLinear` runs its products on.
 ///
-/// New layers use `preferred(for:)`: LIBXSMM where it generates AVX-512 code, OpenBLAS
-/// elsewhere. Measured on an AMD Zen 5 (notebooks-md/kernel-families.md): with AVX-512 code the
+/// New layers use `preferred(for:)`: LIBXSMM where it generates AVX-512 code *and* OpenBLAS runs
+/// an AVX-512 family too, OpenBLAS elsewhere — so the block-sparse products never use a wider
+/// instruction set than the dense products they are compared with (a process started with
+/// `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU gets AVX2 code on both sides). Measured on an AMD Zen 5 (notebooks-md/kernel-families.md): with AVX-512 code the
 /// LIBXSMM kernel took 0.215–0.27× dense time at batch ≥ 1024 against 0.22–0.41× for the
 /// OpenBLAS one; forced to AVX2 (`LIBXSMM_TARGET=hsw`, OpenBLAS `Haswell`) it took 0.22–0.32×
 /// against the OpenBLAS kernel's 0.21–0.29×, so on AVX2-only CPUs the OpenBLAS kernel stays.
@@ -16,9 +18,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     case openBLAS
 
     /// The faster backend on this CPU for `scalar`: `.libxsmm` if LIBXSMM generates AVX-512 code
-    /// here (Skylake-SP class or newer) and kernels for `scalar`, else `.openBLAS`.
+    /// here (Skylake-SP class or newer) and kernels for `scalar`, and OpenBLAS's dense kernels are
+    /// AVX-512 as well; else `.openBLAS`.
     public static func preferred<S: TensorScalar>(for scalar: S.Type) -> BlockSparseBackend {
-        libxsmmAvailable(for: scalar) && libxsmmTargetsAVX512 ? .libxsmm : .openBLAS
+        libxsmmAvailable(for: scalar) && libxsmmTargetsAVX512 && OpenBLASRuntime.usesAVX512Kernels ? .libxsmm : .openBLAS
     }
 
     /// Whether LIBXSMM generates AVX-512 code on this machine (`LIBXSMM_TARGET` overrides).
