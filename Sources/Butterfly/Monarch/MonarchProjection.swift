@@ -26,7 +26,7 @@ public struct MonarchProjection<Scalar: TensorScalar>: Sendable {
 ///     min_M ‖W − M‖²_F = Σ_{λ,κ} min_{rank ≤ c} ‖W_{λκ} − X‖²_F,   c = |E(λ, κ)|
 ///
 /// and each term is solved by the truncated SVD (Eckart–Young): the paper's closed form, a
-/// rank-1 SVD per block when nblocks divides neither more nor less than q (c = 1). Padding:
+/// rank-1 SVD per block when q = nblocks (c = 1). Padding:
 /// rows and columns of a block that fall outside (out, in) are free, so the SVD runs on the
 /// block's observed part and the factors are zero on the rest — still optimal. The edge f's
 /// column of L and row of R carry the balanced factors √σ·u and √σ·vᵀ.

@@ -14,8 +14,8 @@ import PixelflyCore
 /// Hence M[σ·l + λ, κ·p + π] = Σ_{f ∈ E(λ, κ)} L[λ, σ, f / l] · R[κ, f % q, π] over the "edges"
 /// E(λ, κ) = {f : f / q = κ, f % l = λ}. Every f lies in exactly one E(λ, κ), so the (λ, κ)
 /// block of M (rows σ·l + λ, columns κ·p + π) is a product of factor slices that no other block
-/// uses: a matrix of rank ≤ |E(λ, κ)| (= 1 when nblocks² = q·nblocks, e.g. the square n = m²
-/// case). That is what makes the Frobenius projection a per-block truncated SVD
+/// uses: a matrix of rank ≤ |E(λ, κ)| (= 1 when q = nblocks, e.g. the square n = m² case
+/// with m blocks; q/nblocks when nblocks divides q). That is what makes the Frobenius projection a per-block truncated SVD
 /// (`projectOntoMonarch`).
 public struct MonarchShape: Sendable, Equatable, CustomStringConvertible {
     public let inputFeatures: Int
