@@ -45,7 +45,7 @@ def main(path, mpi_path=None):
     for row in rows:
         compute = row["compute"]["median"] / 1e3
         forward = row["forward"]["median"] / 1e3
-        adamw = row["optimizer"]["median"] / 1e3
+        adamw = row.get("optimizer", {"median": 0.0})["median"] / 1e3  # absent in results before the AdamW column
         backward = compute - forward - adamw
         size = row["parameters"] * 4
         buckets = planned.get(row["model"]) or max(1, round(size / (4 * 2**20)))

@@ -15,9 +15,13 @@ import PixelflyCore
 /// order, and Open MPI's reduction schedule is fixed for a given size and communicator, so
 /// every rank gets the same bits and a run repeats bit for bit.
 ///
+/// Float only, and not generic: a generic class instantiated in another module would run its
+/// copy loops unspecialised.
+///
 /// MPI's default error handler (`MPI_ERRORS_ARE_FATAL`) stays in place: a failed call, or a
 /// rank that dies, ends the whole job rather than leaving ranks waiting.
-public final class MPICommunicator<Scalar: TensorScalar>: DataParallelCommunicator {
+public final class MPICommunicator: DataParallelCommunicator {
+    public typealias Scalar = Float
     public let rank: Int
     public let size: Int
     public let buildIdentity: String
@@ -41,13 +45,7 @@ public final class MPICommunicator<Scalar: TensorScalar>: DataParallelCommunicat
             throw MPIError(call: "MPICommunicator", code: -1, detail: "MPI is not initialised; call MPIProcess.initialize() first")
         }
         guard bucketElements > 0 else { throw DataParallelError("the bucket size must be positive, got \(bucketElements)") }
-        if Scalar.self == Float.self {
-            datatype = pixelfly_mpi_float()
-        } else if Scalar.self == Double.self {
-            datatype = pixelfly_mpi_double()
-        } else {
-            throw DataParallelError("gradients of \(Scalar.self) cannot be reduced; use Float or Double")
-        }
+        datatype = pixelfly_mpi_float()
         (rank, size) = try MPIProcess.worldRankAndSize()
         communicator = pixelfly_mpi_comm_world()
         self.bucketElements = bucketElements

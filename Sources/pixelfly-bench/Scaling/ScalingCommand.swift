@@ -62,7 +62,7 @@ struct ScalingCommand: ParsableCommand {
         try MPIJob.run(bucketMegabytes: bucketMegabytes) { try measure(communicator: $0) }
     }
 
-    func measure(communicator: MPICommunicator<Float>?) throws {
+    func measure(communicator: MPICommunicator?) throws {
         let (rank, ranks) = (communicator?.rank ?? 0, communicator?.size ?? 1)
         let rows: Range<Int>
         do { rows = try DataShard(rank: rank, size: ranks).rows(ofBatch: model.batchSize) } catch { throw CollectiveError(error) }
@@ -80,7 +80,7 @@ struct ScalingCommand: ParsableCommand {
         for (name, kind) in kinds {
             // One communicator per trainer: each plans its own buckets.
             let modelCommunicator = try communicator.map { _ in
-                try MPICommunicator<Float>(bucketElements: Int(bucketMegabytes * 1_048_576) / 4, buildIdentity: MPIJob.buildIdentity)
+                try MPICommunicator(bucketElements: Int(bucketMegabytes * 1_048_576) / 4, buildIdentity: MPIJob.buildIdentity)
             }
             let trainer = try Trainer(
                 model: ModelConfiguration.mixer(model.mixer(kind)).makeModel(seed: model.seed, as: Float.self),

@@ -6,7 +6,7 @@ import PixelflyCore
 struct ScalingRun {
     let name: String
     let trainer: Trainer<Float>
-    let communicator: MPICommunicator<Float>?
+    let communicator: MPICommunicator?
     var steps: [Double] = []
     var waits: [Double] = []
     var overheads: [Double] = []
@@ -14,7 +14,7 @@ struct ScalingRun {
     var updates: [Double] = []
     var blocking: [Double] = []
 
-    init(name: String, trainer: Trainer<Float>, communicator: MPICommunicator<Float>?) {
+    init(name: String, trainer: Trainer<Float>, communicator: MPICommunicator?) {
         self.name = name
         self.trainer = trainer
         self.communicator = communicator
@@ -26,16 +26,16 @@ struct ScalingRun {
         try communicator.map { _ in try MPIProcess.barrier() }
         let before = communicator?.statistics ?? CommunicationStatistics()
         let start = monotonicSeconds()
-        try trainer.step(inputs: images, labels: labels)
+        try trainer.specializedStep(inputs: images, labels: labels)
         let seconds = monotonicSeconds() - start
         let after = communicator?.statistics ?? CommunicationStatistics()
         let forwardStart = monotonicSeconds()
-        _ = try trainer.evaluate(inputs: images, labels: labels)
+        _ = try trainer.specializedEvaluate(inputs: images, labels: labels)
         let forward = monotonicSeconds() - forwardStart
         // One more AdamW update at learning rate 0 (θ and the step count change no more than a
         // real update would; the run is only timed): the per-parameter cost that batch size does not scale.
         let updateStart = monotonicSeconds()
-        trainer.optimizer.update(learningRate: 0)
+        trainer.specializedOptimizerUpdate(learningRate: 0)
         let update = monotonicSeconds() - updateStart
         let bare = try communicator?.reduceAllBucketsBlocking() ?? 0
         guard timed else { return }

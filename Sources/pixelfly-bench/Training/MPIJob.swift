@@ -16,12 +16,12 @@ import Glibc
 /// - Any other error fails on one rank only; that rank reports it with its rank and calls
 ///   `MPI_Abort`, which ends the others (the job exits with status 1).
 enum MPIJob {
-    static func run(bucketMegabytes: Double, _ body: (MPICommunicator<Float>) throws -> Void) throws {
+    static func run(bucketMegabytes: Double, _ body: (MPICommunicator) throws -> Void) throws {
         try MPIProcess.initialize()
-        let communicator: MPICommunicator<Float>
+        let communicator: MPICommunicator
         do {
             let elements = Int(bucketMegabytes * 1_048_576 / Double(MemoryLayout<Float>.size))
-            communicator = try MPICommunicator<Float>(bucketElements: elements, buildIdentity: buildIdentity)
+            communicator = try MPICommunicator(bucketElements: elements, buildIdentity: buildIdentity)
         } catch {
             fail(error, rank: nil)
         }

@@ -159,7 +159,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// Trains; with a communicator, only rank 0 prints and writes files.
-    func train(_ configuration: TrainingConfiguration, communicator: MPICommunicator<Float>?) throws {
+    func train(_ configuration: TrainingConfiguration, communicator: MPICommunicator?) throws {
         let ranks = communicator?.size ?? 1
         guard (communicator?.rank ?? 0) == 0 else {
             _ = try runTraining(configuration, communicator: communicator, log: { _ in })
