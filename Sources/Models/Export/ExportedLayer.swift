@@ -11,7 +11,6 @@ import Butterfly
 /// | `low_rank` | `P.v.weight` (r, in), `P.u.weight` (out, r), `P.bias` | y = (x·Vᵀ)·Uᵀ + b |
 /// | `block_sparse` | `P.weight` (n, b, b), `P.block_index` (n, 2) int64, `P.bias` | y[:, R·b…] += x[:, C·b…]·Bₖᵀ for block k at (R, C) |
 /// | `pixelfly` | `P.sparse.weight`, `P.sparse.block_index`, `P.lowrank.v.weight`, `P.lowrank.u.weight`, `P.bias` (+ `P.gate.weight` (1, in), `P.gate.bias` (1) when gated) | sum: y = S(x) + L(x) + b; gated: g = σ(x·wᵀ + c), y = (1 − g)·S(x) + g·L(x) + b |
-///
 /// | `monarch` | `P.blkdiag1` (k, q, p), `P.blkdiag2` (l, s, r), `P.bias` | pad x to k·p; h[:, κ·q + t] = Σ_π R[κ, t, π]·x[:, κ·p + π]; y[:, σ·l + λ] = Σ_ρ L[λ, σ, ρ]·h[:, ρ·l + λ]; truncate to out |
 ///
 /// A `monarch` entry is the reference (HazyResearch/fly) `MonarchLinear`: k = l = `nblocks`,
