@@ -71,6 +71,8 @@ class Model:
             y = self.low_rank(prefix, x)
         elif kind == "block_sparse":
             y = self.block_sparse(prefix, x, info)
+        elif kind == "monarch":
+            y = self.monarch(prefix, x, info)
         elif kind == "pixelfly":
             s = self.block_sparse(prefix + ".sparse", x, info)
             l = self.low_rank(prefix + ".lowrank", x)
@@ -94,6 +96,28 @@ class Model:
         for k, (r, c) in enumerate(index):
             y[:, r * b:(r + 1) * b] += x[:, c * b:(c + 1) * b] @ blocks[k].T
         return y
+
+    def monarch(self, prefix, x, info):
+        """The reference MonarchLinear (HazyResearch/fly): zero-pad x to k*p, multiply block kappa
+        by R[kappa] (q x p), read the flat h (k*q) as (r, l), multiply block lambda of that by
+        L[lambda] (s x r), and lay the result out as (s, l) before truncating to out_features:
+
+            h[b, kappa*q + t] = sum_pi R[kappa, t, pi] * x[b, kappa*p + pi]
+            y[b, sigma*l + lambda] = sum_rho L[lambda, sigma, rho] * h[b, rho*l + lambda]
+        """
+        r1, r2 = self.t[prefix + ".blkdiag1"], self.t[prefix + ".blkdiag2"]
+        (k, q, p), (l, s, r) = r1.shape, r2.shape
+        n_in, n_out = info["in_features"], info["out_features"]
+        if not (k == l == info["nblocks"] and k * q == l * r and k * p == info["in_features_extended"]
+                and l * s == info["out_features_extended"] and k * p >= n_in and l * s >= n_out):
+            raise SystemExit("inconsistent monarch shapes at %s: blkdiag1 %s, blkdiag2 %s, %s"
+                             % (prefix, r1.shape, r2.shape, info))
+        batch = x.shape[0]
+        padded = np.zeros((batch, k * p))
+        padded[:, :n_in] = x
+        h = np.einsum("bkp,kqp->bkq", padded.reshape(batch, k, p), r1).reshape(batch, k * q)
+        z = np.einsum("brl,lsr->bsl", h.reshape(batch, r, l), r2)
+        return z.reshape(batch, s * l)[:, :n_out]
 
     def layer_norm(self, prefix, x):
         mean = x.mean(axis=-1, keepdims=True)

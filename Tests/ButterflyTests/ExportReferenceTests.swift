@@ -7,8 +7,8 @@ import Testing
 /// `pixelfly-bench export` checked end to end against an outside implementation: each tiny
 /// model is trained a few steps, exported, and `scripts/reference-forward.py` (numpy, float64)
 /// rebuilds its forward pass from the file alone; its logits must match the Swift forward to
-/// 1e-4. Covers every linear kind (dense, low-rank, Pixelfly sum and gated, butterfly as its
-/// dense-equivalent), class-token and mean pooling, dense and flat butterfly attention scores,
+/// 1e-4. Covers every linear kind (dense, low-rank, block-sparse, Pixelfly sum and gated,
+/// Monarch square and padded with either middle width, butterfly as its dense-equivalent), class-token and mean pooling, dense and flat butterfly attention scores,
 /// both Mixer token-mixing paths, tied and untied GPT heads, and `--dense` exports.
 @Suite("Export: PyTorch-convention safetensors against the numpy reference forward",
        .enabled(if: PythonReference.available, "python3 with numpy is not installed; the reference forward cannot run"))
@@ -17,6 +17,7 @@ struct ExportReferenceTests {
         mask: FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 4), rank: 2))
     static let gated = LinearKind.pixelfly(PixelflySettings(
         mask: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 4, shuffleSeed: 3), rank: 2, combination: .gated))
+    static let blockSparse = LinearKind.blockSparse(FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 4))
 
     static var variants: [(String, ModelConfiguration)] {
         var vit = VisionTransformerConfiguration.tiny
@@ -31,12 +32,23 @@ struct ExportReferenceTests {
         (gpt.linear, gpt.attentionScores) = (pixelfly, .flatButterfly(blockSize: 4, factors: 2))
         var gptHead = GPTConfiguration.tiny
         (gptHead.tiedHead, gptHead.headLinear, gptHead.linear) = (false, .lowRank(rank: 8), gated)
+        // Monarch with 3 blocks pads every block layer (16→16: 18×18; 16→32: q = p; 32→16:
+        // q = s); the 49→16 embedding with 4 blocks pads the input to 52.
+        var vitMonarch = VisionTransformerConfiguration.tiny
+        (vitMonarch.linear, vitMonarch.embeddingLinear) = (.monarch(nblocks: 3), .monarch(nblocks: 4))
+        var mixerMonarch = MLPMixerConfiguration.tiny
+        (mixerMonarch.tokenMixingLinear, mixerMonarch.channelMixingLinear) = (.monarch(nblocks: 4), blockSparse)
+        // 16→256 head with 5 blocks: input padded to 20, output truncated from 260.
+        var gptMonarch = GPTConfiguration.tiny
+        (gptMonarch.tiedHead, gptMonarch.headLinear, gptMonarch.linear) = (false, .monarch(nblocks: 5), blockSparse)
         return [("vit pixelfly", .vit(vit)), ("vit mean low-rank butterfly-scores", .vit(vitMean)),
                 ("mixer gated", .mixer(mixer)), ("mixer transposed butterfly", .mixer(mixerTransposed)),
-                ("gpt pixelfly butterfly-scores", .gpt(gpt)), ("gpt untied gated", .gpt(gptHead))]
+                ("gpt pixelfly butterfly-scores", .gpt(gpt)), ("gpt untied gated", .gpt(gptHead)),
+                ("vit monarch padded", .vit(vitMonarch)), ("mixer monarch block-sparse", .mixer(mixerMonarch)),
+                ("gpt block-sparse monarch head", .gpt(gptMonarch))]
     }
 
-    @Test(arguments: 0..<6)
+    @Test(arguments: 0..<9)
     func exportMatchesReferenceForward(_ index: Int) throws {
         let (name, model) = Self.variants[index]
         let directory = try TemporaryDirectory("export-\(index)")
@@ -82,5 +94,31 @@ struct ExportReferenceTests {
         #expect(fc1.kind == "pixelfly" && fc1.blockSize == 4 && fc1.blockCount == 24 && fc1.rank == 2)
         #expect(fc1.mask == FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 4))
         #expect(export.metadata["configuration"]?.contains("\"imageSize\":28") == true)
+    }
+
+    /// Monarch as the reference `MonarchLinear`: `blkdiag1` (k, q, p), `blkdiag2` (l, s, r),
+    /// 1-D bias, and nblocks plus the padded sizes in the layer's metadata entry; the 3-D
+    /// tensors are the layer's factors element for element.
+    @Test func monarchTensorsFollowTheReferenceLayout() throws {
+        let directory = try TemporaryDirectory("export-monarch")
+        defer { directory.remove() }
+        var vit = VisionTransformerConfiguration.tiny
+        (vit.linear, vit.embeddingLinear) = (.monarch(nblocks: 3), .monarch(nblocks: 4))
+        let trainer = try TrainedTinyModel.write(.vit(vit), to: directory.file("train.safetensors"), steps: 1)
+        let export = try ModelExport.export(checkpoint: directory.file("train.safetensors"), to: directory.file("out.safetensors"))
+        let shapes = Dictionary(uniqueKeysWithValues: export.tensors.map { ($0.name, $0.shape) })
+        #expect(shapes["patch_embedding.blkdiag1"] == [4, 4, 13])   // 49 → 16: p = 13, s = 4, q = s
+        #expect(shapes["patch_embedding.blkdiag2"] == [4, 4, 4])
+        #expect(shapes["patch_embedding.bias"] == [16])
+        #expect(shapes["blocks.0.mlp.fc1.blkdiag1"] == [3, 6, 6])   // 16 → 32: p = 6, s = 11, q = p
+        #expect(shapes["blocks.0.mlp.fc1.blkdiag2"] == [3, 11, 6])
+        #expect(shapes["blocks.0.mlp.fc2.blkdiag1"] == [3, 6, 11])  // 32 → 16: p = 11, s = 6, q = s
+        #expect(shapes["blocks.0.mlp.fc2.blkdiag2"] == [3, 6, 6])
+        let layers = try JSONDecoder().decode([String: ExportedLayer].self, from: Data(export.metadata["layers"]!.utf8))
+        let fc1 = try #require(layers["blocks.0.mlp.fc1"])
+        #expect(fc1.kind == "monarch" && fc1.source == "MonarchLinear" && fc1.nblocks == 3)
+        #expect(fc1.inFeaturesExtended == 18 && fc1.outFeaturesExtended == 33 && fc1.bias)
+        let second = try #require(trainer.parameters.first { $0.name == "blocks.0.mlp.fc1.blkdiag2" })
+        #expect(try #require(export["blocks.0.mlp.fc1.blkdiag2"]).values(as: Float.self) == second.value.storage)
     }
 }

@@ -43,6 +43,13 @@ enum LinearExport {
                 tensors.append(try CheckpointTensor(name: prefix + ".gate.bias", shape: [1], values: c.value.storage))
             }
             return (prefix, tensors, e)
+        case let l as MonarchLinear<Float>:
+            let prefix = try trimmed(l.blkdiag1.name, ".blkdiag1")
+            if dense { return try asDense(l, prefix, "MonarchLinear", bias: l.bias) }
+            var e = entry(l, "monarch", "MonarchLinear", bias: l.bias)
+            let shape = l.shape
+            (e.nblocks, e.inFeaturesExtended, e.outFeaturesExtended) = (shape.nblocks, shape.paddedInput, shape.paddedOutput)
+            return (prefix, try monarchTensors(prefix, l) + biasTensor(prefix, l.bias), e)
         case let l as ButterflyLinear<Float>:
             // No PyTorch layer holds a butterfly's twiddles: always its dense-equivalent matrix.
             let prefix = try trimmed(l.butterfly.twiddles.name, ".twiddles")
@@ -93,6 +100,14 @@ enum LinearExport {
         return [try CheckpointTensor(name: prefix + ".weight", shape: [count, b, b], values: values),
                 try CheckpointTensor(name: prefix + ".block_index", dtype: .i64, shape: [count, 2],
                                      bytes: coordinates.withUnsafeBytes { Array($0) })]
+    }
+
+    /// R as `P.blkdiag1` (k, q, p) and L as `P.blkdiag2` (l, s, r): the layer's row-major
+    /// (nblocks, q·p) and (nblocks, s·q) storage read as 3-D, the reference's parameter layout.
+    private static func monarchTensors(_ prefix: String, _ l: MonarchLinear<Float>) throws -> [CheckpointTensor] {
+        let shape = l.shape
+        return [try CheckpointTensor(name: prefix + ".blkdiag1", shape: [shape.nblocks, shape.q, shape.p], values: l.blkdiag1.value.storage),
+                try CheckpointTensor(name: prefix + ".blkdiag2", shape: [shape.nblocks, shape.s, shape.q], values: l.blkdiag2.value.storage)]
     }
 
     private static func trimmed(_ name: String, _ suffix: String) throws -> String {
