@@ -38,7 +38,11 @@ for family in "${families[@]}"; do
     log=$(mktemp)
     OPENBLAS_CORETYPE=$family swift test --skip-build --filter "$FILTER" "$@" >"$log" 2>&1
     status=$?
-    grep -E 'Test run with|recorded an issue|error:|Fatal error' "$log"
+    # Summary, failures and their messages (the "↳" lines that follow an issue).
+    awk '/Test run with|error:|Fatal error/ { print; next }
+         /recorded an issue/ { print; detail = 1; next }
+         detail && /^↳/ { print; next }
+         { detail = 0 }' "$log"
     if [ "$status" -ne 0 ]; then
         failed+=("$family")
         echo "kernel families: last lines of the failing run under $family:"
