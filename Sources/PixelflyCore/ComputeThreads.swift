@@ -112,8 +112,18 @@ final class WorkerPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let nextTask = Atomic<Int>(0)
     private let unfinished = Atomic<Int>(0)
-    /// Workers currently inside a region's task loop; the caller waits for 0 before returning.
+    /// Workers between announcing themselves and leaving a region; the caller waits for 0
+    /// (after closing the region) before it tears the region down.
     private let inside = Atomic<Int>(0)
+    /// The generation of the region workers may join, or −1 while none is open. A worker joins
+    /// only if, *after* incrementing `inside`, it reads its own generation here; the caller closes
+    /// the region (−1) *before* waiting for `inside` to reach 0. Both sides use sequentially
+    /// consistent operations (a store then a load of the other variable, Dekker-style), so a
+    /// worker either is waited for or sees the region closed — it can never run a finished
+    /// region's body (`nil`, or a closure whose captured buffers are gone) or the next region's
+    /// tasks before that region is published. Without this, a worker woken late could do both:
+    /// seen as a rare crash in `runTasks` and as wrong Monarch gradients under test load.
+    private let openGeneration = Atomic<Int>(-1)
     /// Worker slots handed out in the current region (the caller is slot 0).
     private let nextSlot = Atomic<Int>(1)
     /// Workers allowed to join (threadCount − 1); extra started workers stay idle.
@@ -152,19 +162,23 @@ final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
+            // Only the holder of `busy` writes `generation`, so this is the next region's number.
+            let region = generation.load(ordering: .relaxed) &+ 1
             self.taskCount = taskCount
             self.body = escapable
             unfinished.store(taskCount, ordering: .relaxed)
             nextSlot.store(1, ordering: .relaxed)
             nextTask.store(0, ordering: .releasing)
-            generation.add(1, ordering: .releasing)
+            openGeneration.store(region, ordering: .sequentiallyConsistent)
+            generation.store(region, ordering: .sequentiallyConsistent)
             pthread_mutex_lock(&mutex)
             if sleepers > 0 { pthread_cond_broadcast(&wake) }
             pthread_mutex_unlock(&mutex)
 
             runTasks(worker: 0)
             while unfinished.load(ordering: .acquiring) > 0 {}
-            while inside.load(ordering: .acquiring) > 0 {}
+            openGeneration.store(-1, ordering: .sequentiallyConsistent)
+            while inside.load(ordering: .sequentiallyConsistent) > 0 {}
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
@@ -193,10 +207,10 @@ final class WorkerPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             seen = generation.load(ordering: .acquiring)
-            inside.add(1, ordering: .acquiring)
-            // The caller cannot finish the region while we are inside, so if it is still the one
-            // we saw start, its tasks, body and slot counter are valid until we leave.
-            if generation.load(ordering: .acquiring) == seen {
+            inside.add(1, ordering: .sequentiallyConsistent)
+            // Join only if the region we saw start is still open (see `openGeneration`): then the
+            // caller waits for us, and its tasks, body and slot counter stay valid until we leave.
+            if openGeneration.load(ordering: .sequentiallyConsistent) == seen {
                 let slot = nextSlot.add(1, ordering: .relaxed).oldValue
                 if slot <= activeWorkers.load(ordering: .relaxed) { runTasks(worker: slot) }
             }

@@ -25,6 +25,34 @@ struct ComputeThreadsTests {
         }
     }
 
+    /// Many tiny regions back to back, from three callers at once (more threads than cores, so
+    /// workers get preempted): every task of every region runs exactly once, through its own
+    /// region's body. A worker that wakes late must neither run a finished region's body nor take
+    /// the next region's tasks early (`WorkerPool.openGeneration`). The race that motivated this
+    /// needs a preemption inside a window of a few instructions: it showed up as one crash
+    /// (`body!` was nil) and one wrong Monarch gradient in about 20 runs of the kernel-family
+    /// suites under load, and this test did not catch it in 7 runs of the old pool — it guards the
+    /// pool's counting, not that exact interleaving.
+    @Test func backToBackRegionsNeverMixBodies() async {
+        let regions = 100_000, tasks = 3
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    let counts = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: regions * tasks)
+                    for i in 0..<regions * tasks { (counts + i).initialize(to: Atomic<Int>(0)) }
+                    defer { counts.deallocate() }
+                    for region in 0..<regions {
+                        ComputeThreads.parallelFor(tasks) { task, _ in
+                            counts[region * tasks + task].add(1, ordering: .relaxed)
+                        }
+                    }
+                    return (0..<regions * tasks).allSatisfy { counts[$0].load(ordering: .relaxed) == 1 }
+                }
+            }
+            for await exact in group { #expect(exact, "a task ran zero or several times, or through another region's body") }
+        }
+    }
+
     @Test func nestedAndConcurrentRegionsComplete() async {
         await withTaskGroup(of: Int.self) { group in
             for caller in 0..<8 {
