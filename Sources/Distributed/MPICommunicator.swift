@@ -93,7 +93,7 @@ public final class MPICommunicator: DataParallelCommunicator {
                 var offset = 0
                 for index in bucket.parameterRange {
                     let count = parameters[index].count
-                    parameters[index].gradient.withUnsafeMutableBufferPointer { g in
+                    parameters[index].withMutableGradientElements { g in
                         for i in 0..<count { g[i] = flat[offset + i] * scale }
                     }
                     offset += count

@@ -107,10 +107,10 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
         guard hidden.rows == x.rows, hidden.cols == rank else {
             throw ShapeError("LowRankLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward (kept hidden is \(hidden.rows)×\(hidden.cols))")
         }
-        try gemm(dy, .transposed, hidden, .none, beta: 1, into: &u.gradient)
-        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        try u.updateGradient { try gemm(dy, .transposed, hidden, .none, beta: 1, into: &$0) }
+        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
         try gemm(dy, .none, u.value, .none, into: &hiddenGradient)
-        try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &v.gradient)
+        try v.updateGradient { try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &$0) }
         try gemm(hiddenGradient, .none, v.value, .none, into: &dx)
     }
 }

@@ -44,8 +44,8 @@ public final class DenseLinear<Scalar: TensorScalar>: LinearLayer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "DenseLinear.backward")
-        try gemm(dy, .transposed, x, .none, beta: 1, into: &weight.gradient)
-        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        try weight.updateGradient { try gemm(dy, .transposed, x, .none, beta: 1, into: &$0) }
+        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
         try gemm(dy, .none, weight.value, .none, into: &dx)
     }
 }

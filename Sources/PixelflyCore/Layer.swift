@@ -2,24 +2,100 @@
 ///
 /// A reference type so that a layer and an optimizer can share it: the layer reads `value`
 /// and accumulates into `gradient`; the optimizer updates `value` in place.
+///
+/// Invariant: `value` and `gradient` keep the shape (`rows`×`cols`) the parameter was created
+/// with. Layers hand their storage to raw-pointer kernels sized from that shape, so nothing
+/// outside this class can change it: the properties are read-only, and every write goes
+/// through `assign(_:)`, `assignGradient(_:)`, `updateValue(_:)` or `updateGradient(_:)`,
+/// which throw `ShapeError` instead of accepting another shape.
 public final class Parameter<Scalar: TensorScalar> {
     /// Dotted path, e.g. `"blocks.0.mlp.fc1.weight"`; checkpoints use it as the tensor name.
     public let name: String
-    public var value: Matrix<Scalar>
-    public var gradient: Matrix<Scalar>
+    /// The fixed shape of `value` and `gradient`.
+    public let rows: Int
+    public let cols: Int
+    @usableFromInline var _value: Matrix<Scalar>
+    @usableFromInline var _gradient: Matrix<Scalar>
     /// Whether decoupled weight decay applies (weights yes; biases and norm gains no).
     public let weightDecay: Bool
 
+    /// The current value (`rows`×`cols`).
+    @inlinable public var value: Matrix<Scalar> { _value }
+    /// The accumulated gradient (`rows`×`cols`).
+    @inlinable public var gradient: Matrix<Scalar> { _gradient }
+
     public init(name: String, value: Matrix<Scalar>, weightDecay: Bool) {
         self.name = name
-        self.value = value
-        self.gradient = Matrix(rows: value.rows, cols: value.cols)
+        self.rows = value.rows
+        self.cols = value.cols
+        self._value = value
+        self._gradient = Matrix(rows: value.rows, cols: value.cols)
         self.weightDecay = weightDecay
     }
 
-    public var count: Int { value.count }
+    public var count: Int { rows * cols }
 
-    public func zeroGradient() { gradient.fill(0) }
+    public func zeroGradient() { _gradient.fill(0) }
+
+    /// Replaces the value; throws `ShapeError` (and keeps the old value) unless `newValue` is
+    /// `rows`×`cols`.
+    public func assign(_ newValue: Matrix<Scalar>) throws {
+        try checkShape(newValue, "assign")
+        _value = newValue
+    }
+
+    /// Replaces the gradient; throws `ShapeError` (and keeps the old one) unless `newGradient`
+    /// is `rows`×`cols`.
+    public func assignGradient(_ newGradient: Matrix<Scalar>) throws {
+        try checkShape(newGradient, "assignGradient")
+        _gradient = newGradient
+    }
+
+    /// Runs `body` on the value in place (an optimizer step, a kernel writing into it). If
+    /// `body` changes the shape, the value is reset to zeros of the right shape and this throws
+    /// `ShapeError`, so the invariant holds whatever `body` does.
+    @inlinable
+    public func updateValue<R>(_ body: (inout Matrix<Scalar>) throws -> R) throws -> R {
+        let result = try body(&_value)
+        if _value.rows != rows || _value.cols != cols { try restoreShape(&_value, "updateValue") }
+        return result
+    }
+
+    /// Runs `body` on the gradient in place (a backward pass accumulating into it), with the same
+    /// guarantee as `updateValue(_:)`.
+    @inlinable
+    public func updateGradient<R>(_ body: (inout Matrix<Scalar>) throws -> R) throws -> R {
+        let result = try body(&_gradient)
+        if _gradient.rows != rows || _gradient.cols != cols { try restoreShape(&_gradient, "updateGradient") }
+        return result
+    }
+
+    /// Runs `body` on the value's elements in place (row-major, `count` of them). The buffer
+    /// cannot change size, so this cannot break the shape and does not throw.
+    @inlinable
+    public func withMutableValueElements<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try _value.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
+    /// Runs `body` on the gradient's elements in place, like `withMutableValueElements(_:)`.
+    @inlinable
+    public func withMutableGradientElements<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
+        try _gradient.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
+    func checkShape(_ m: Matrix<Scalar>, _ operation: String) throws {
+        guard m.rows == rows, m.cols == cols else {
+            throw ShapeError("Parameter.\(operation)", "\(name) is \(rows)×\(cols); got \(m.rows)×\(m.cols)")
+        }
+    }
+
+    @usableFromInline
+    func restoreShape(_ m: inout Matrix<Scalar>, _ operation: String) throws {
+        let got = (m.rows, m.cols)
+        m.reshape(rows: rows, cols: cols)
+        m.fill(0)
+        throw ShapeError("Parameter.\(operation)", "\(name) is \(rows)×\(cols); the update left it \(got.0)×\(got.1) (reset to zeros)")
+    }
 }
 
 /// A differentiable map from a batch of rows to a batch of rows, with explicit backward.

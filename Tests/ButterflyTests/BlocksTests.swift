@@ -41,8 +41,8 @@ struct BlocksTests {
     @Test func layerNormMatchesReference() throws {
         var rng = SeededRandom(seed: 13)
         let norm = try LayerNorm<Float>(features: 24)
-        norm.gain.value = randomMatrix(1, 24, &rng)
-        norm.bias.value = randomMatrix(1, 24, &rng)
+        try norm.gain.assign(randomMatrix(1, 24, &rng))
+        try norm.bias.assign(randomMatrix(1, 24, &rng))
         // A large common offset: the two-pass variance must not cancel.
         let x: Matrix<Float> = randomMatrix(6, 24, &rng).map { $0 + 100 }
         let reference = BlocksReference.layerNorm(x.converted(), gain: norm.gain.value.converted(),
@@ -55,8 +55,8 @@ struct BlocksTests {
     @Test func layerNormGradient() throws {
         var rng = SeededRandom(seed: 14)
         let norm = try LayerNorm<Double>(features: 10)
-        norm.gain.value = randomMatrix(1, 10, &rng)
-        norm.bias.value = randomMatrix(1, 10, &rng)
+        try norm.gain.assign(randomMatrix(1, 10, &rng))
+        try norm.bias.assign(randomMatrix(1, 10, &rng))
         let result = try gradientCheck(norm, input: randomMatrix(4, 10, &rng))
         #expect(result.worst < 1e-6, "\(result)")
         #expect(result.errors.count == 3)
@@ -64,7 +64,7 @@ struct BlocksTests {
 
     @Test func layerNormShapeErrors() throws {
         #expect(throws: ShapeError.self) { try LayerNorm<Float>(features: 0) }
-        #expect(throws: ShapeError.self) { try LayerNorm<Float>(features: 4, epsilon: 0) }
+        #expect(throws: ConfigurationError.self) { try LayerNorm<Float>(features: 4, epsilon: 0) }
         let norm = try LayerNorm<Float>(features: 4)
         #expect(throws: ShapeError.self) { try norm(Matrix(rows: 2, cols: 5)) }
         _ = try norm(Matrix(rows: 2, cols: 4))
@@ -109,8 +109,8 @@ struct BlocksTests {
         dropout.isTraining = false
         let z: Matrix<Float> = randomMatrix(3, 5, &rng)
         #expect(try dropout(z) == z)
-        #expect(throws: ShapeError.self) { try Dropout<Float>(probability: 1, seed: 1) }
-        #expect(throws: ShapeError.self) { try Dropout<Float>(probability: -0.1, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try Dropout<Float>(probability: 1, seed: 1) }
+        #expect(throws: ConfigurationError.self) { try Dropout<Float>(probability: -0.1, seed: 1) }
     }
 
     @Test func dropoutGradientWithFixedMask() throws {

@@ -63,11 +63,11 @@ func gradientCheck<L: Layer>(_ layer: L, input: Matrix<Double>, samples: Int = 2
             let index = rng.index(below: parameter.count)
             let (i, j) = (index / parameter.value.cols, index % parameter.value.cols)
             let saved = parameter.value[i, j]
-            parameter.value[i, j] = saved + step
+            parameter.withMutableValueElements { $0[index] = saved + step }
             let plus = try loss(input)
-            parameter.value[i, j] = saved - step
+            parameter.withMutableValueElements { $0[index] = saved - step }
             let minus = try loss(input)
-            parameter.value[i, j] = saved
+            parameter.withMutableValueElements { $0[index] = saved }
             worst = max(worst, relativeError(analytic[i, j], (plus - minus) / (2 * step), scale: scale))
         }
         errors.append((parameter.name, worst))

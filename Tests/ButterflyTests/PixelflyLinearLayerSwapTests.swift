@@ -22,8 +22,8 @@ struct PixelflyLinearLayerSwapTests {
         try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
         #expect(dx.rows == x.rows && dx.cols == x.cols)
         for p in layer.parameters {
-            p.value = try Matrix(rows: p.value.rows, cols: p.value.cols,
-                                 storage: zip(p.value.storage, p.gradient.storage).map { $0 - 0.002 * $1 })
+            try p.assign(try Matrix(rows: p.value.rows, cols: p.value.cols,
+                                    storage: zip(p.value.storage, p.gradient.storage).map { $0 - 0.002 * $1 }))
         }
         return (before, try loss().0)
     }

@@ -40,8 +40,8 @@ struct PixelflyTests {
             let rank = 1 + rng.index(below: min(mask.inputFeatures, mask.outputFeatures))
             let layer = try PixelflyLinear<Float>(mask: mask, rank: rank, bias: trial % 2 == 0, combination: combination, rng: &rng)
             if let w = layer.gateWeight, let c = layer.gateBias {
-                w.value = Matrix(rows: 1, cols: mask.inputFeatures, initializer: .uniform(low: -0.5, high: 0.5), rng: &rng)
-                c.value[0, 0] = 0.3
+                try w.assign(Matrix(rows: 1, cols: mask.inputFeatures, initializer: .uniform(low: -0.5, high: 0.5), rng: &rng))
+                c.withMutableValueElements { $0[0] = 0.3 }
             }
             let dense = Matrix<Float>(rows: mask.outputFeatures, cols: mask.inputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)
             try layer.sparse.assignProjection(of: dense)
@@ -92,7 +92,7 @@ struct PixelflyTests {
             for hasBias in [true, false] {
                 let layer = try PixelflyLinear<Double>(input, out, mask: config, rank: 5, bias: hasBias, combination: combination, rng: &rng)
                 layer.sparse.backend = backend
-                if let w = layer.gateWeight { w.value = Matrix(rows: 1, cols: input, initializer: .normal(mean: 0, standardDeviation: 0.3), rng: &rng) }
+                if let w = layer.gateWeight { try w.assign(Matrix(rows: 1, cols: input, initializer: .normal(mean: 0, standardDeviation: 0.3), rng: &rng)) }
                 let x = Matrix<Double>(rows: 6, cols: input, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
                 let result = try gradientCheck(layer, input: x, samples: 30)
                 #expect(result.worst < 1e-6, "\(combination) bias \(hasBias): \(result)")

@@ -60,7 +60,7 @@ struct TrainingCheckpointTests {
         try vit.saveCheckpoint(to: path, seed: 1, configurationJSON: "{}")
         let mixer = try Self.makeTrainer(seed: 1)
         let before = mixer.parameters.map(\.value)
-        #expect(throws: FileError.self) { try mixer.restoreCheckpoint(from: path) }
+        #expect(throws: CheckpointMismatchError.self) { try mixer.restoreCheckpoint(from: path) }
         #expect(mixer.parameters.map(\.value) == before)
         #expect(mixer.step == 0)
     }

@@ -74,14 +74,14 @@ extension MonarchLinear {
         let (inputs, paddedOutput) = (inputFeatures, shape.paddedOutput)
         dx.reshape(rows: batch, cols: inputs)
         if batch == 0 { return }
-        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
         // dZ reuses the forward's z buffer: z is not needed by the backward.
         Self.gatherOutputGradient(dy, shape: shape, into: &permuted)
         hiddenGradient.reshape(rows: shape.middle, cols: batch)
         permuted.withUnsafeBufferPointer { zb in
             hidden.withUnsafeBufferPointer { hb in
                 blkdiag2.value.withUnsafeBufferPointer { lb in
-                    blkdiag2.gradient.withUnsafeMutableBufferPointer { glb in
+                    blkdiag2.withMutableGradientElements { glb in
                         hiddenGradient.withUnsafeMutableBufferPointer { dhb in
                             let (dz, h, l, gl, dh) = (zb.baseAddress!, hb.baseAddress!, lb.baseAddress!, glb.baseAddress!, dhb.baseAddress!)
                             ComputeThreads.parallelFor(k) { λ, _ in
@@ -99,7 +99,7 @@ extension MonarchLinear {
         x.withUnsafeBufferPointer { xb in
             hiddenGradient.withUnsafeBufferPointer { dhb in
                 blkdiag1.value.withUnsafeBufferPointer { rb in
-                    blkdiag1.gradient.withUnsafeMutableBufferPointer { grb in
+                    blkdiag1.withMutableGradientElements { grb in
                         dx.withUnsafeMutableBufferPointer { dxb in
                             let (x, dh, r, gr, dx) = (xb.baseAddress!, dhb.baseAddress!, rb.baseAddress!, grb.baseAddress!, dxb.baseAddress!)
                             ComputeThreads.parallelFor(k) { κ, _ in

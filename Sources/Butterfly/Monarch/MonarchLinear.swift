@@ -66,8 +66,8 @@ public final class MonarchLinear<Scalar: TensorScalar>: LinearLayer {
         guard projection.shape == shape else {
             throw ShapeError("MonarchLinear.assignProjection", "projection has \(projection.shape); the layer is \(shape)")
         }
-        blkdiag1.value = projection.first
-        blkdiag2.value = projection.second
+        try blkdiag1.assign(projection.first)
+        try blkdiag2.assign(projection.second)
         return projection.relativeError
     }
 }

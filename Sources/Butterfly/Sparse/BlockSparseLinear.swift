@@ -54,7 +54,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public init(layout: BlockSparseLayout, bias: Bool = true, name: String = "sparse",
                 outputVarianceShare: Double = 1, rng: inout SeededRandom) throws {
         guard outputVarianceShare > 0 else {
-            throw ShapeError("BlockSparseLinear.init", "output variance share must be positive, got \(outputVarianceShare)")
+            throw ConfigurationError("BlockSparseLinear.init", "output variance share must be positive, got \(outputVarianceShare)")
         }
         inputFeatures = layout.cols
         outputFeatures = layout.rows
@@ -97,7 +97,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         guard dense.rows == outputFeatures, dense.cols == inputFeatures else {
             throw ShapeError("BlockSparseLinear.assignProjection", "dense weight is \(dense.rows)×\(dense.cols); expected \(outputFeatures)×\(inputFeatures)")
         }
-        forEachStoredElement { row, col, index in weight.value[0, index] = dense[row, col] }
+        weight.withMutableValueElements { w in forEachStoredElement { row, col, index in w[index] = dense[row, col] } }
     }
 
     private func forEachStoredElement(_ body: (Int, Int, Int) -> Void) {
@@ -230,14 +230,14 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
-        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, lowRank: lowRank)
             return
         }
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
-                weight.gradient.withUnsafeMutableBufferPointer { gradient in
+                weight.withMutableGradientElements { gradient in
                     BlockSparseKernel.accumulateWeightGradient(layout, dy: outputGradient.baseAddress!, x: input.baseAddress!,
                                                                batch: batch, panelGradients: gradient.baseAddress!)
                 }
@@ -277,7 +277,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
-                weight.gradient.withUnsafeMutableBufferPointer { gradient in
+                weight.withMutableGradientElements { gradient in
                     BlockSparseXSMMKernel.accumulateWeightGradient(weightGradientPlan, kernels: kernels, rows: outputFeatures,
                                                                    cols: inputFeatures, dy: outputGradient.baseAddress!,
                                                                    x: input.baseAddress!, panelGradients: gradient.baseAddress!)

@@ -26,19 +26,19 @@ extension PixelflyLinear {
         guard hidden.rows == x.rows else {
             throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
         }
-        if let bias { addColumnSums(of: dy, into: &bias.gradient) }
+        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
         switch combination {
         case .sum:
             // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
-            try gemm(dy, .transposed, hidden, .none, beta: 1, into: &lowRank.u.gradient)
+            try lowRank.u.updateGradient { try gemm(dy, .transposed, hidden, .none, beta: 1, into: &$0) }
             try gemm(dy, .none, lowRank.u.value, .none, into: &hiddenGradient)
-            try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &lowRank.v.gradient)
+            try lowRank.v.updateGradient { try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &$0) }
             try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, plus: hiddenGradient, times: lowRank.v.value)
         case .gated:
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)
-            try gemm(gateGradient, .transposed, x, .none, beta: 1, into: &gateWeight!.gradient)
-            addColumnSums(of: gateGradient, into: &gateBias!.gradient)
+            try gateWeight!.updateGradient { try gemm(gateGradient, .transposed, x, .none, beta: 1, into: &$0) }
+            try gateBias!.updateGradient { addColumnSums(of: gateGradient, into: &$0) }
             GateRows.scale(dy, by: gate, complement: true, into: &scaledGradient)
             try sparse.backward(input: x, outputGradient: scaledGradient, inputGradient: &dx)
             GateRows.scale(dy, by: gate, complement: false, into: &scaledGradient)
@@ -49,9 +49,9 @@ extension PixelflyLinear {
 
     /// dU += dlᵀ·h, dh = dl·U, dV += dhᵀ·x, dx += dh·V.
     private func lowRankBackward(_ x: Matrix<Scalar>, _ dl: Matrix<Scalar>, _ dx: inout Matrix<Scalar>) throws {
-        try gemm(dl, .transposed, hidden, .none, beta: 1, into: &lowRank.u.gradient)
+        try lowRank.u.updateGradient { try gemm(dl, .transposed, hidden, .none, beta: 1, into: &$0) }
         try gemm(dl, .none, lowRank.u.value, .none, into: &hiddenGradient)
-        try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &lowRank.v.gradient)
+        try lowRank.v.updateGradient { try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &$0) }
         try gemm(hiddenGradient, .none, lowRank.v.value, .none, beta: 1, into: &dx)
     }
 

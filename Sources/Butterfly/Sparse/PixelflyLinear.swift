@@ -65,7 +65,7 @@ public final class PixelflyLinear<Scalar: TensorScalar>: LinearLayer {
         lowRank = try LowRankLinear(mask.inputFeatures, mask.outputFeatures, rank: rank, bias: false,
                                     name: name + ".lowrank", initialization: .kaimingUniform, rng: &rng)
         let uScale = Scalar(share.squareRoot())
-        lowRank.u.value = lowRank.u.value.map { $0 * uScale }
+        try lowRank.u.assign(lowRank.u.value.map { $0 * uScale })
         let bound = 1 / Double(mask.inputFeatures).squareRoot()
         self.bias = bias ? Parameter(name: name + ".bias",
                                      value: Matrix(rows: 1, cols: mask.outputFeatures, initializer: .uniform(low: -bound, high: bound), rng: &rng),

@@ -64,7 +64,7 @@ public final class ButterflyLayer<Scalar: TensorScalar>: Layer {
             dy.withUnsafeBufferPointer { outputGradient in
                 dx.withUnsafeMutableBufferPointer { inputGradient in
                     twiddles.value.withUnsafeBufferPointer { tw in
-                        twiddles.gradient.withUnsafeMutableBufferPointer { dtw in
+                        twiddles.withMutableGradientElements { dtw in
                             butterflyRunBackward(layout: layout, twiddles: tw.baseAddress!, outputGradient: outputGradient.baseAddress!,
                                                  inputGradient: inputGradient.baseAddress!, twiddleGradient: dtw.baseAddress!,
                                                  batch: x.rows, mapping: mapping, workspace: workspace)

@@ -71,7 +71,7 @@ public enum DFTLearning {
             layer.zeroGradients()
             try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
             let rate = learningRate * (0.01 + 0.99 * 0.5 * (1 + cos(Double.pi * Double(step) / Double(steps))))
-            adam.update(&layer.twiddles.value, gradient: layer.twiddles.gradient, learningRate: rate)
+            try layer.twiddles.updateValue { adam.update(&$0, gradient: layer.twiddles.gradient, learningRate: rate) }
         }
         return Outcome(curve: curve, finalRelativeError: materialisedRelativeError(layer.butterfly, bitReversal: bitReversal),
                        layer: layer)

@@ -137,7 +137,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     }
 
     private func accumulate(_ source: UnsafePointer<Scalar>, count: Int, into parameter: Parameter<Scalar>) {
-        parameter.gradient.withUnsafeMutableBufferPointer { g in
+        parameter.withMutableGradientElements { g in
             Scalar.axpy(count: count, alpha: 1, x: source, y: g.baseAddress!)
         }
     }

@@ -107,7 +107,7 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
             try head.backward(input: normalized, outputGradient: dLogits, inputGradient: &normalizedGradient)
         } else {
             // logits = h·Eᵀ:  ∂E += ∂logitsᵀ·h,  ∂h = ∂logits·E
-            try gemm(dLogits, .transposed, normalized, .none, beta: 1, into: &tokenEmbedding.gradient)
+            try tokenEmbedding.updateGradient { try gemm(dLogits, .transposed, normalized, .none, beta: 1, into: &$0) }
             try gemm(dLogits, .none, tokenEmbedding.value, .none, into: &normalizedGradient)
         }
         try gradientsReady(headStart)
@@ -115,9 +115,9 @@ public final class GPT<Scalar: TensorScalar>: TrainableModel {
         try gradientsReady(normStart)
         try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
                             gradientsReady: { try gradientsReady(2 + $0) })
-        TokenOperations.accumulatePositionGradient(blockInputGradient, into: &positions.gradient)
+        try positions.updateGradient { TokenOperations.accumulatePositionGradient(blockInputGradient, into: &$0) }
         for row in 0..<tokenIDs.count {
-            TokenOperations.addRow(blockInputGradient, row, into: &tokenEmbedding.gradient, tokenIDs[row])
+            try tokenEmbedding.updateGradient { TokenOperations.addRow(blockInputGradient, row, into: &$0, tokenIDs[row]) }
         }
         try gradientsReady(0)
         dTokens.setZero(rows: tokens.rows, cols: tokens.cols)

@@ -125,12 +125,12 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         try gradientsReady(normStart)
         try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
                             gradientsReady: { try gradientsReady(blocksStart + $0) })
-        TokenOperations.accumulatePositionGradient(blockInputGradient, into: &positions.gradient)
+        try positions.updateGradient { TokenOperations.accumulatePositionGradient(blockInputGradient, into: &$0) }
         let (batch, n) = (images.rows, grid.patchCount)
         if let classToken {
             embeddedGradient.ensureShape(rows: batch * n, cols: configuration.width)
             for b in 0..<batch {
-                TokenOperations.addRow(blockInputGradient, b * tokens, into: &classToken.gradient, 0)
+                try classToken.updateGradient { TokenOperations.addRow(blockInputGradient, b * tokens, into: &$0, 0) }
                 for p in 0..<n { TokenOperations.copyRow(blockInputGradient, b * tokens + 1 + p, into: &embeddedGradient, b * n + p) }
             }
             try patchEmbedding.backward(input: patches, outputGradient: embeddedGradient, inputGradient: &patchGradient)

@@ -19,7 +19,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
 
     public init(probability: Double, seed: UInt64) throws {
         guard probability >= 0, probability < 1 else {
-            throw ShapeError("Dropout.init", "probability must be in [0, 1), got \(probability)")
+            throw ConfigurationError("Dropout.init", "probability must be in [0, 1), got \(probability)")
         }
         self.probability = probability
         random = SeededRandom(seed: seed)

@@ -21,7 +21,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
 
     public init(features: Int, epsilon: Double = 1e-5, name: String = "norm") throws {
         guard features > 0 else { throw ShapeError("LayerNorm.init", "features must be positive, got \(features)") }
-        guard epsilon > 0 else { throw ShapeError("LayerNorm.init", "epsilon must be positive, got \(epsilon)") }
+        guard epsilon > 0 else { throw ConfigurationError("LayerNorm.init", "epsilon must be positive, got \(epsilon)") }
         self.features = features
         self.epsilon = Scalar(epsilon)
         gain = Parameter(name: name + ".weight", value: Matrix(rows: 1, cols: features, repeating: 1), weightDecay: false)
@@ -63,8 +63,8 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
                     gain.value.withUnsafeBufferPointer { g in
-                        gain.gradient.withUnsafeMutableBufferPointer { dg in
-                            bias.gradient.withUnsafeMutableBufferPointer { db in
+                        gain.withMutableGradientElements { dg in
+                            bias.withMutableGradientElements { db in
                                 statistics.withUnsafeBufferPointer { stats in
                                     partialGradients.withUnsafeMutableBufferPointer { partials in
                                         BlockKernels.layerNormRowsBackward(

@@ -43,7 +43,7 @@ public struct Checkpoint: Sendable {
     public func serialized() throws -> [UInt8] {
         var seen = Set<String>()
         for tensor in tensors where !seen.insert(tensor.name).inserted {
-            throw ShapeError("Checkpoint.serialized", "two tensors are named \(JSONValue.quoted(tensor.name))")
+            throw ConfigurationError("Checkpoint.serialized", "two tensors are named \(JSONValue.quoted(tensor.name))")
         }
         var entries: [String] = []
         if !metadata.isEmpty {

@@ -21,7 +21,7 @@ extension Checkpoint {
             try matrix(named: prefix + parameter.name, rows: parameter.value.rows, cols: parameter.value.cols,
                        as: S.self, source: source)
         }
-        for (parameter, matrix) in zip(parameters, matrices) { parameter.value = matrix }
+        for (parameter, matrix) in zip(parameters, matrices) { try parameter.assign(matrix) }
     }
 
     /// The tensor `name` as a `rows`×`cols` matrix of `S` (e.g. an optimizer moment); throws,
@@ -29,13 +29,13 @@ extension Checkpoint {
     public func matrix<S: TensorScalar>(named name: String, rows: Int, cols: Int, as _: S.Type = S.self,
                                         source: String = "checkpoint") throws -> Matrix<S> {
         guard let tensor = self[name] else {
-            throw FileError(source, "no tensor named \(JSONValue.quoted(name))")
+            throw CheckpointMismatchError(source: source, tensor: name, "is missing; the model needs it")
         }
         guard tensor.dtype == .of(S.self) else {
-            throw FileError(source, "tensor \(JSONValue.quoted(name)) holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
+            throw CheckpointMismatchError(source: source, tensor: name, "holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
         }
         guard tensor.shape == [rows, cols] else {
-            throw FileError(source, "tensor \(JSONValue.quoted(name)) has shape \(tensor.shape); the model expects [\(rows), \(cols)]")
+            throw CheckpointMismatchError(source: source, tensor: name, "has shape \(tensor.shape); the model expects [\(rows), \(cols)]")
         }
         return try tensor.matrix(as: S.self)
     }

@@ -35,7 +35,7 @@ public struct CheckpointTensor: Sendable, Equatable {
     /// Throws unless the shape is non-negative and `bytes` holds exactly its elements.
     public init(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) throws {
         guard !name.isEmpty, name != Checkpoint.metadataKey else {
-            throw ShapeError("CheckpointTensor", "name \(JSONValue.quoted(name)) is reserved or empty")
+            throw ConfigurationError("CheckpointTensor", "name \(JSONValue.quoted(name)) is reserved or empty")
         }
         guard let elements = Self.elementCount(shape),
               case let (byteCount, false) = elements.multipliedReportingOverflow(by: dtype.byteCount) else {

@@ -30,19 +30,19 @@ public func assignProjection<Scalar: TensorScalar>(of weight: Matrix<Scalar>, bi
         let kept = pixelfly.sparse.denseWeight()
         let residual = try Matrix(rows: weight.rows, cols: weight.cols, storage: zip(weight.storage, kept.storage).map(-))
         let factors = try bestRankApproximation(residual, rank: pixelfly.lowRank.rank).factors
-        pixelfly.lowRank.u.value = factors.left
-        pixelfly.lowRank.v.value = factors.right
+        try pixelfly.lowRank.u.assign(factors.left)
+        try pixelfly.lowRank.v.assign(factors.right)
         layerBias = pixelfly.bias
     case let sparse as BlockSparseLinear<Scalar>:
         try sparse.assignProjection(of: weight)
         layerBias = sparse.bias
     case let lowRank as LowRankLinear<Scalar>:
         let factors = try bestRankApproximation(weight, rank: lowRank.rank).factors
-        lowRank.u.value = factors.left
-        lowRank.v.value = factors.right
+        try lowRank.u.assign(factors.left)
+        try lowRank.v.assign(factors.right)
         layerBias = lowRank.bias
     case let dense as DenseLinear<Scalar>:
-        dense.weight.value = weight
+        try dense.weight.assign(weight)
         layerBias = dense.bias
     default:
         throw ConversionError.unsupportedTarget("\(type(of: layer))")
@@ -52,9 +52,9 @@ public func assignProjection<Scalar: TensorScalar>(of weight: Matrix<Scalar>, bi
             guard bias.rows == 1, bias.cols == layer.outputFeatures else {
                 throw ShapeError("assignProjection", "bias is \(bias.rows)×\(bias.cols); expected 1×\(layer.outputFeatures)")
             }
-            layerBias.value = bias
+            try layerBias.assign(bias)
         } else {
-            layerBias.value.fill(0)
+            layerBias.withMutableValueElements { $0.update(repeating: 0) }
         }
     }
     return relativeDistance(weight, layer.denseWeight())

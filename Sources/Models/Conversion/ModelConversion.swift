@@ -68,7 +68,7 @@ public func convertDenseCheckpoint(at path: String, blockLinear: LinearKind,
     var order: [String] = []
     for parameter in target.parameters {
         if let match = denseByName[parameter.name], match.value.rows == parameter.value.rows, match.value.cols == parameter.value.cols {
-            parameter.value = match.value
+            try parameter.assign(match.value)
             continue
         }
         guard let owner = linearNames.filter({ parameter.name.hasPrefix($0 + ".") }).max(by: { $0.count < $1.count }) else {
@@ -86,7 +86,7 @@ public func convertDenseCheckpoint(at path: String, blockLinear: LinearKind,
                                          kinds: [blockLinear, tokenMixingLinear ?? blockLinear], rng: &rng)
         let error = try assignProjection(of: weight, bias: denseByName[name + ".bias"]?.value, into: layer)
         let values = Dictionary(uniqueKeysWithValues: layer.parameters.map { ($0.name, $0.value) })
-        for parameter in targets { parameter.value = values[parameter.name]! }
+        for parameter in targets { try parameter.assign(values[parameter.name]!) }
         layers.append(ConvertedLinear(name: name, inputFeatures: weight.cols, outputFeatures: weight.rows, relativeError: error))
     }
 

@@ -9,19 +9,19 @@ import PixelflyCore
 /// relative tolerance 1e-15); F(−t) = 1 − F(t). The quantile inverts F by bisection to 1e-13
 /// absolute, which is far below anything a 3-seed interval can resolve.
 public enum StudentT {
-    /// P(T ≤ t). Throws `ShapeError` unless ν > 0 and t is finite.
+    /// P(T ≤ t). Throws `ConfigurationError` unless ν > 0 and t is finite.
     public static func cdf(_ t: Double, degreesOfFreedom nu: Double) throws -> Double {
-        guard nu > 0, nu.isFinite else { throw ShapeError("StudentT.cdf", "degrees of freedom must be positive and finite, got \(nu)") }
-        guard t.isFinite else { throw ShapeError("StudentT.cdf", "t must be finite, got \(t)") }
+        guard nu > 0, nu.isFinite else { throw ConfigurationError("StudentT.cdf", "degrees of freedom must be positive and finite, got \(nu)") }
+        guard t.isFinite else { throw ConfigurationError("StudentT.cdf", "t must be finite, got \(t)") }
         let tail = 0.5 * regularizedIncompleteBeta(nu / (nu + t * t), a: nu / 2, b: 0.5)
         return t >= 0 ? 1 - tail : tail
     }
 
     /// The t with P(T ≤ t) = p, e.g. p = 0.975 for a two-sided 95 % interval (4.3027 at ν = 2).
-    /// Throws `ShapeError` unless 0 < p < 1 and ν > 0.
+    /// Throws `ConfigurationError` unless 0 < p < 1 and ν > 0.
     public static func quantile(_ p: Double, degreesOfFreedom nu: Double) throws -> Double {
-        guard p > 0, p < 1 else { throw ShapeError("StudentT.quantile", "probability must be in (0, 1), got \(p)") }
-        guard nu > 0, nu.isFinite else { throw ShapeError("StudentT.quantile", "degrees of freedom must be positive and finite, got \(nu)") }
+        guard p > 0, p < 1 else { throw ConfigurationError("StudentT.quantile", "probability must be in (0, 1), got \(p)") }
+        guard nu > 0, nu.isFinite else { throw ConfigurationError("StudentT.quantile", "degrees of freedom must be positive and finite, got \(nu)") }
         if p == 0.5 { return 0 }
         if p < 0.5 { return -(try quantile(1 - p, degreesOfFreedom: nu)) }
         var (low, high) = (0.0, 1.0)

@@ -36,11 +36,11 @@ public final class AdamW<Scalar: TensorScalar> {
     public init(parameters: [Parameter<Scalar>], hyperparameters: Hyperparameters = .init()) throws {
         let h = hyperparameters
         guard (0..<1).contains(h.beta1), (0..<1).contains(h.beta2), h.epsilon > 0, h.weightDecay >= 0 else {
-            throw ShapeError("AdamW", "need 0 ≤ β₁, β₂ < 1, ε > 0, λ ≥ 0; got β₁ \(h.beta1), β₂ \(h.beta2), ε \(h.epsilon), λ \(h.weightDecay)")
+            throw ConfigurationError("AdamW", "need 0 ≤ β₁, β₂ < 1, ε > 0, λ ≥ 0; got β₁ \(h.beta1), β₂ \(h.beta2), ε \(h.epsilon), λ \(h.weightDecay)")
         }
         var seen = Set<String>()
         for p in parameters where !seen.insert(p.name).inserted {
-            throw ShapeError("AdamW", "parameter name \"\(p.name)\" appears twice; names must be unique")
+            throw ConfigurationError("AdamW", "parameter name \"\(p.name)\" appears twice; names must be unique")
         }
         self.parameters = parameters
         self.hyperparameters = h
@@ -58,23 +58,25 @@ public final class AdamW<Scalar: TensorScalar> {
         for index in parameters.indices {
             let parameter = parameters[index]
             let decay = parameter.weightDecay ? Scalar(1 - learningRate * h.weightDecay) : 1
-            AdamW.updateOne(value: &parameter.value, gradient: parameter.gradient,
+            parameter.withMutableValueElements { theta in
+                AdamW.updateOne(value: theta, gradient: parameter.gradient,
                             m: &firstMoments[index], v: &secondMoments[index],
                             decay: decay, beta1: Scalar(h.beta1), beta2: Scalar(h.beta2),
                             stepSize: Scalar(learningRate / correction1),
                             inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()),
                             epsilon: Scalar(h.epsilon))
+            }
         }
     }
 
     /// The per-element loop (specialised for Float and Double inside this module), split over
     /// `ComputeThreads` for large parameters.
     @usableFromInline
-    static func updateOne(value: inout Matrix<Scalar>, gradient: Matrix<Scalar>,
+    static func updateOne(value theta: UnsafeMutableBufferPointer<Scalar>, gradient: Matrix<Scalar>,
                           m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
                           decay: Scalar, beta1: Scalar, beta2: Scalar, stepSize: Scalar,
                           inverseSqrtCorrection2: Scalar, epsilon: Scalar) {
-        value.withUnsafeMutableBufferPointer { theta in
+        do {
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in

@@ -11,8 +11,8 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scal
     for index in parameters.indices { sumOfSquares += sumOfSquaresOf(parameters[index].gradient) }
     let norm = sumOfSquares.squareRoot()
     guard norm.isFinite, norm > maxNorm else { return norm }
-    let scale = Scalar(maxNorm / (norm + 1e-6))
-    for index in parameters.indices { scaleInPlace(&parameters[index].gradient, by: scale) }
+    let factor = Scalar(maxNorm / (norm + 1e-6))
+    for parameter in parameters { parameter.withMutableGradientElements { scale(elements: $0, by: factor) } }
     return norm
 }
 
@@ -28,8 +28,6 @@ func sumOfSquaresOf<Scalar: TensorScalar>(_ m: Matrix<Scalar>) -> Double {
 
 /// m ← s·m.
 @usableFromInline
-func scaleInPlace<Scalar: TensorScalar>(_ m: inout Matrix<Scalar>, by s: Scalar) {
-    m.withUnsafeMutableBufferPointer { g in
-        for i in g.indices { g[i] *= s }
-    }
+func scale<Scalar: TensorScalar>(elements g: UnsafeMutableBufferPointer<Scalar>, by s: Scalar) {
+    for i in g.indices { g[i] *= s }
 }

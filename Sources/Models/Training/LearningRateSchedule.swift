@@ -17,10 +17,10 @@ public struct WarmupCosineSchedule: Codable, Sendable, Equatable {
     public var minimum: Double
 
     public init(peak: Double, warmupSteps: Int, totalSteps: Int, minimum: Double = 0) throws {
-        guard peak > 0, peak.isFinite else { throw ShapeError("WarmupCosineSchedule", "peak learning rate must be positive and finite, got \(peak)") }
-        guard minimum >= 0, minimum <= peak else { throw ShapeError("WarmupCosineSchedule", "minimum \(minimum) must be in [0, peak \(peak)]") }
+        guard peak > 0, peak.isFinite else { throw ConfigurationError("WarmupCosineSchedule", "peak learning rate must be positive and finite, got \(peak)") }
+        guard minimum >= 0, minimum <= peak else { throw ConfigurationError("WarmupCosineSchedule", "minimum \(minimum) must be in [0, peak \(peak)]") }
         guard warmupSteps >= 0, totalSteps >= 1, warmupSteps <= totalSteps else {
-            throw ShapeError("WarmupCosineSchedule", "need 0 ≤ warmup (\(warmupSteps)) ≤ total (\(totalSteps)) and total ≥ 1")
+            throw ConfigurationError("WarmupCosineSchedule", "need 0 ≤ warmup (\(warmupSteps)) ≤ total (\(totalSteps)) and total ≥ 1")
         }
         self.peak = peak
         self.warmupSteps = warmupSteps

@@ -19,7 +19,7 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
         case "vit": return .vit(tiny ? .tiny : .small)
         case "mixer": return .mixer(tiny ? .tiny : .small)
         case "gpt": return .gpt(tiny ? .tiny : .small)
-        default: throw ShapeError("ModelConfiguration", "unknown model \"\(name)\"; choose one of \(choices.joined(separator: ", "))")
+        default: throw ConfigurationError("ModelConfiguration", "unknown model \"\(name)\"; choose one of \(choices.joined(separator: ", "))")
         }
     }
 

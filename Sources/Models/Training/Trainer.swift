@@ -64,7 +64,7 @@ public final class Trainer<Scalar: TensorScalar> {
     /// gradients and takes the same update.
     @discardableResult
     public func step(inputs: Matrix<Scalar>, labels: [Int], checkpointPath: String? = nil) throws -> Double {
-        for index in parameters.indices { parameters[index].gradient.fill(0) }
+        for index in parameters.indices { parameters[index].zeroGradient() }
         try model.forward(inputs, into: &logits)
         var value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &logitsGradient)
         if let communicator {

@@ -6,7 +6,7 @@ extension Trainer {
     public func broadcastStateFromRankZero() throws {
         guard let communicator else { return }
         for parameter in parameters {
-            try parameter.value.withUnsafeMutableBufferPointer {
+            try parameter.withMutableValueElements {
                 try communicator.broadcastFromRankZero(UnsafeMutableRawBufferPointer($0))
             }
         }
