@@ -79,7 +79,8 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// U·V, (out, in).
     public func denseWeight() -> Matrix<Scalar> {
-        // Shapes agree by construction.
+        // Cannot fail: `u` (out×rank) and `v` (rank×in) are `let` parameters, and a `Parameter`
+        // keeps its shape.
         try! matmul(u.value, .none, v.value, .none)
     }
 
@@ -92,7 +93,7 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
         try gemm(x, .none, v.value, .transposed, into: &hidden)
         if let bias {
             y.reshape(rows: x.rows, cols: outputFeatures)
-            broadcastRows(bias.value, into: &y)
+            try broadcastRows(bias.value, into: &y)
             try gemm(hidden, .none, u.value, .transposed, beta: 1, into: &y)
         } else {
             try gemm(hidden, .none, u.value, .transposed, into: &y)
@@ -108,7 +109,7 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
             throw ShapeError("LowRankLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward (kept hidden is \(hidden.rows)×\(hidden.cols))")
         }
         try u.updateGradient { try gemm(dy, .transposed, hidden, .none, beta: 1, into: &$0) }
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         try gemm(dy, .none, u.value, .none, into: &hiddenGradient)
         try v.updateGradient { try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &$0) }
         try gemm(hiddenGradient, .none, v.value, .none, into: &dx)

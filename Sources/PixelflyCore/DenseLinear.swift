@@ -34,7 +34,7 @@ public final class DenseLinear<Scalar: TensorScalar>: LinearLayer {
         try checkInput(x, "DenseLinear.forward")
         if let bias {
             y.reshape(rows: x.rows, cols: outputFeatures)
-            broadcastRows(bias.value, into: &y)
+            try broadcastRows(bias.value, into: &y)
             try gemm(x, .none, weight.value, .transposed, beta: 1, into: &y)
         } else {
             try gemm(x, .none, weight.value, .transposed, into: &y)
@@ -45,7 +45,7 @@ public final class DenseLinear<Scalar: TensorScalar>: LinearLayer {
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "DenseLinear.backward")
         try weight.updateGradient { try gemm(dy, .transposed, x, .none, beta: 1, into: &$0) }
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         try gemm(dy, .none, weight.value, .none, into: &dx)
     }
 }

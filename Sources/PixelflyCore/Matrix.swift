@@ -21,6 +21,10 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     @inlinable public var storage: [Scalar] { _storage }
 
     /// A `rows`×`cols` matrix filled with `value`.
+    ///
+    /// Sizes here come from the library's own shapes (a layer's features, an input's rows), so
+    /// a negative size is a programmer error and traps, as `Array(repeating:count:)` does. For
+    /// sizes a user supplies, use `init(validatingRows:cols:repeating:)`, which throws.
     public init(rows: Int, cols: Int, repeating value: Scalar = 0) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         self._rows = rows
@@ -28,11 +32,16 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
         self._storage = Array(repeating: value, count: rows * cols)
     }
 
+    /// A `rows`×`cols` matrix filled with `value`; throws `ShapeError` if a size is negative
+    /// or `rows * cols` overflows.
+    public init(validatingRows rows: Int, cols: Int, repeating value: Scalar = 0) throws {
+        try Self.validate(rows: rows, cols: cols, "Matrix.init")
+        self.init(rows: rows, cols: cols, repeating: value)
+    }
+
     /// A matrix over existing row-major elements; throws unless `storage.count == rows * cols`.
     public init(rows: Int, cols: Int, storage: [Scalar]) throws {
-        guard rows >= 0, cols >= 0 else {
-            throw ShapeError("Matrix.init", "dimensions must be non-negative, got \(rows)×\(cols)")
-        }
+        try Self.validate(rows: rows, cols: cols, "Matrix.init")
         guard storage.count == rows * cols else {
             throw ShapeError("Matrix.init", "\(rows)×\(cols) needs \(rows * cols) elements, got \(storage.count)")
         }
@@ -48,6 +57,17 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
             throw ShapeError("Matrix.init", "rows have different lengths: \(nested.map(\.count))")
         }
         try self.init(rows: nested.count, cols: cols, storage: nested.flatMap { $0 })
+    }
+
+    /// Throws `ShapeError` unless `rows`, `cols` ≥ 0 and `rows * cols` fits in an `Int`.
+    static func validate(rows: Int, cols: Int, _ operation: String) throws {
+        guard rows >= 0, cols >= 0 else {
+            throw ShapeError(operation, "dimensions must be non-negative, got \(rows)×\(cols)")
+        }
+        guard !rows.multipliedReportingOverflow(by: cols).overflow,
+              !(rows * cols).multipliedReportingOverflow(by: MemoryLayout<Scalar>.stride).overflow else {
+            throw ShapeError(operation, "\(rows)×\(cols) elements overflow the address space")
+        }
     }
 
     public var count: Int { rows * cols }
@@ -72,6 +92,9 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     /// fast even when called from unspecialised generic code, where growing an array element
     /// by element cost about a microsecond per element). Kernels keep their buffers at a fixed
     /// size in the steady state, so this allocates only when a shape changes.
+    ///
+    /// Like `init(rows:cols:repeating:)`, a negative size traps; `reshape(validatingRows:cols:)`
+    /// throws instead.
     public mutating func reshape(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         let newCount = rows * cols
@@ -86,6 +109,13 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
         }
         self._rows = rows
         self._cols = cols
+    }
+
+    /// `reshape(rows:cols:)` for user-supplied sizes: throws `ShapeError` (leaving the matrix
+    /// unchanged) if a size is negative or the element count overflows.
+    public mutating func reshape(validatingRows rows: Int, cols: Int) throws {
+        try Self.validate(rows: rows, cols: cols, "Matrix.reshape")
+        reshape(rows: rows, cols: cols)
     }
 
     /// Sets every element to `value`.

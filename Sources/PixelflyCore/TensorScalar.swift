@@ -14,6 +14,11 @@ public enum Transpose: Sendable, Equatable {
 /// A floating-point element type with BLAS kernels: `Float` (the training type) and `Double`
 /// (references and gradient checks).
 ///
+/// Closed to these two: the `supportedScalarToken` requirement returns a `SupportedScalarToken`,
+/// which only this module can create, so another module cannot declare a conformance (it
+/// would have no token to return). Kernels that dispatch on the concrete type (checkpoint
+/// dtypes, the butterfly SIMD paths) therefore only ever see `Float` or `Double`.
+///
 /// Generic code orchestrates; the per-element work runs inside these static kernels, which are
 /// concrete for each type, so a generic caller pays one dynamic dispatch per call, not per
 /// element.
@@ -34,6 +39,15 @@ where Self.RawSignificand: FixedWidthInteger {
 
     /// Name used in reports and checkpoint headers ("F32", "F64").
     static var dtypeName: String { get }
+
+    /// Proof that the conformance is one of this module's (see the type's documentation).
+    static var supportedScalarToken: SupportedScalarToken { get }
+}
+
+/// The token `TensorScalar` requires; it has no public initialiser, so only `Float` and
+/// `Double` (conformed in this module) can supply one.
+public struct SupportedScalarToken: Sendable {
+    init() {}
 }
 
 extension Float: TensorScalar {
@@ -54,6 +68,8 @@ extension Float: TensorScalar {
     }
 
     public static var dtypeName: String { "F32" }
+
+    public static var supportedScalarToken: SupportedScalarToken { SupportedScalarToken() }
 }
 
 extension Double: TensorScalar {
@@ -74,4 +90,6 @@ extension Double: TensorScalar {
     }
 
     public static var dtypeName: String { "F64" }
+
+    public static var supportedScalarToken: SupportedScalarToken { SupportedScalarToken() }
 }

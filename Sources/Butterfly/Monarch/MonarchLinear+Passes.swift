@@ -74,7 +74,7 @@ extension MonarchLinear {
         let (inputs, paddedOutput) = (inputFeatures, shape.paddedOutput)
         dx.reshape(rows: batch, cols: inputs)
         if batch == 0 { return }
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         // dZ reuses the forward's z buffer: z is not needed by the backward.
         Self.gatherOutputGradient(dy, shape: shape, into: &permuted)
         hiddenGradient.reshape(rows: shape.middle, cols: batch)

@@ -114,7 +114,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         y.reshape(rows: x.rows, cols: outputFeatures)
-        multiply(x, into: &y, bias: bias?.value)
+        try multiply(x, into: &y, bias: bias?.value)
     }
 
     /// y = x·Wᵀ + h·Uᵀ + b, without this layer's own bias (b is the caller's, or nil); h is
@@ -127,12 +127,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             throw ShapeError("BlockSparseLinear.forward", "low-rank term \(h.rows)×\(h.cols) · (\(u.rows)×\(u.cols))ᵀ does not fit \(x.rows)×\(outputFeatures)")
         }
         y.reshape(rows: x.rows, cols: outputFeatures)
-        multiply(x, into: &y, bias: b, lowRank: (h, u))
+        try multiply(x, into: &y, bias: b, lowRank: (h, u))
     }
 
     /// y = x·Wᵀ (+ bias) (+ h·Uᵀ).
     private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) {
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) throws {
         let batch = x.rows
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
@@ -164,7 +164,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             return
         }
-        if let bias { broadcastRows(bias, into: &y) }
+        if let bias { try broadcastRows(bias, into: &y) }
         let beta: Scalar = bias == nil ? 0 : 1
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
         if workspace.count != workspaceCount { workspace.reshape(rows: 1, cols: workspaceCount) }
@@ -230,7 +230,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, lowRank: lowRank)
             return

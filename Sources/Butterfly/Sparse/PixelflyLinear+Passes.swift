@@ -26,7 +26,7 @@ extension PixelflyLinear {
         guard hidden.rows == x.rows else {
             throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
         }
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         switch combination {
         case .sum:
             // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
@@ -38,7 +38,7 @@ extension PixelflyLinear {
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)
             try gateWeight!.updateGradient { try gemm(gateGradient, .transposed, x, .none, beta: 1, into: &$0) }
-            try gateBias!.updateGradient { addColumnSums(of: gateGradient, into: &$0) }
+            try gateBias!.updateGradient { try addColumnSums(of: gateGradient, into: &$0) }
             GateRows.scale(dy, by: gate, complement: true, into: &scaledGradient)
             try sparse.backward(input: x, outputGradient: scaledGradient, inputGradient: &dx)
             GateRows.scale(dy, by: gate, complement: false, into: &scaledGradient)

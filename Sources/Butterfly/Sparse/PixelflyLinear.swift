@@ -91,6 +91,7 @@ public final class PixelflyLinear<Scalar: TensorScalar>: LinearLayer {
         let l = lowRank.denseWeight()
         let g = gateBias.map { Scalar(1) / (1 + Scalar.exp(-$0.value[0, 0])) } ?? Scalar(0.5)
         let (a, b): (Scalar, Scalar) = combination == .sum ? (1, 1) : (1 - g, g)
+        // Cannot fail: both parts are `let` layers of shape out×in whose parameters keep their shapes.
         return try! Matrix(rows: s.rows, cols: s.cols, storage: zip(s.storage, l.storage).map { a * $0 + b * $1 })
     }
 }

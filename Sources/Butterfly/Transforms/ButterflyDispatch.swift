@@ -37,6 +37,7 @@ func butterflyRun<Scalar>(
                          input: cast(input, to: Double.self), output: cast(output, to: Double.self), batch: batch,
                          mapping: unsafeBitCast(mapping, to: ChunkMapping<Double>.self), workspace: workspace, save: save)
     } else {
+        // Unreachable: `TensorScalar` is closed to Float and Double (see `SupportedScalarToken`).
         preconditionFailure("butterfly kernels exist for Float and Double only, not \(Scalar.self)")
     }
 }
@@ -67,6 +68,7 @@ func butterflyRunBackward<Scalar>(
                           twiddleGradient: cast(twiddleGradient, to: Double.self), batch: batch,
                           mapping: unsafeBitCast(mapping, to: ChunkMapping<Double>.self), workspace: workspace)
     } else {
+        // Unreachable: `TensorScalar` is closed to Float and Double (see `SupportedScalarToken`).
         preconditionFailure("butterfly kernels exist for Float and Double only, not \(Scalar.self)")
     }
 }

@@ -27,7 +27,8 @@ public final class ButterflyLayer<Scalar: TensorScalar>: Layer {
         twiddles = Parameter(name: name + ".twiddles", value: butterfly.twiddles, weightDecay: false)
     }
 
-    /// The current twiddles as a `ButterflyMatrix`.
+    /// The current twiddles as a `ButterflyMatrix`. Cannot fail: `twiddles` is a `let`
+    /// parameter created with the layout's size, and a `Parameter` keeps its shape.
     public var butterfly: ButterflyMatrix<Scalar> { try! ButterflyMatrix(layout: layout, twiddles: twiddles.value) }
 
     public var parameters: [Parameter<Scalar>] { [twiddles] }

@@ -58,7 +58,7 @@ public final class ButterflyLinear<Scalar: TensorScalar>: LinearLayer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "ButterflyLinear.backward")
-        if let bias { try bias.updateGradient { addColumnSums(of: dy, into: &$0) } }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         copyColumns(dy, into: &paddedGradient, width: n)
         try butterfly.backward(input: paddedInput, outputGradient: paddedGradient, inputGradient: &paddedInputGradient)
         copyColumns(paddedInputGradient, into: &dx, width: inputFeatures)

@@ -18,6 +18,7 @@ public enum TensorDType: String, Sendable, CaseIterable {
         switch S.dtypeName {
         case "F32": .f32
         case "F64": .f64
+        // Unreachable: `TensorScalar` is closed to Float and Double (see `SupportedScalarToken`).
         default: preconditionFailure("TensorScalar \(S.self) has no checkpoint dtype (\(S.dtypeName))")
         }
     }

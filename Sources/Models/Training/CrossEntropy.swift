@@ -17,7 +17,7 @@ public struct SoftmaxCrossEntropy: Codable, Sendable, Equatable {
 
     public init(labelSmoothing: Double = 0) throws {
         guard labelSmoothing >= 0, labelSmoothing < 1 else {
-            throw ShapeError("SoftmaxCrossEntropy", "label smoothing must be in [0, 1), got \(labelSmoothing)")
+            throw ConfigurationError("SoftmaxCrossEntropy", "label smoothing must be in [0, 1), got \(labelSmoothing)")
         }
         self.labelSmoothing = labelSmoothing
     }
@@ -86,9 +86,16 @@ public struct SoftmaxCrossEntropy: Codable, Sendable, Equatable {
 }
 
 /// Number of rows whose largest logit is at the label's index (ties go to the lower index).
+/// Throws `ShapeError` unless there is one label per row and, if there are rows, at least one
+/// class.
 @inlinable
-public func correctPredictions<Scalar: TensorScalar>(logits: Matrix<Scalar>, labels: [Int]) -> Int {
-    precondition(labels.count == logits.rows, "\(labels.count) labels for \(logits.rows) rows")
+public func correctPredictions<Scalar: TensorScalar>(logits: Matrix<Scalar>, labels: [Int]) throws -> Int {
+    guard labels.count == logits.rows else {
+        throw ShapeError("correctPredictions", "\(labels.count) labels for \(logits.rows) rows of logits; need one per row")
+    }
+    guard logits.rows == 0 || logits.cols > 0 else {
+        throw ShapeError("correctPredictions", "logits have 0 classes (columns); need at least one")
+    }
     let classes = logits.cols
     var correct = 0
     logits.withUnsafeBufferPointer { z in

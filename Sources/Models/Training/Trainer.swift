@@ -94,6 +94,6 @@ public final class Trainer<Scalar: TensorScalar> {
     public func evaluate(inputs: Matrix<Scalar>, labels: [Int]) throws -> (loss: Double, correct: Int) {
         try model.forward(inputs, into: &logits)
         let value = try evaluationLoss.loss(logits: logits, labels: labels, scratch: &logitsGradient)
-        return (value, correctPredictions(logits: logits, labels: labels))
+        return (value, try correctPredictions(logits: logits, labels: labels))
     }
 }
