@@ -26,12 +26,22 @@ import Glibc
 /// calling thread — the allocation tests use it to check that layers reuse their buffers.
 public enum ComputeThreads {
     /// Threads used by one parallel region (≥ 1). Defaults to the thread count OpenBLAS chose
-    /// when it loaded (all cores, or `OPENBLAS_NUM_THREADS`); setting it also pins OpenBLAS to
-    /// one thread. Setting it waits for a running region to end, so never set it from inside a
-    /// task.
-    public static var count: Int {
-        get { pool.threadCount }
-        set { pool.resize(threads: max(newValue, 1)) }
+    /// when it loaded (all cores, or `OPENBLAS_NUM_THREADS`). Read atomically, so any thread may
+    /// read it while another calls `setCount(_:)`.
+    public static var count: Int { pool.threadCount }
+
+    /// Sets `count` (and pins OpenBLAS to one thread). Safe to call from any thread outside a
+    /// parallel region: it waits for a region running on another thread to end, so a region
+    /// never sees the pool change under it. Throws `ConfigurationError` for `threads < 1`, and
+    /// when called from inside a task of a running region (waiting there would never end).
+    public static func setCount(_ threads: Int) throws {
+        guard threads >= 1 else {
+            throw ConfigurationError("ComputeThreads.setCount", "thread count must be at least 1, got \(threads)")
+        }
+        guard pthread_getspecific(insideRegionKey.key) == nil else {
+            throw ConfigurationError("ComputeThreads.setCount", "called from inside a parallel region's task; set the thread count between regions")
+        }
+        pool.resize(threads: threads)
     }
 
     /// Runs `body(task, worker)` for every task in `0..<taskCount`, spread over the threads.
@@ -78,6 +88,10 @@ public enum ComputeThreads {
 
     @usableFromInline static let serialKey = ThreadFlagKey()
 
+    /// Set on a thread while it runs tasks of a region (the caller's thread during the region,
+    /// a worker's for its whole life), so `setCount` can refuse instead of deadlocking.
+    static let insideRegionKey = ThreadFlagKey()
+
     @usableFromInline static let pool = WorkerPool(threads: Int(openblas_get_num_threads()))
 }
 
@@ -103,7 +117,9 @@ final class WorkerPool: @unchecked Sendable {
     /// four runs, with 400 000 spins 62–75 ms.
     private static let spinsBeforeSleep = 400_000
 
-    private(set) var threadCount: Int
+    /// Read by any thread (`ComputeThreads.count`), written by `resize` while it holds `busy`.
+    private let threadCountValue = Atomic<Int>(1)
+    var threadCount: Int { threadCountValue.load(ordering: .acquiring) }
     private var workersStarted = 0
 
     /// A region is running (claimed with compare-exchange; a failed claim runs serially).
@@ -136,7 +152,6 @@ final class WorkerPool: @unchecked Sendable {
     private var sleepers = 0
 
     init(threads: Int) {
-        threadCount = 1
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         resize(threads: max(threads, 1))
@@ -151,7 +166,7 @@ final class WorkerPool: @unchecked Sendable {
             startWorker()
             workersStarted += 1
         }
-        threadCount = threads
+        threadCountValue.store(threads, ordering: .releasing)
         activeWorkers.store(threads - 1, ordering: .releasing)
     }
 
@@ -175,7 +190,10 @@ final class WorkerPool: @unchecked Sendable {
             if sleepers > 0 { pthread_cond_broadcast(&wake) }
             pthread_mutex_unlock(&mutex)
 
+            let key = ComputeThreads.insideRegionKey.key
+            pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
             runTasks(worker: 0)
+            pthread_setspecific(key, nil)
             while unfinished.load(ordering: .acquiring) > 0 {}
             openGeneration.store(-1, ordering: .sequentiallyConsistent)
             while inside.load(ordering: .sequentiallyConsistent) > 0 {}
@@ -194,6 +212,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop() {
+        pthread_setspecific(ComputeThreads.insideRegionKey.key, UnsafeRawPointer(bitPattern: 1))
         var seen = generation.load(ordering: .acquiring)
         while true {
             var spins = 0

@@ -52,9 +52,9 @@ struct GemmThroughput: Codable, Sendable {
         let b = Matrix<Float>(rows: size, cols: size, initializer: .uniform(low: -1, high: 1), rng: &rng)
         var c = Matrix<Float>(rows: size, cols: size)
         let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
+        defer { try? ComputeThreads.setCount(saved) }
         return try threads.map { count in
-            ComputeThreads.count = count
+            try ComputeThreads.setCount(count)
             let sample = try pixelflyMeasure(warmup: timing.warmup, repetitions: timing.repetitions) {
                 try gemm(a, .none, b, .none, into: &c)
             }

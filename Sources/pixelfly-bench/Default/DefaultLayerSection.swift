@@ -29,12 +29,12 @@ struct DefaultLayerSection: Encodable {
         var table = Table(["in×out", "batch", "thr", "kind", "density", "fwd ×dense", "f+b ×dense", "f+b ×dense range",
                            "f+b ms", "f+b GF/s", "max err"])
         let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
+        defer { try? ComputeThreads.setCount(saved) }
         for (input, output) in shapes {
             var candidates = try settings.candidates(input: input, output: output, seed: 11)
             let dense = Double(2 * input * output)
             for threads in [1, 2] {
-                ComputeThreads.count = threads
+                try ComputeThreads.setCount(threads)
                 for batch in batches {
                     var measured = candidates
                     if batch == sweep && threads == 1 {

@@ -52,14 +52,14 @@ struct LayersCommand: ParsableCommand {
             mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
             rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" }, nblocks: nblocks)
         let saved = ComputeThreads.count
-        defer { ComputeThreads.count = saved }
+        defer { try? ComputeThreads.setCount(saved) }
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
                            "f+b ms", "f+b ×dense", "f+b GF/s", "dense GF/s", "GF/s ÷ dense", "max err (scale)"])
         for (input, output) in parsedShapes {
             let candidates = try settings.candidates(input: input, output: output, seed: 11)
             for threadCount in threads {
-                ComputeThreads.count = threadCount
+                try ComputeThreads.setCount(threadCount)
                 for batch in batches {
                     let measured = try LayerMeasurement.measure(
                         candidates, input: input, output: output, batch: batch, threads: threadCount,

@@ -44,7 +44,7 @@ struct LowRankCommand: ParsableCommand {
         guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
         guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
         let layerShapes = try shapes.map(Self.parseShape)
-        ComputeThreads.count = threads
+        try ComputeThreads.setCount(threads)
         let environment = RunEnvironment.current()
         print(environment.header)
 

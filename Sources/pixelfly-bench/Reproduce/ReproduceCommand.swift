@@ -70,7 +70,7 @@ struct ReproduceCommand: ParsableCommand {
 
     func run() throws {
         let start = monotonicSeconds()
-        if let threads { ComputeThreads.count = threads }
+        if let threads { try ComputeThreads.setCount(threads) }
         let threadCount = ComputeThreads.count
         let folder = try ResultsFolder(results)
         let environment = RunEnvironment.current()

@@ -57,7 +57,7 @@ struct ScalingCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeThreads.count = threads }
+        if let threads { try ComputeThreads.setCount(threads) }
         guard MPIProcess.isLaunchedByMPI else { return try measure(communicator: nil) }
         try MPIJob.run(bucketMegabytes: bucketMegabytes) { try measure(communicator: $0) }
     }

@@ -152,7 +152,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { ComputeThreads.count = threads }
+        if let threads { try ComputeThreads.setCount(threads) }
         let configuration = try makeConfiguration()
         guard MPIProcess.isLaunchedByMPI else { return try train(configuration, communicator: nil) }
         try MPIJob.run(bucketMegabytes: bucketMegabytes) { try train(configuration, communicator: $0) }

@@ -28,7 +28,7 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        if let threads { ComputeThreads.count = threads }
+        if let threads { try ComputeThreads.setCount(threads) }
         let result = try CheckpointEvaluation.evaluate(checkpoint: checkpoint, dataDirectory: dataDirectory,
                                                        corpusPath: corpus, testLimit: testLimit)
         if json {

@@ -39,7 +39,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.count = threads
+        try ComputeThreads.setCount(threads)
         let trained = try TrainedCheckpoint(path: checkpoint)
         guard let gpt = trained.model as? GPT<Float> else {
             throw ModelFileError.wrongModelKind(path: checkpoint, kind: trained.configuration.model.name, needed: "byte-level GPT (--model gpt)")
