@@ -19,6 +19,8 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
     public let bias: Parameter<Scalar>?
 
     /// h = x·Vᵀ from the most recent forward, (batch, rank).
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    @usableFromInline var forwardInput = ForwardInputRecord()
     @usableFromInline var hidden = Matrix<Scalar>(rows: 0, cols: 0)
     /// dh = dy·U, (batch, rank); reused across backward calls.
     @usableFromInline var hiddenGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -90,6 +92,7 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
     @_specialize(exported: true, where Scalar == Float)
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "LowRankLinear.forward")
+        forwardInput.record(x)
         try gemm(x, .none, v.value, .transposed, into: &hidden)
         if let bias {
             y.reshape(rows: x.rows, cols: outputFeatures)
@@ -105,6 +108,7 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "LowRankLinear.backward")
+        try forwardInput.check(x, "LowRankLinear.backward")
         guard hidden.rows == x.rows, hidden.cols == rank else {
             throw ShapeError("LowRankLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward (kept hidden is \(hidden.rows)×\(hidden.cols))")
         }

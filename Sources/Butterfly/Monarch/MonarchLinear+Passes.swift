@@ -22,6 +22,7 @@ extension MonarchLinear {
     @_specialize(exported: true, where Scalar == Float)
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "MonarchLinear.forward")
+        forwardInput.record(x)
         let batch = x.rows
         let (k, p, q, s) = (shape.nblocks, shape.p, shape.q, shape.s)
         let (inputs, outputs, paddedOutput) = (inputFeatures, outputFeatures, shape.paddedOutput)
@@ -66,6 +67,7 @@ extension MonarchLinear {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "MonarchLinear.backward")
+        try forwardInput.check(x, "MonarchLinear.backward")
         let batch = x.rows
         guard hidden.rows == shape.middle, hidden.cols == batch else {
             throw ShapeError("MonarchLinear.backward", "no forward pass on this \(batch)-row input precedes the backward")

@@ -22,6 +22,8 @@ public final class MonarchLinear<Scalar: TensorScalar>: LinearLayer {
     public let bias: Parameter<Scalar>?
 
     /// Stage-1 output, feature-major (k·q, batch): row f holds h[:, f]. Kept for the backward.
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    @usableFromInline var forwardInput = ForwardInputRecord()
     @usableFromInline var hidden = Matrix<Scalar>(rows: 0, cols: 0)
     /// Stage-2 output before the output permutation, (batch, l·s): z[b, λ·s + σ] = y[b, σ·l + λ].
     @usableFromInline var permuted = Matrix<Scalar>(rows: 0, cols: 0)

@@ -5,6 +5,7 @@ import PixelflyCore
 extension PixelflyLinear {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "PixelflyLinear.forward")
+        forwardInput.record(x)
         let batch = x.rows
         try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
         switch combination {
@@ -23,6 +24,7 @@ extension PixelflyLinear {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "PixelflyLinear.backward")
+        try forwardInput.check(x, "PixelflyLinear.backward")
         guard hidden.rows == x.rows else {
             throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
         }

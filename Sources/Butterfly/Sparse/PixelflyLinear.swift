@@ -38,6 +38,8 @@ public final class PixelflyLinear<Scalar: TensorScalar>: LinearLayer {
     public let gateWeight: Parameter<Scalar>?
     public let gateBias: Parameter<Scalar>?
 
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    @usableFromInline var forwardInput = ForwardInputRecord()
     @usableFromInline var hidden = Matrix<Scalar>(rows: 0, cols: 0)
     @usableFromInline var hiddenGradient = Matrix<Scalar>(rows: 0, cols: 0)
     /// Gated only: s, then d = l − s, the gate g (batch, 1), a scaled output gradient, ∂L/∂z.

@@ -13,6 +13,8 @@ public final class ButterflyLayer<Scalar: TensorScalar>: Layer {
     public let inputPermutation: [Int]?
     /// 1 × `layout.twiddleScalarCount`, laid out as in `ButterflyLayout`.
     public let twiddles: Parameter<Scalar>
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     let workspace = ButterflyWorkspace()
 
     public init(_ butterfly: ButterflyMatrix<Scalar>, inputPermutation: [Int]? = nil, name: String = "butterfly") throws {
@@ -39,6 +41,7 @@ public final class ButterflyLayer<Scalar: TensorScalar>: Layer {
         guard x.cols == scalarsPerRow else {
             throw ShapeError("ButterflyLayer.forward", "rows must hold \(scalarsPerRow) scalars (n = \(layout.n), \(layout.field)), got \(x.cols)")
         }
+        forwardInput.record(x)
         y.reshape(rows: x.rows, cols: scalarsPerRow)
         run { mapping in
             x.withUnsafeBufferPointer { input in
@@ -60,6 +63,7 @@ public final class ButterflyLayer<Scalar: TensorScalar>: Layer {
         guard workspace.savedKey == .init(layout: layout, batch: x.rows, scalarBytes: MemoryLayout<Scalar>.stride) else {
             throw ShapeError("ButterflyLayer.backward", "no activations for a batch of \(x.rows): call forward on the same input first")
         }
+        try forwardInput.check(x, "ButterflyLayer.backward")
         dx.reshape(rows: x.rows, cols: scalarsPerRow)
         run { mapping in
             dy.withUnsafeBufferPointer { outputGradient in
