@@ -108,10 +108,10 @@ public final class LowRankLinear<Scalar: TensorScalar>: LinearLayer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "LowRankLinear.backward")
-        try forwardInput.check(x, "LowRankLinear.backward")
         guard hidden.rows == x.rows, hidden.cols == rank else {
             throw ShapeError("LowRankLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward (kept hidden is \(hidden.rows)×\(hidden.cols))")
         }
+        try forwardInput.check(x, "LowRankLinear.backward")
         try u.updateGradient { try gemm(dy, .transposed, hidden, .none, beta: 1, into: &$0) }
         if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         try gemm(dy, .none, u.value, .none, into: &hiddenGradient)

@@ -6,7 +6,7 @@ public struct CheckpointMismatchError: Error, CustomStringConvertible, Equatable
     public let source: String
     /// The tensor that does not fit.
     public let tensor: String
-    /// What the checkpoint holds and what the model expects.
+    /// What the checkpoint holds and what the model expects (naming the tensor).
     public let message: String
 
     public init(source: String, tensor: String, _ message: String) {
@@ -15,5 +15,5 @@ public struct CheckpointMismatchError: Error, CustomStringConvertible, Equatable
         self.message = message
     }
 
-    public var description: String { "\(source): tensor \"\(tensor)\" \(message)" }
+    public var description: String { "\(source): \(message)" }
 }

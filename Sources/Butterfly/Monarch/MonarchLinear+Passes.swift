@@ -67,11 +67,11 @@ extension MonarchLinear {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "MonarchLinear.backward")
-        try forwardInput.check(x, "MonarchLinear.backward")
         let batch = x.rows
         guard hidden.rows == shape.middle, hidden.cols == batch else {
             throw ShapeError("MonarchLinear.backward", "no forward pass on this \(batch)-row input precedes the backward")
         }
+        try forwardInput.check(x, "MonarchLinear.backward")
         let (k, p, q, s) = (shape.nblocks, shape.p, shape.q, shape.s)
         let (inputs, paddedOutput) = (inputFeatures, shape.paddedOutput)
         dx.reshape(rows: batch, cols: inputs)

@@ -24,10 +24,10 @@ extension PixelflyLinear {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "PixelflyLinear.backward")
-        try forwardInput.check(x, "PixelflyLinear.backward")
         guard hidden.rows == x.rows else {
             throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
         }
+        try forwardInput.check(x, "PixelflyLinear.backward")
         if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         switch combination {
         case .sum:

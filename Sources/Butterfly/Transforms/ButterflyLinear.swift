@@ -14,6 +14,8 @@ public final class ButterflyLinear<Scalar: TensorScalar>: LinearLayer {
     public let outputFeatures: Int
     public let butterfly: ButterflyLayer<Scalar>
     public let bias: Parameter<Scalar>?
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     private var paddedInput = Matrix<Scalar>(rows: 0, cols: 0)
     private var paddedOutput = Matrix<Scalar>(rows: 0, cols: 0)
     private var paddedGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -49,6 +51,7 @@ public final class ButterflyLinear<Scalar: TensorScalar>: LinearLayer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "ButterflyLinear.forward")
+        forwardInput.record(x)
         copyColumns(x, into: &paddedInput, width: n)
         try butterfly.forward(paddedInput, into: &paddedOutput)
         copyColumns(paddedOutput, into: &y, width: outputFeatures)
@@ -58,6 +61,7 @@ public final class ButterflyLinear<Scalar: TensorScalar>: LinearLayer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "ButterflyLinear.backward")
+        try forwardInput.check(x, "ButterflyLinear.backward")
         if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         copyColumns(dy, into: &paddedGradient, width: n)
         try butterfly.backward(input: paddedInput, outputGradient: paddedGradient, inputGradient: &paddedInputGradient)

@@ -29,13 +29,13 @@ extension Checkpoint {
     public func matrix<S: TensorScalar>(named name: String, rows: Int, cols: Int, as _: S.Type = S.self,
                                         source: String = "checkpoint") throws -> Matrix<S> {
         guard let tensor = self[name] else {
-            throw CheckpointMismatchError(source: source, tensor: name, "is missing; the model needs it")
+            throw CheckpointMismatchError(source: source, tensor: name, "no tensor named \(JSONValue.quoted(name))")
         }
         guard tensor.dtype == .of(S.self) else {
-            throw CheckpointMismatchError(source: source, tensor: name, "holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
+            throw CheckpointMismatchError(source: source, tensor: name, "tensor \(JSONValue.quoted(name)) holds \(tensor.dtype.rawValue); the model needs \(TensorDType.of(S.self).rawValue)")
         }
         guard tensor.shape == [rows, cols] else {
-            throw CheckpointMismatchError(source: source, tensor: name, "has shape \(tensor.shape); the model expects [\(rows), \(cols)]")
+            throw CheckpointMismatchError(source: source, tensor: name, "tensor \(JSONValue.quoted(name)) has shape \(tensor.shape); the model expects [\(rows), \(cols)]")
         }
         return try tensor.matrix(as: S.self)
     }

@@ -34,7 +34,7 @@ public struct TrainedCheckpoint {
         }
         do {
             try checkpoint.restore(model.parameters, source: path)
-        } catch let error as FileError {
+        } catch let error as CheckpointMismatchError {
             throw ModelFileError.mismatchedCheckpoint(path: path, reason: error.message)
         }
         self.path = path

@@ -12,7 +12,7 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scal
     let norm = sumOfSquares.squareRoot()
     guard norm.isFinite, norm > maxNorm else { return norm }
     let factor = Scalar(maxNorm / (norm + 1e-6))
-    for parameter in parameters { parameter.withMutableGradientElements { scale(elements: $0, by: factor) } }
+    for index in parameters.indices { parameters[index].withMutableGradientElements { scale(elements: $0, by: factor) } }
     return norm
 }
 

@@ -12,7 +12,7 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
     /// The `size` ("tiny" or "small") preset of the model called `name` (one of `choices`).
     public static func preset(_ name: String, size: String = "small") throws -> ModelConfiguration {
         guard size == "tiny" || size == "small" else {
-            throw ShapeError("ModelConfiguration", "unknown preset \"\(size)\"; choose tiny or small")
+            throw ConfigurationError("ModelConfiguration", "unknown preset \"\(size)\"; choose tiny or small")
         }
         let tiny = size == "tiny"
         switch name {

@@ -23,8 +23,9 @@ extension Trainer {
     }
 
     /// Restores parameters, moments and step from `path`; returns the checkpoint's metadata.
-    /// Throws (changing nothing) if a tensor is missing or has the wrong dtype or shape, or the
-    /// metadata is not a training checkpoint's.
+    /// Throws (changing nothing) `CheckpointMismatchError` if a tensor is missing or has the
+    /// wrong dtype or shape, `FileError` if the file is damaged or its metadata is not a training
+    /// checkpoint's.
     @discardableResult
     public func restoreCheckpoint(from path: String) throws -> [String: String] {
         let checkpoint = try Checkpoint.read(from: path)
@@ -36,13 +37,9 @@ extension Trainer {
         var second: [Matrix<Scalar>] = []
         for parameter in parameters {
             for (prefix, target) in [("optimizer.first_moment.", 0), ("optimizer.second_moment.", 1)] {
-                guard let tensor = checkpoint[prefix + parameter.name] else {
-                    throw FileError(path, "no optimizer state \(prefix + parameter.name)")
-                }
-                let moment: Matrix<Scalar> = try tensor.matrix()
-                guard moment.rows == parameter.value.rows, moment.cols == parameter.value.cols else {
-                    throw FileError(path, "\(prefix + parameter.name) is \(moment.rows)×\(moment.cols); the parameter is \(parameter.value.rows)×\(parameter.value.cols)")
-                }
+                // Missing, or another dtype or shape: CheckpointMismatchError naming the tensor.
+                let moment = try checkpoint.matrix(named: prefix + parameter.name, rows: parameter.rows, cols: parameter.cols,
+                                                   as: Scalar.self, source: path)
                 if target == 0 { first.append(moment) } else { second.append(moment) }
             }
         }
