@@ -51,9 +51,11 @@ struct BadInputTableTests {
         Case("LowRankLinear negative features", ShapeError.self) { _ = try LowRankLinear<Float>(-4, 4, rank: 1) },
         Case("LowRankLinear backward on another input", LayerReuseError.self) {
             let layer = try LowRankLinear<Float>(4, 4, rank: 2)
+            // Both inputs alive at once (as in weight sharing): distinct buffers.
+            let first = Matrix<Float>(rows: 2, cols: 4), second = Matrix<Float>(rows: 2, cols: 4, repeating: 1)
             var y = Matrix<Float>(rows: 0, cols: 0)
-            try layer.forward(Matrix(rows: 2, cols: 4), into: &y)
-            try layer.backward(input: Matrix(rows: 2, cols: 4), outputGradient: Matrix(rows: 2, cols: 4), inputGradient: &y)
+            try layer.forward(first, into: &y)
+            try layer.backward(input: second, outputGradient: Matrix(rows: 2, cols: 4), inputGradient: &y)
         },
         Case("PixelflyLinear rank", ShapeError.self) { _ = try PixelflyLinear<Float>(32, 32, mask: mask, rank: 0) },
         Case("PixelflyLinear forward features", ShapeError.self) { _ = try PixelflyLinear<Float>(32, 32, mask: mask, rank: 2)(Matrix(rows: 1, cols: 31)) },
