@@ -24,10 +24,17 @@
 // Distributed:  the MPI implementation of that protocol (bucketed MPI_Iallreduce overlapping
 //               the backward pass) and MPI start-up; only the bench (and programs that want
 //               multi-process training) depend on it, and through it on libmpi.
+//
+// Platforms: Linux (x86-64, glibc) is the only supported and tested platform; the system
+// libraries come from Debian packages through pkg-config. SwiftPM cannot declare Linux in
+// `platforms`, so the list below only sets the macOS minimum the code would need (macOS 15, for
+// the `Synchronization` module's `Atomic` and `Mutex`); PixelflyCore/Platform.swift stops any
+// non-Linux build with a message saying so (README "Platforms").
 import PackageDescription
 
 let package = Package(
     name: "Pixelfly",
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "PixelflyCore", targets: ["PixelflyCore"]),
         .library(name: "LowRank", targets: ["LowRank"]),

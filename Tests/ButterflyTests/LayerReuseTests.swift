@@ -62,4 +62,34 @@ struct LayerReuseTests {
             }
         }
     }
+
+    /// Block-sparse: the shared layer's gradients equal those of an identical layer run through
+    /// the two uses one at a time (each forward directly before its backward), and dx = dy₂·W·W.
+    @Test func blockSparseLayerSupportsReuse() throws {
+        let mask = FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 4)
+        var rngA = SeededRandom(seed: 13), rngB = SeededRandom(seed: 13), rng = SeededRandom(seed: 14)
+        let shared = try BlockSparseLinear<Double>(16, 16, mask: mask, rng: &rngA)
+        let reference = try BlockSparseLinear<Double>(16, 16, mask: mask, rng: &rngB)
+        let x = Matrix<Double>(rows: 3, cols: 16, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy2 = Matrix<Double>(rows: 3, cols: 16, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var y1 = Matrix<Double>(rows: 0, cols: 0), y2 = Matrix<Double>(rows: 0, cols: 0)
+        var dy1 = Matrix<Double>(rows: 0, cols: 0), dx = Matrix<Double>(rows: 0, cols: 0)
+        try shared.forward(x, into: &y1)
+        try shared.forward(y1, into: &y2)
+        try shared.backward(input: y1, outputGradient: dy2, inputGradient: &dy1)
+        try shared.backward(input: x, outputGradient: dy1, inputGradient: &dx)
+
+        var r1 = Matrix<Double>(rows: 0, cols: 0), r2 = Matrix<Double>(rows: 0, cols: 0)
+        var rdy1 = Matrix<Double>(rows: 0, cols: 0), rdx = Matrix<Double>(rows: 0, cols: 0)
+        try reference.forward(x, into: &r1)
+        try reference.forward(r1, into: &r2)
+        try reference.backward(input: r1, outputGradient: dy2, inputGradient: &rdy1)
+        try reference.forward(x, into: &r1)
+        try reference.backward(input: x, outputGradient: rdy1, inputGradient: &rdx)
+        #expect(try shared.weight.gradient.maxAbsDifference(reference.weight.gradient) < 1e-12)
+        #expect(try shared.bias!.gradient.maxAbsDifference(reference.bias!.gradient) < 1e-12)
+        let w = shared.denseWeight()
+        let expected = try matmul(matmul(dy2, .none, w, .none), .none, w, .none)
+        #expect(try dx.maxAbsDifference(expected) < 1e-12)
+    }
 }
