@@ -107,7 +107,9 @@ public final class Parameter<Scalar: TensorScalar> {
 /// - `backward(input: x, outputGradient: dy, inputGradient: &dx)` must follow the forward on
 ///   the same `x`. It **accumulates** `∂L/∂θ` into each parameter's `gradient` (so call
 ///   `zeroGradients()` once per step) and **overwrites** `dx` with `∂L/∂x`.
-/// - Shapes that do not fit throw `ShapeError`.
+/// - Shapes that do not fit throw `ShapeError`. A layer that caches activations throws
+///   `LayerReuseError` when `x` is not the input of its most recent forward (see
+///   `ForwardInputRecord`), e.g. when it appears twice in one forward pass.
 public protocol Layer<Scalar>: AnyObject {
     associatedtype Scalar: TensorScalar
 

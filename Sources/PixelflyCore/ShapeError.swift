@@ -1,9 +1,11 @@
-/// A shape or configuration that an operation cannot accept.
+/// A shape or size that an operation cannot accept.
 ///
 /// Contract: every public entry point that takes user-controlled shapes (matrix products,
-/// layer forward/backward, constructors) checks them and throws `ShapeError`; nothing traps on
-/// a shape mismatch. Index out of range in `Matrix` subscripts is a programmer error and traps
-/// (as `Array` does).
+/// layer forward/backward, constructors, the row helpers) checks them and throws `ShapeError`;
+/// nothing traps on a shape mismatch. Settings out of range throw `ConfigurationError` instead.
+/// Programmer errors trap as the standard library's do: an index out of range in a `Matrix`
+/// subscript, and a negative size given to the non-throwing `Matrix(rows:cols:repeating:)` or
+/// `reshape(rows:cols:)` (their `validatingRows:` forms throw).
 public struct ShapeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The operation that refused its input, e.g. `"gemm"` or `"DenseLinear.forward"`.
     public let operation: String

@@ -64,7 +64,7 @@ public struct AttentionScoreConfiguration: Codable, Sendable, Equatable {
         case ("dense", _, _): return .dense
         case ("flatButterfly", let size?, let factors?): return .flatButterfly(blockSize: size, factors: factors)
         default:
-            throw ShapeError("AttentionScoreConfiguration", "unknown score pattern \(kind) (blockSize \(blockSize.map(String.init) ?? "nil"), factors \(factors.map(String.init) ?? "nil")); choose \"dense\" or \"flatButterfly\" with blockSize and factors")
+            throw ConfigurationError("AttentionScoreConfiguration", "unknown score pattern \(kind) (blockSize \(blockSize.map(String.init) ?? "nil"), factors \(factors.map(String.init) ?? "nil")); choose \"dense\" or \"flatButterfly\" with blockSize and factors")
         }
     }
 }

@@ -8,11 +8,11 @@ extension TextCorpus {
     /// training file. With Debian's `fortunes` (43 files) and n = 5, 8 files (12.4 % of the
     /// bytes) are held out.
     ///
-    /// Throws `ShapeError` unless n ≥ 2, and `FileError` if either split would be empty (a single
+    /// Throws `ConfigurationError` unless n ≥ 2, and `FileError` if either split would be empty (a single
     /// file, or fewer than n files) or a file is not UTF-8.
     public static func load(path: String = defaultPath, heldOutEvery n: Int) throws -> TextCorpus {
         guard n >= 2 else {
-            throw ShapeError("TextCorpus.load", "heldOutEvery must be at least 2 (every n-th file is held out), got \(n)")
+            throw ConfigurationError("TextCorpus.load", "heldOutEvery must be at least 2 (every n-th file is held out), got \(n)")
         }
         let files = try textFiles(under: path)
         guard files.count >= n else {

@@ -26,7 +26,7 @@ public struct TextCorpus: Sendable {
     /// holds no text, or a file is not UTF-8.
     public static func load(path: String = defaultPath, validationFraction: Double = 0.1) throws -> TextCorpus {
         guard validationFraction >= 0, validationFraction < 1 else {
-            throw ShapeError("TextCorpus.load", "validation fraction must be in [0, 1), got \(validationFraction)")
+            throw ConfigurationError("TextCorpus.load", "validation fraction must be in [0, 1), got \(validationFraction)")
         }
         let files = try textFiles(under: path)
         var training: [UInt8] = []

@@ -8,10 +8,10 @@ public struct SampleSummary: Codable, Sendable, Equatable {
     public var mean: Double
     public var standardDeviation: Double
 
-    /// Throws `ShapeError` for no values or a non-finite one.
+    /// Throws `ShapeError` for no values, `ConfigurationError` for a non-finite one.
     public init(_ values: [Double]) throws {
         guard !values.isEmpty else { throw ShapeError("SampleSummary", "needs at least one value") }
-        guard values.allSatisfy(\.isFinite) else { throw ShapeError("SampleSummary", "values must be finite, got \(values)") }
+        guard values.allSatisfy(\.isFinite) else { throw ConfigurationError("SampleSummary", "values must be finite, got \(values)") }
         count = values.count
         mean = values.reduce(0, +) / Double(values.count)
         let m = mean
@@ -31,8 +31,8 @@ public struct PairedDifference: Codable, Sendable, Equatable {
     public var lower: Double
     public var upper: Double
 
-    /// Throws `ShapeError` unless both have the same count n ≥ 2, the values are finite and
-    /// 0 < confidence < 1.
+    /// Throws `ShapeError` unless both have the same count n ≥ 2, `ConfigurationError` unless
+    /// 0 < confidence < 1 (and the values are finite).
     public init(_ a: [Double], minus b: [Double], confidence: Double = 0.95) throws {
         guard a.count == b.count else {
             throw ShapeError("PairedDifference", "needs one value of each arm per pair; got \(a.count) and \(b.count)")
@@ -41,7 +41,7 @@ public struct PairedDifference: Codable, Sendable, Equatable {
             throw ShapeError("PairedDifference", "a t-interval needs at least 2 pairs, got \(a.count)")
         }
         guard confidence > 0, confidence < 1 else {
-            throw ShapeError("PairedDifference", "confidence must be in (0, 1), got \(confidence)")
+            throw ConfigurationError("PairedDifference", "confidence must be in (0, 1), got \(confidence)")
         }
         differences = zip(a, b).map { $0 - $1 }
         summary = try SampleSummary(differences)

@@ -60,7 +60,7 @@ struct LayerSettings: Codable, Sendable {
                 let blocks = try monarchBlocks(input: input, output: output)
                 result.append(LayerCandidate(kind: "monarch-\(blocks)", layer: try MonarchLinear<Float>(input, output, nblocks: blocks, rng: &rng)))
             default:
-                throw ShapeError("layers", "unknown layer kind \(kind); choose from \(Self.allKinds.joined(separator: ", "))")
+                throw ConfigurationError("layers", "unknown layer kind \(kind); choose from \(Self.allKinds.joined(separator: ", "))")
             }
         }
         return result
