@@ -60,11 +60,11 @@ public final class AdamW<Scalar: TensorScalar> {
             let decay = parameter.weightDecay ? Scalar(1 - learningRate * h.weightDecay) : 1
             parameter.withMutableValueElements { theta in
                 AdamW.updateOne(value: theta, gradient: parameter.gradient,
-                            m: &firstMoments[index], v: &secondMoments[index],
-                            decay: decay, beta1: Scalar(h.beta1), beta2: Scalar(h.beta2),
-                            stepSize: Scalar(learningRate / correction1),
-                            inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()),
-                            epsilon: Scalar(h.epsilon))
+                                m: &firstMoments[index], v: &secondMoments[index],
+                                decay: decay, beta1: Scalar(h.beta1), beta2: Scalar(h.beta2),
+                                stepSize: Scalar(learningRate / correction1),
+                                inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()),
+                                epsilon: Scalar(h.epsilon))
             }
         }
     }
@@ -76,18 +76,16 @@ public final class AdamW<Scalar: TensorScalar> {
                           m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
                           decay: Scalar, beta1: Scalar, beta2: Scalar, stepSize: Scalar,
                           inverseSqrtCorrection2: Scalar, epsilon: Scalar) {
-        do {
-            gradient.withUnsafeBufferPointer { g in
-                m.withUnsafeMutableBufferPointer { m in
-                    v.withUnsafeMutableBufferPointer { v in
-                        ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
-                            for i in range {
-                                let gi = g[i]
-                                m[i] = beta1 * m[i] + (1 - beta1) * gi
-                                v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-                                let denominator = (v[i]).squareRoot() * inverseSqrtCorrection2 + epsilon
-                                theta[i] = theta[i] * decay - stepSize * m[i] / denominator
-                            }
+        gradient.withUnsafeBufferPointer { g in
+            m.withUnsafeMutableBufferPointer { m in
+                v.withUnsafeMutableBufferPointer { v in
+                    ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
+                        for i in range {
+                            let gi = g[i]
+                            m[i] = beta1 * m[i] + (1 - beta1) * gi
+                            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+                            let denominator = (v[i]).squareRoot() * inverseSqrtCorrection2 + epsilon
+                            theta[i] = theta[i] * decay - stepSize * m[i] / denominator
                         }
                     }
                 }
