@@ -73,6 +73,19 @@ struct BadInputTableTests {
             var rng = SeededRandom(seed: 1)
             _ = try MLPBlock<Float>(features: 4, hiddenFeatures: -1, linear: LinearFactories.dense(), rng: &rng)
         },
+        // Models.
+        Case("GPT token outside the vocabulary", ShapeError.self) {
+            var rng = SeededRandom(seed: 1)
+            _ = try GPT<Float>(.tiny, rng: &rng)(Matrix(rows: 1, cols: 16, repeating: 256))
+        },
+        Case("GPT sequence longer than the context", ShapeError.self) {
+            var rng = SeededRandom(seed: 1)
+            _ = try GPT<Float>(.tiny, rng: &rng)(Matrix(rows: 1, cols: 17))
+        },
+        Case("MLPMixer image size", ShapeError.self) {
+            var rng = SeededRandom(seed: 1)
+            _ = try MLPMixer<Float>(.tiny, rng: &rng)(Matrix(rows: 1, cols: 783))
+        },
         // Training.
         Case("SoftmaxCrossEntropy smoothing", ConfigurationError.self) { _ = try SoftmaxCrossEntropy(labelSmoothing: -0.5) },
         Case("SoftmaxCrossEntropy label count", ShapeError.self) {
