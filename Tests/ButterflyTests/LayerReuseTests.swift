@@ -1,5 +1,6 @@
 import Butterfly
 import LowRank
+import Models
 import PixelflyCore
 import Testing
 
@@ -91,5 +92,31 @@ struct LayerReuseTests {
         let w = shared.denseWeight()
         let expected = try matmul(matmul(dy2, .none, w, .none), .none, w, .none)
         #expect(try dx.maxAbsDifference(expected) < 1e-12)
+    }
+
+    /// Blocks that cache activations (norm, MLP, attention, softmax, dropout, and a residual
+    /// through its norm) refuse the backward of an earlier use the same way.
+    @Test func cachingBlocksRefuseTheBackwardOfAnEarlierUse() throws {
+        var rng = SeededRandom(seed: 15)
+        let blocks: [(String, any Layer<Float>)] = [
+            ("LayerNorm", try LayerNorm<Float>(features: 8)),
+            ("MLPBlock", try MLPBlock<Float>(features: 8, hiddenFeatures: 16, linear: LinearFactories.dense(), rng: &rng)),
+            ("MultiHeadSelfAttention", try MultiHeadSelfAttention<Float>(features: 8, heads: 2, sequenceLength: 4,
+                                                                         linear: LinearFactories.dense(), rng: &rng)),
+            ("Softmax", Softmax<Float>()),
+            ("Dropout", try Dropout<Float>(probability: 0.5, seed: 1)),
+            ("PreNormResidual", try PreNormResidual<Float>(features: 8, body: GELU<Float>())),
+        ]
+        for (name, block) in blocks {
+            let x1 = Matrix<Float>(rows: 4, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            var y1 = Matrix<Float>(rows: 0, cols: 0), y2 = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)
+            try block.forward(x1, into: &y1)
+            try block.forward(y1, into: &y2)
+            let dy = Matrix<Float>(rows: 4, cols: 8, repeating: 1)
+            try block.backward(input: y1, outputGradient: dy, inputGradient: &dx)
+            #expect(throws: LayerReuseError.self, "\(name)") {
+                try block.backward(input: x1, outputGradient: dy, inputGradient: &dx)
+            }
+        }
     }
 }

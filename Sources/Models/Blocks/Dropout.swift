@@ -15,6 +15,8 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     public var freezesMask = false
     private var random: SeededRandom
     /// The mask m of the most recent training-mode forward pass.
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     private var mask = Matrix<Scalar>(rows: 0, cols: 0)
 
     public init(probability: Double, seed: UInt64) throws {
@@ -30,6 +32,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
     private var isIdentity: Bool { !isTraining || probability == 0 }
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        forwardInput.record(x)
         x.copy(into: &y)
         if isIdentity { return }
         if !freezesMask || mask.rows != x.rows || mask.cols != x.cols { drawMask(rows: x.rows, cols: x.cols) }
@@ -41,6 +44,7 @@ public final class Dropout<Scalar: TensorScalar>: Layer {
         guard dy.rows == x.rows, dy.cols == x.cols else {
             throw ShapeError("Dropout.backward", "output gradient is \(dy.rows)×\(dy.cols); the input is \(x.rows)×\(x.cols)")
         }
+        if !isIdentity { try forwardInput.check(x, "Dropout.backward") }
         dy.copy(into: &dx)
         if isIdentity { return }
         try multiplyByMask(&dx)

@@ -15,6 +15,8 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
     /// β, (1, features).
     public let bias: Parameter<Scalar>
     /// Per-row (μ, 1/√(σ² + ε)) of the most recent forward pass, (rows, 2).
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     private var statistics = Matrix<Scalar>(rows: 0, cols: 2)
     /// Per-thread gain and bias gradient sums of the backward pass.
     private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
@@ -34,6 +36,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
         guard x.cols == features else {
             throw ShapeError("LayerNorm.forward", "input has \(x.cols) features per row; this norm takes \(features)")
         }
+        forwardInput.record(x)
         y.ensureShape(rows: x.rows, cols: features)
         statistics.ensureShape(rows: x.rows, cols: 2)
         x.withUnsafeBufferPointer { px in
@@ -57,6 +60,7 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
             throw ShapeError("LayerNorm.backward", "input \(x.rows)×\(x.cols) and output gradient \(dy.rows)×\(dy.cols) "
                 + "must both be rows×\(features) and match the last forward (\(statistics.rows) rows)")
         }
+        try forwardInput.check(x, "LayerNorm.backward")
         dx.ensureShape(rows: x.rows, cols: features)
         partialGradients.ensureShape(rows: ComputeThreads.count, cols: 2 * features)
         x.withUnsafeBufferPointer { px in

@@ -12,6 +12,8 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let fc2: any LinearLayer<Scalar>
     private let activation = GELU<Scalar>()
     /// fc1 output h, GELU output a, and their gradients: reused across steps.
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     private var hidden = Matrix<Scalar>(rows: 0, cols: 0)
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
     private var activatedGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -46,6 +48,7 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public var parameters: [Parameter<Scalar>] { fc1.parameters + fc2.parameters }
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
+        forwardInput.record(x)
         try fc1.forward(x, into: &hidden)
         try activation.forward(hidden, into: &activated)
         try fc2.forward(activated, into: &y)
@@ -56,6 +59,7 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         guard hidden.rows == x.rows else {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
+        try forwardInput.check(x, "MLPBlock.backward")
         try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
         try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
         try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)

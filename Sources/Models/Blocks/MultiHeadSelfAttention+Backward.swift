@@ -15,6 +15,7 @@ extension MultiHeadSelfAttention {
             throw ShapeError("MultiHeadSelfAttention.backward", "input has \(x.rows) rows but the last forward had "
                 + "\(context.rows); call forward on this input first")
         }
+        try forwardInput.check(x, "MultiHeadSelfAttention.backward")
         try output.backward(input: context, outputGradient: dy, inputGradient: &contextGradient)
         queryGradient.setZero(rows: x.rows, cols: features)
         keyGradient.setZero(rows: x.rows, cols: features)

@@ -33,6 +33,8 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
     let scale: Scalar
 
     // Forward state, kept for the backward pass and reused across steps.
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     var queries = Matrix<Scalar>(rows: 0, cols: 0)
     var keys = Matrix<Scalar>(rows: 0, cols: 0)
     var values = Matrix<Scalar>(rows: 0, cols: 0)
@@ -110,6 +112,7 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         let batch = try checkInput(x, "MultiHeadSelfAttention.forward")
+        forwardInput.record(x)
         try query.forward(x, into: &queries)
         try key.forward(x, into: &keys)
         try value.forward(x, into: &values)

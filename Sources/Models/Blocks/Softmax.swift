@@ -8,6 +8,8 @@ import PixelflyCore
 /// output for that (a workspace reused across steps).
 public final class Softmax<Scalar: TensorScalar>: Layer {
     /// The output of the most recent forward pass.
+    /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
+    var forwardInput = ForwardInputRecord()
     private var probabilities = Matrix<Scalar>(rows: 0, cols: 0)
 
     public init() {}
@@ -16,6 +18,7 @@ public final class Softmax<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         guard x.cols > 0 else { throw ShapeError("Softmax.forward", "rows must have at least one column") }
+        forwardInput.record(x)
         x.copy(into: &y)
         let width = x.cols
         y.withUnsafeMutableBufferPointer { py in
@@ -30,6 +33,7 @@ public final class Softmax<Scalar: TensorScalar>: Layer {
             throw ShapeError("Softmax.backward", "output gradient is \(dy.rows)×\(dy.cols), input \(x.rows)×\(x.cols), "
                 + "last forward \(probabilities.rows)×\(probabilities.cols); all three must agree (call forward first)")
         }
+        try forwardInput.check(x, "Softmax.backward")
         dy.copy(into: &dx)
         let width = x.cols
         probabilities.withUnsafeBufferPointer { p in
