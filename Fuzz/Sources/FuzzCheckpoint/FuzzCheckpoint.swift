@@ -1,4 +1,4 @@
-import Models
+import PixelflyData
 import PixelflyCore
 
 /// libFuzzer entry point: the input is a whole safetensors file.

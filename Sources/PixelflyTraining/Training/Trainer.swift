@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyModels
 
 /// A non-finite loss or gradient: training stops and the last checkpoint stays as it was.
 public struct NonFiniteLossError: Error, CustomStringConvertible, Sendable {

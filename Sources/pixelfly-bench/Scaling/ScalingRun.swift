@@ -1,5 +1,5 @@
 import Distributed
-import Models
+import PixelflyTraining
 import PixelflyCore
 
 /// One model's timed steps in `pixelfly-bench scaling`.

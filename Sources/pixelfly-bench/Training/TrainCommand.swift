@@ -1,7 +1,9 @@
 import ArgumentParser
 import Butterfly
 import Distributed
-import Models
+import PixelflyModels
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc
