@@ -5,22 +5,31 @@
 //   pixelfly-bench ──► Distributed ──► CMPI
 //         │                 │
 //         │                 ▼
-//         ├──────────► Models ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
-//         │                │          └──► CLibXSMM             ▲
-//         │                ├──► CZlib                           │
-//         │                └──► CVectorKernels                  │
-//         └──► FFTWOracle ──► CFFTW          FFTWOracle ────────┘
+//         ├──────────► PixelflyTraining ──► PixelflyData ──► CZlib
+//         │                 │                    │
+//         │                 ▼                    ▼
+//         ├──────────► PixelflyModels ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
+//         │                 │                 └──► CLibXSMM              ▲
+//         │                 └──► CVectorKernels                          │
+//         └──► FFTWOracle ──► CFFTW          FFTWOracle ─────────────────┘
 //
-// PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol.
+// PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol, the
+//               compute threads and the one rule by which kernels split work over them.
 // FFTWOracle:   thread-safe FFTW plans, used by tests and the bench as the ground truth.
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
 // CVectorKernels: element-wise Float kernels in C with an AVX2+FMA body chosen at run time
 //               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
-// Models:       blocks (MLP, attention, norms), ViT / Mixer / GPT, training, data, checkpoints.
-//               Data-parallel training is a protocol here (`DataParallelCommunicator`), so
-//               Models and everything under it never link MPI.
+// PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a
+//               key/value cache. No file I/O.
+// PixelflyData: what the library reads and writes: Fashion-MNIST (IDX, gzip), text corpora,
+//               batch samplers, safetensors checkpoint files. Depends on no model code, so the
+//               fuzz targets (Fuzz/) link only this and PixelflyCore.
+// PixelflyTraining: loss, AdamW, schedules, the `Trainer` and training runs, training
+//               checkpoints, dense-to-sparse conversion, export / evaluation of a trained
+//               checkpoint, seed statistics. Data-parallel training is a protocol here
+//               (`DataParallelCommunicator`), so it and everything under it never link MPI.
 // Distributed:  the MPI implementation of that protocol (bucketed MPI_Iallreduce overlapping
 //               the backward pass) and MPI start-up; only the bench (and programs that want
 //               multi-process training) depend on it, and through it on libmpi.
@@ -39,7 +48,9 @@ let package = Package(
         .library(name: "PixelflyCore", targets: ["PixelflyCore"]),
         .library(name: "LowRank", targets: ["LowRank"]),
         .library(name: "Butterfly", targets: ["Butterfly"]),
-        .library(name: "Models", targets: ["Models"]),
+        .library(name: "PixelflyModels", targets: ["PixelflyModels"]),
+        .library(name: "PixelflyData", targets: ["PixelflyData"]),
+        .library(name: "PixelflyTraining", targets: ["PixelflyTraining"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "FFTWOracle", targets: ["FFTWOracle"]),
         .executable(name: "pixelfly-bench", targets: ["pixelfly-bench"]),
@@ -87,12 +98,18 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["PixelflyCore"]),
         .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank", "CLibXSMM"]),
         .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "Models", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CZlib", "CVectorKernels"]),
-        .target(name: "Distributed", dependencies: ["Models", "PixelflyCore", "CMPI"]),
+        .target(name: "PixelflyModels", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CVectorKernels"]),
+        .target(name: "PixelflyData", dependencies: ["PixelflyCore", "CZlib"]),
+        .target(
+            name: "PixelflyTraining",
+            dependencies: ["PixelflyCore", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData"]
+        ),
+        .target(name: "Distributed", dependencies: ["PixelflyTraining", "PixelflyModels", "PixelflyCore", "CMPI"]),
         .executableTarget(
             name: "pixelfly-bench",
             dependencies: [
-                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models", "Distributed",
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData",
+                "PixelflyTraining", "Distributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "ButterflyTests",
             dependencies: [
-                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "Models", "AllocationCounter",
+                "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData",
+                "PixelflyTraining", "AllocationCounter",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -20,7 +20,7 @@ let package = Package(
     dependencies: [.package(path: "..")],
     targets: ["FuzzCheckpoint", "FuzzIDX", "FuzzGzip"].map { name in
         .executableTarget(name: name, dependencies: [
-            .product(name: "Models", package: mainPackage),
+            .product(name: "PixelflyData", package: mainPackage),
             .product(name: "PixelflyCore", package: mainPackage),
         ])
     }

@@ -38,8 +38,9 @@ declare -A product=([checkpoint]=FuzzCheckpoint [idx]=FuzzIDX [gzip]=FuzzGzip)
 # an allocation of about 1 MB per KiB of input; zlib itself is not instrumented, so longer inputs
 # add little coverage of our code while slowing the run several-fold.
 declare -A options=([checkpoint]="" [idx]="" [gzip]="-max_len=1024")
-declare -A sources=([checkpoint]="Models/Checkpoint/" [idx]="Models/Data/IDXFile Models/Data/FashionMNIST Models/Data/ImageDataset"
-                    [gzip]="Models/Data/GzipDecompression Models/Data/IDXFile")
+declare -A sources=([checkpoint]="PixelflyData/Checkpoint/"
+                    [idx]="PixelflyData/Datasets/IDXFile PixelflyData/Datasets/FashionMNIST PixelflyData/Datasets/ImageDataset"
+                    [gzip]="PixelflyData/Datasets/GzipDecompression PixelflyData/Datasets/IDXFile")
 status=0
 for target in $TARGETS; do
     exe="$bin/${product[$target]:?unknown fuzz target $target}"

@@ -8,7 +8,7 @@ thread count.
 
 prints one JSON object: the model, its parameter count, the median/quartile step seconds over
 --steps timed steps after --warmup untimed ones, torch's version and threads. The models mirror
-Sources/Models (pre-norm blocks, GELU MLPs, LayerNorm ε 1e-5, tied GPT head, class-token ViT,
+Sources/PixelflyModels (pre-norm blocks, GELU MLPs, LayerNorm ε 1e-5, tied GPT head, class-token ViT,
 mean-pooled Mixer with a token-mixing MLP); inputs are random (only time is measured). Needs
 `pip install torch` (CPU wheel: `pip install torch --index-url https://download.pytorch.org/whl/cpu`).
 """

@@ -1,5 +1,5 @@
 import CMPI
-import Models
+import PixelflyTraining
 import PixelflyCore
 
 /// Data-parallel gradient averaging over `MPI_COMM_WORLD`, in buckets that start reducing while

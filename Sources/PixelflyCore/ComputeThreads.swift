@@ -59,19 +59,12 @@ public enum ComputeThreads {
 
     /// Splits `0..<total` into at most `count` contiguous ranges (each a multiple of `alignment`
     /// long, except the last) and runs `body` on each in parallel. Ranges shorter than
-    /// `minimumLength` are not split further, so small inputs stay on one thread.
+    /// `minimumLength` are not split further, so small inputs stay on one thread. This is
+    /// `forEachPart` (the library's one work-splitting rule) with `minimumPerPart: minimumLength`.
     @inlinable
     public static func parallelRanges(_ total: Int, minimumLength: Int = 4096, alignment: Int = 8,
                                       _ body: (Range<Int>) -> Void) {
-        let parts = min(count, max(1, total / max(minimumLength, 1)))
-        if parts <= 1 {
-            if total > 0 { body(0..<total) }
-            return
-        }
-        let step = ((total + parts - 1) / parts + alignment - 1) / alignment * alignment
-        parallelFor((total + step - 1) / step) { part, _ in
-            body(part * step..<min(total, (part + 1) * step))
-        }
+        forEachPart(items: total, minimumPerPart: minimumLength, alignment: alignment) { range, _, _ in body(range) }
     }
 
     /// Runs `body` with every parallel region it starts executed serially on the calling thread

@@ -15,16 +15,16 @@ extension TensorScalar {
         b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     ) {
-        let threads = ComputeThreads.count
+        // Bands of at least 16 rows (columns) by `ComputeThreads.partCount`; the longer side is cut.
         let minimumBand = 16
-        if threads == 1 || m * n * k < parallelGemmThreshold || (m < 2 * minimumBand && n < 2 * minimumBand) {
+        let splitRows = m >= n || n < 2 * minimumBand
+        let extent = splitRows ? m : n
+        let parts = m * n * k < parallelGemmThreshold ? 1 : ComputeThreads.partCount(work: extent, minimumPerPart: minimumBand)
+        if parts == 1 {
             gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        let splitRows = m >= n || n < 2 * minimumBand
-        let extent = splitRows ? m : n
-        let parts = min(threads, extent / minimumBand)
-        let step = (extent + parts - 1) / parts
+        let step = ComputeThreads.partLength(items: extent, parts: parts)
         ComputeThreads.parallelFor(parts) { part, _ in
             let start = part * step, count = min(extent, start + step) - start
             if count <= 0 { return }

@@ -1,5 +1,5 @@
 import Butterfly
-import Models
+import PixelflyModels
 import PixelflyCore
 import Testing
 

@@ -1,4 +1,4 @@
-import Models
+import PixelflyModels
 import PixelflyCore
 import Testing
 

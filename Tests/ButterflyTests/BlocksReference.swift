@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import PixelflyModels
 import PixelflyCore
 
 /// Plain Double references for the blocks: loops over formulas, nothing shared with the

@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import PixelflyModels
 import PixelflyCore
 import Testing
 

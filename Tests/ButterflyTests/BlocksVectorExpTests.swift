@@ -1,5 +1,5 @@
 import Foundation
-@testable import Models
+@testable import PixelflyModels
 import Testing
 
 @Suite("Blocks: vectorised exp")

@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import PixelflyData
 import PixelflyCore
 import Testing
 

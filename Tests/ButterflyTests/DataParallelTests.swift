@@ -1,9 +1,10 @@
 import Foundation
-import Models
+import PixelflyData
 import PixelflyCore
 import Testing
 #if canImport(Glibc)
 import Glibc
+import PixelflyTraining
 #endif
 
 /// `pixelfly-bench train` under `mpirun`: data-parallel training reproduces single-process

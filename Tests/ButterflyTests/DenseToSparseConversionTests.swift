@@ -1,7 +1,9 @@
 import Butterfly
 import Foundation
 import LowRank
-import Models
+import PixelflyModels
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

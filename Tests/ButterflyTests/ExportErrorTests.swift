@@ -1,5 +1,7 @@
 import Foundation
-import Models
+import PixelflyModels
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

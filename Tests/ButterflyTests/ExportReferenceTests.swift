@@ -1,6 +1,7 @@
 import Butterfly
 import Foundation
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

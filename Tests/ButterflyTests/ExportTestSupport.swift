@@ -1,5 +1,6 @@
 import Foundation
-import Models
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 
 /// Trained tiny models written as training checkpoints, for the export, evaluate and generate

@@ -1,4 +1,4 @@
-import Models
+import PixelflyData
 import PixelflyCore
 import Testing
 

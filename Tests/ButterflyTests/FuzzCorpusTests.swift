@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Fuzzing) import Models
+@_spi(Fuzzing) import PixelflyData
 import PixelflyCore
 import Testing
 

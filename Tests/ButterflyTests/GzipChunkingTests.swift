@@ -1,4 +1,4 @@
-@testable import Models
+@testable import PixelflyData
 import PixelflyCore
 import Testing
 

@@ -1,6 +1,8 @@
 import Butterfly
 import Foundation
-import Models
+import PixelflyModels
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 import Testing
 #if canImport(Glibc)

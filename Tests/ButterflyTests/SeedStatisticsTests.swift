@@ -1,4 +1,4 @@
-import Models
+import PixelflyTraining
 import Testing
 
 /// Expected values from SciPy 1.17 (`scipy.stats.t.ppf`, `t.cdf`, `ttest_rel(...).confidence_interval(0.95)`),

@@ -1,5 +1,6 @@
 import Foundation
-import Models
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

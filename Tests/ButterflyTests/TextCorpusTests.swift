@@ -1,7 +1,7 @@
 import Foundation
-import Models
 import PixelflyCore
 import Testing
+import PixelflyData
 
 @Suite("Byte-level text corpus")
 struct TextCorpusTests {

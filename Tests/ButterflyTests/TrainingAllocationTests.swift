@@ -1,4 +1,5 @@
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

@@ -1,4 +1,4 @@
-import Models
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

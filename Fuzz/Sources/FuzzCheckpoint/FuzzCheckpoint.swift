@@ -1,4 +1,4 @@
-import Models
+import PixelflyData
 import PixelflyCore
 
 /// libFuzzer entry point: the input is a whole safetensors file.
@@ -34,6 +34,8 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             let count = switch tensor.dtype {
             case .f32: try tensor.matrix(as: Float.self).count
             case .f64: try tensor.matrix(as: Double.self).count
+            // Block coordinates of an export: no reader converts them, and asking for floats must throw.
+            case .i64: (try? tensor.matrix(as: Float.self)) == nil ? tensor.elementCount : -1
             }
             precondition(count == tensor.elementCount)
         } catch {

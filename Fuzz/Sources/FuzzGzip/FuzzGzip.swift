@@ -1,4 +1,4 @@
-@_spi(Fuzzing) import Models
+@_spi(Fuzzing) import PixelflyData
 import PixelflyCore
 
 /// libFuzzer entry point: the input is a whole gzip file, read as `FashionMNIST.load` reads one.

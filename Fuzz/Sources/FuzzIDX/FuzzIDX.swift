@@ -1,4 +1,4 @@
-@_spi(Fuzzing) import Models
+@_spi(Fuzzing) import PixelflyData
 import PixelflyCore
 
 /// libFuzzer entry point: an image IDX file and a label IDX file, uncompressed, so that the

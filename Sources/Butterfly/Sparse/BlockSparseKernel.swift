@@ -56,8 +56,7 @@ enum BlockSparseKernel {
 
     /// Rows per thread band: the batch split evenly over the threads, at least 16 rows a band.
     static func bandRows(batch: Int) -> Int {
-        let bands = max(1, min(ComputeThreads.count, batch / 16))
-        return (batch + bands - 1) / bands
+        ComputeThreads.partLength(items: batch, parts: ComputeThreads.partCount(work: batch, minimumPerPart: 16))
     }
 
     /// Workspace elements the forward needs for `batch` rows (one chunk per thread).

@@ -4,7 +4,7 @@ import Glibc
 import PixelflyCore
 
 /// Adam (Kingma & Ba) with β₁ = 0.9, β₂ = 0.999, ε = 1e-12 on one flat Double parameter, for
-/// `DFTLearning` (the Models module's AdamW is out of reach from here and carries weight decay):
+/// `DFTLearning` (PixelflyTraining's AdamW is out of reach from here and carries weight decay):
 ///
 ///     m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  w ← w − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε).
 struct FlatAdam {

@@ -1,4 +1,4 @@
-import Models
+import PixelflyModels
 import PixelflyCore
 
 /// Dense against flat-butterfly block-sparse attention at one shape, with the four projections

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Models
 import PixelflyCore
+import PixelflyModels
 
 /// `pixelfly-bench blocks`: the cost of the blocks' element-wise work against the GEMM next to
 /// it, and block-sparse (flat butterfly) attention against dense attention.

@@ -1,4 +1,4 @@
-import Models
+import PixelflyModels
 import PixelflyCore
 
 /// Element-wise blocks timed next to the dense linear they sit beside in a transformer.

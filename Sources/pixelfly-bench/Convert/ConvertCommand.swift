@@ -1,7 +1,8 @@
 import ArgumentParser
 import Butterfly
-import Models
+import PixelflyTraining
 import PixelflyCore
+import PixelflyModels
 
 /// `pixelfly-bench convert`: projects every block linear of a trained dense checkpoint onto
 /// Pixelfly (masked weights + best rank-r residual) or Monarch (Frobenius projection) and writes

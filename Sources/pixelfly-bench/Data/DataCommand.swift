@@ -1,5 +1,5 @@
 import ArgumentParser
-import Models
+import PixelflyData
 import PixelflyCore
 
 /// Checks the training data and inspects checkpoints: what the train command will read.

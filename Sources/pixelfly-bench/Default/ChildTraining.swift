@@ -1,5 +1,6 @@
 import Foundation
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 
 /// Runs one training of the default job in a fresh child process: this executable's `train`

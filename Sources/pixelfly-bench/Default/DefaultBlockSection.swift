@@ -1,4 +1,5 @@
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 
 /// Section 3 of the default job: the blocks of the trained model, forward + backward, with

@@ -3,8 +3,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Models
 import PixelflyCore
+import PixelflyModels
 
 /// `make bench`: the claim end to end, in under 10 minutes on 2 cores.
 ///

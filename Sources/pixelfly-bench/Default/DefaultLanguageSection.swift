@@ -1,5 +1,6 @@
 import Butterfly
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Butterfly
-import Models
+import PixelflyModels
 
 /// The model the default job trains and whose blocks it times.
 struct DefaultTrainingOptions: ParsableArguments {

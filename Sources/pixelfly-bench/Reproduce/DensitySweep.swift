@@ -1,4 +1,4 @@
-import Models
+import PixelflyTraining
 import PixelflyCore
 
 /// (5) The density sweep on the Mixer (one seed): each Pixelfly setting is a point of test

@@ -1,4 +1,4 @@
-import Models
+import PixelflyTraining
 
 /// One arm of a family over all seeds: quality and step time as mean ± standard deviation,
 /// the per-seed speed-up over dense (dense and arm of the same seed ran back to back, each in

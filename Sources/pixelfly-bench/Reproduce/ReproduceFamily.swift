@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import PixelflyTraining
 
 /// The shape of one model family's dense model: the `train` arguments that build it and the
 /// matching `scripts/pytorch-baseline.py` arguments (the same model in PyTorch).

@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc

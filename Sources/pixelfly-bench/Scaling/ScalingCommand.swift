@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distributed
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc

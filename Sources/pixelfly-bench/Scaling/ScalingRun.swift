@@ -1,5 +1,5 @@
 import Distributed
-import Models
+import PixelflyTraining
 import PixelflyCore
 
 /// One model's timed steps in `pixelfly-bench scaling`.
@@ -26,16 +26,16 @@ struct ScalingRun {
         try communicator.map { _ in try MPIProcess.barrier() }
         let before = communicator?.statistics ?? CommunicationStatistics()
         let start = monotonicSeconds()
-        try trainer.specializedStep(inputs: images, labels: labels)
+        try trainer.step(inputs: images, labels: labels)
         let seconds = monotonicSeconds() - start
         let after = communicator?.statistics ?? CommunicationStatistics()
         let forwardStart = monotonicSeconds()
-        _ = try trainer.specializedEvaluate(inputs: images, labels: labels)
+        _ = try trainer.evaluate(inputs: images, labels: labels)
         let forward = monotonicSeconds() - forwardStart
         // One more AdamW update at learning rate 0 (θ and the step count change no more than a
         // real update would; the run is only timed): the per-parameter cost that batch size does not scale.
         let updateStart = monotonicSeconds()
-        trainer.specializedOptimizerUpdate(learningRate: 0)
+        trainer.optimizer.update(learningRate: 0)
         let update = monotonicSeconds() - updateStart
         let bare = try communicator?.reduceAllBucketsBlocking() ?? 0
         guard timed else { return }

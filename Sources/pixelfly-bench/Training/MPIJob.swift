@@ -1,6 +1,6 @@
 import ArgumentParser
 import Distributed
-import Models
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc

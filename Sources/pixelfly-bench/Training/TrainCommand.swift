@@ -1,7 +1,9 @@
 import ArgumentParser
 import Butterfly
 import Distributed
-import Models
+import PixelflyModels
+import PixelflyData
+import PixelflyTraining
 import PixelflyCore
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +11,7 @@ import Glibc
 
 /// `pixelfly-bench train`: trains a ViT, MLP-Mixer or GPT with dense, Pixelfly, low-rank or
 /// butterfly linears, printing loss, accuracy and time per step. The work is `runTraining` (module
-/// Models), which the default job can call directly.
+/// PixelflyTraining), which the default job can call directly.
 ///
 /// Under `mpirun -np N` it trains data-parallel: `--batch-size` is the global batch, split over
 /// the N ranks; rank 0 alone prints, writes the JSON result and the checkpoints. Without

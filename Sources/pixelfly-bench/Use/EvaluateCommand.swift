@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import Models
+import PixelflyTraining
 import PixelflyCore
+import PixelflyModels
 
 /// `pixelfly-bench evaluate`: held-out loss and accuracy of a training checkpoint, no training.
 struct EvaluateCommand: ParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Models
+import PixelflyTraining
 
 /// `pixelfly-bench export`: a training checkpoint's parameters in PyTorch conventions (see
 /// `ModelExport`), readable with `safetensors.torch.load_file` or `scripts/reference-forward.py`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Models
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 
 /// `pixelfly-bench generate`: samples bytes from a trained byte-level GPT.

@@ -49,6 +49,7 @@ public final class AdamW<Scalar: TensorScalar> {
     }
 
     /// One update of every parameter from its accumulated gradient.
+    @_specialize(exported: true, where Scalar == Float)
     public func update(learningRate: Double) {
         step += 1
         let h = hyperparameters

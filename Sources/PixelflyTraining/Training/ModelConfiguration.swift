@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyModels
 
 /// Which model to train, with its configuration.
 public enum ModelConfiguration: Codable, Sendable, Equatable {

@@ -93,8 +93,8 @@ extension BlockKernels {
         gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
         partials: UnsafeMutablePointer<Scalar>
     ) {
-        let parts = min(ComputeThreads.count, max(1, rows * n / 16_384))
-        let step = (rows + parts - 1) / parts
+        let parts = ComputeThreads.partCount(work: rows * n, minimumPerPart: 16_384)
+        let step = ComputeThreads.partLength(items: rows, parts: parts)
         partials.initialize(repeating: 0, count: parts * 2 * n)
         ComputeThreads.parallelFor(parts) { part, _ in
             let partialGain = partials + part * 2 * n, partialBias = partialGain + n

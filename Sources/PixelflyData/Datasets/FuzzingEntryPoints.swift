@@ -3,7 +3,7 @@ import PixelflyCore
 /// Byte-level entry points to the file readers, for the libFuzzer targets in `Fuzz/` (and for
 /// regression tests that replay their inputs without touching the file system).
 ///
-/// They are SPI: visible only to a client that writes `@_spi(Fuzzing) import Models`, so they
+/// They are SPI: visible only to a client that writes `@_spi(Fuzzing) import PixelflyData`, so they
 /// add nothing to the module's public API. Each runs exactly the checks the path-based readers
 /// run (`FashionMNIST.load`, `IDXFile.read`); `path` only names the input in errors.
 @_spi(Fuzzing)

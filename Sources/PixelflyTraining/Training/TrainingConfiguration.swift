@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyData
 
 /// Everything that defines a training run. Codable: stored in checkpoints and JSON results.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {

@@ -7,7 +7,7 @@ extension Matrix {
     /// because `Matrix.reshape` grows by appending through unspecialised generic code (measured
     /// at about 1 µs per element in release builds — seconds for a first attention step).
     @inlinable
-    mutating func ensureShape(rows: Int, cols: Int) {
+    package mutating func ensureShape(rows: Int, cols: Int) {
         guard self.rows != rows || self.cols != cols else { return }
         if rows * cols > count {
             self = Matrix(rows: rows, cols: cols)

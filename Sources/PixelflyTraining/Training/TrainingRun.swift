@@ -1,5 +1,6 @@
 import Foundation
 import PixelflyCore
+import PixelflyData
 
 /// Trains the configured model on its data set and evaluates it on the held-out split.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import PixelflyCore
+import PixelflyData
 
 /// A trained model's parameters in PyTorch conventions, as one safetensors file.
 ///

@@ -1,5 +1,7 @@
 import Foundation
 import PixelflyCore
+import PixelflyModels
+import PixelflyData
 
 /// One converted linear: its parameter prefix, shape and ‖W − W̃‖_F / ‖W‖_F.
 public struct ConvertedLinear: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyData
 
 /// Saving and restoring the whole training state in one safetensors file.
 ///

@@ -21,14 +21,11 @@ enum TokenMixingKernels {
         var b2: UnsafePointer<S>
     }
 
-    /// Sequences `0..<count` in one contiguous range per thread; `part` numbers the ranges (fixed
-    /// for a given count and thread count), `worker` is the thread running it.
+    /// Sequences `0..<count` in one contiguous range per thread (`ComputeThreads.forEachPart`, at
+    /// least one sequence a part); `part` numbers the ranges (fixed for a given count and thread
+    /// count), `worker` is the thread running it. Empty ranges are skipped.
     static func forEachSequenceRange(_ count: Int, _ body: (Range<Int>, _ part: Int, _ worker: Int) -> Void) {
-        let parts = max(1, min(ComputeThreads.count, count))
-        let step = (count + parts - 1) / parts
-        ComputeThreads.parallelFor(parts) { part, worker in
-            body((part * step)..<min(count, (part + 1) * step), part, worker)
-        }
+        ComputeThreads.forEachPart(items: count, minimumPerPart: 1, body)
     }
 
     @_specialize(where S == Float)

@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyModels
 
 /// The linear layers and LayerNorms inside a model, found by walking its blocks — what the
 /// exporter needs to give each parameter its PyTorch form.

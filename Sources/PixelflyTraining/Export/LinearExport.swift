@@ -1,6 +1,7 @@
 import Butterfly
 import LowRank
 import PixelflyCore
+import PixelflyData
 
 /// The export tensors of one linear layer (formats in `ExportedLayer`). One switch arm per
 /// linear type: a new layer type is exportable once it has an arm here.

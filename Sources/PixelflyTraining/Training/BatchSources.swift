@@ -1,4 +1,5 @@
 import PixelflyCore
+import PixelflyData
 
 /// Where training batches and held-out evaluations come from. Data-parallel, every rank draws
 /// the same global batches (same seed) and keeps its `DataShard`'s rows, and evaluates its

@@ -1,5 +1,7 @@
 import Foundation
 import PixelflyCore
+import PixelflyModels
+import PixelflyData
 
 /// A model restored from a `pixelfly-bench train` checkpoint: its training configuration (from
 /// the `configuration` metadata), the model it describes and the parameters from the tensors.

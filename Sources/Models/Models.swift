@@ -1,2 +1,0 @@
-import PixelflyCore
-import Butterfly
