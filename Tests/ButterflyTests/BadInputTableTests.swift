@@ -1,6 +1,8 @@
 import Butterfly
 import LowRank
-import Models
+import PixelflyData
+import PixelflyModels
+import PixelflyTraining
 import PixelflyCore
 import Testing
 

@@ -1,6 +1,6 @@
 import Butterfly
 import LowRank
-import Models
+import PixelflyModels
 import PixelflyCore
 import Testing
 
