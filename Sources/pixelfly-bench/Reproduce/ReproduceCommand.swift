@@ -79,11 +79,23 @@ struct ReproduceCommand: ParsableCommand {
         let plan = ReproducePlan.make(quick: quick, seeds: seeds)
         let families = plan.families.filter { sections.contains($0.key) }
         let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + (sections.contains("sweep") ? plan.sweep.count : 0)
+        let estimate = ReproduceEstimate(quick: quick)
+        let timedSteps = quick ? 10 : 30
+        var planned: [(String, Double)] = families.map { family in
+            (family.key, Double(plan.seeds.count) * family.arms.reduce(0) { $0 + estimate.runSeconds(family, arm: $1.name) })
+        }
+        if sections.contains("sweep"), let mixer = plan.families.first(where: { $0.key == "mixer" }) {
+            planned.append(("sweep", plan.sweep.reduce(0) { $0 + estimate.runSeconds(mixer, arm: $1.arm.name) }))
+        }
+        if sections.contains("pytorch") { planned.append(("pytorch", estimate.pytorchSeconds(plan.families, timedSteps: timedSteps))) }
         print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
+        print(ReproduceEstimate.planText(sections: planned))
         fflush(nil)
-        var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount)
+        var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount,
+                                         plannedSeconds: planned.reduce(0) { $0 + $1.1 })
         var report = ReproduceReport(environment: environment, plan: plan, threads: threadCount, families: [],
-                                     sweep: nil, pytorch: nil, totalSeconds: 0, finalLoadAverage: "")
+                                     sweep: nil, pytorch: nil, totalSeconds: 0, plannedSeconds: runner.plannedSeconds,
+                                     finalLoadAverage: "")
         let command = CommandLine.arguments.joined(separator: " ")
         func save() throws {
             report.totalSeconds = monotonicSeconds() - start
@@ -92,9 +104,9 @@ struct ReproduceCommand: ParsableCommand {
         }
 
         for family in families {
-            print("\n== \(family.title)")
+            print("\n== \(family.title) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, runner: &runner)
+            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, estimate: estimate, runner: &runner)
             print(comparison.table.text)
             for arm in comparison.arms.dropFirst() { print("\(arm.arm): \(arm.verdictText)") }
             fflush(nil)
@@ -102,7 +114,7 @@ struct ReproduceCommand: ParsableCommand {
             try save()
         }
         if sections.contains("sweep"), let mixer = report.families.first(where: { $0.family.key == "mixer" }) {
-            print("\n== Density sweep on the Mixer (seed \(plan.seeds[0]))")
+            print("\n== Density sweep on the Mixer (seed \(plan.seeds[0])) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
             let seed = plan.seeds[0]
             guard let dense = mixer.runs.first(where: { $0.arm == mixer.family.arms[0].name && $0.seed == seed }),
@@ -110,14 +122,14 @@ struct ReproduceCommand: ParsableCommand {
                 throw ValidationError("the Mixer section has no dense and Pixelfly run for seed \(seed)")
             }
             report.sweep = try DensitySweep.run(plan.sweep, family: mixer.family, seed: seed, dense: dense, pixelfly: pixelfly,
-                                                runner: &runner)
+                                                estimate: estimate, runner: &runner)
             print(report.sweep!.table.text)
             try save()
         }
         if sections.contains("pytorch") {
-            print("\n== PyTorch dense baseline (\(threadCount) threads)")
+            print("\n== PyTorch dense baseline (\(threadCount) threads) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: quick ? 10 : 30, python: python)
+            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: timedSteps, python: python)
             if let reason = baseline.skipped { print("skipped: \(reason)") } else { print(baseline.table(report.families).text) }
             report.pytorch = baseline
         }
