@@ -80,6 +80,8 @@ struct FamilyComparison: Codable {
         // The end of the interval on the arm's worse side, as a (signed) amount by which the arm is worse.
         let worstCase = metric.higherIsBetter ? d.upper : -d.lower
         let noWorseThanMargin = worstCase < margin
+        let bestCase = metric.higherIsBetter ? -d.lower : d.upper
+        let betterSideBeyond = bestCase >= margin
         let wholeIntervalBeyond = d.lower > margin || d.upper < -margin
         switch d.verdict(margin: margin) {
         case .equivalent:
@@ -96,8 +98,8 @@ struct FamilyComparison: Codable {
             return interval + ": not shown equal — the interval contains 0 and reaches beyond the margin on \(arm)'s better side only, "
                 + "so \(arm) is no worse than dense by more than the margin, but could be better by more"
         case .inconclusive:
-            return interval + ": not shown either way — the interval contains 0 and reaches beyond the margin on \(arm)'s worse side "
-                + "(too few seeds or too short runs to claim equal quality)"
+            return interval + ": not shown either way — the interval contains 0 and reaches beyond the margin on "
+                + (betterSideBeyond ? "both sides" : "\(arm)'s worse side") + " (too few seeds or too short runs to claim equal quality)"
         }
     }
 

@@ -21,7 +21,7 @@ struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",
         abstract: "GPT, ViT and Mixer, dense vs Pixelfly, three seeds, a density sweep, PyTorch side by side.",
-        discussion: "On 2 cores shared with other builds (load 2–10) the full run took 61 min and --quick (same structure, shorter training) 10 min; about 40 min is estimated for the full run on an idle machine.")
+        discussion: "The job prints its plan first (--plan-only prints only that): about 16 min for the full run on an idle 2-core machine at 2 threads, 5 min for --quick (same structure, shorter training). On 2 cores shared with other builds (load 2–10) the first full run took 61 min and --quick 10 min.")
 
     @Flag(help: "Same models, arms, seeds and sweep, shorter training and smaller held-out sets.")
     var quick = false
@@ -41,6 +41,9 @@ struct ReproduceCommand: ParsableCommand {
     @Option(help: "Python interpreter for scripts/pytorch-baseline.py.")
     var python: String = "python3"
 
+    @Flag(help: "Print the plan (runs and estimated minutes on an idle machine) and exit without training.")
+    var planOnly = false
+
     @Flag(help: "Allow a debug build (timings meaningless; for testing the bench itself).")
     var allowDebug = false
 
@@ -58,7 +61,7 @@ struct ReproduceCommand: ParsableCommand {
             throw ValidationError("the sweep is plotted against the Mixer's dense and Pixelfly runs; add mixer to --only")
         }
         #if DEBUG
-        guard allowDebug else {
+        guard allowDebug || planOnly else {
             throw ValidationError("this is a debug build; timings would be meaningless. Use `swift run -c release pixelfly-bench reproduce`, or pass --allow-debug.")
         }
         #endif
@@ -72,14 +75,13 @@ struct ReproduceCommand: ParsableCommand {
         let start = monotonicSeconds()
         if let threads { ComputeThreads.count = threads }
         let threadCount = ComputeThreads.count
-        let folder = try ResultsFolder(results)
         let environment = RunEnvironment.current()
         print(environment.header)
         let sections = selectedSections
         let plan = ReproducePlan.make(quick: quick, seeds: seeds)
         let families = plan.families.filter { sections.contains($0.key) }
         let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + (sections.contains("sweep") ? plan.sweep.count : 0)
-        let estimate = ReproduceEstimate(quick: quick)
+        let estimate = ReproduceEstimate()
         let timedSteps = quick ? 10 : 30
         var planned: [(String, Double)] = families.map { family in
             (family.key, Double(plan.seeds.count) * family.arms.reduce(0) { $0 + estimate.runSeconds(family, arm: $1.name) })
@@ -91,6 +93,8 @@ struct ReproduceCommand: ParsableCommand {
         print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
         print(ReproduceEstimate.planText(sections: planned))
         fflush(nil)
+        if planOnly { return }
+        let folder = try ResultsFolder(results)
         var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount,
                                          plannedSeconds: planned.reduce(0) { $0 + $1.1 })
         var report = ReproduceReport(environment: environment, plan: plan, threads: threadCount, families: [],

@@ -7,23 +7,25 @@
 /// third of a training step). Evaluation batches: the image models evaluate once on the test
 /// images in batches of the training batch size; the GPT evaluates every `--eval-interval`
 /// steps on `--eval-batches` batches. The PyTorch side: per family, (timed + 3 warm-up steps) ×
-/// the library's dense step, plus 4 s to import torch. The model reproduced the per-run wall
-/// times of the last loaded full run to within about 10 % from their own median steps.
+/// the library's dense step, plus 4 s to import torch. Given each run's own median step, the
+/// model reproduces the wall times of the first full run's 21 family runs with a mean error of
+/// 5.5 % (worst 23 %, where the load changed during a run).
 struct ReproduceEstimate {
     /// Median step times in ms on an idle machine (2 threads), keyed "family/arm"; sweep points
-    /// under "mixer/…". From the `--quick` run of 2026-12-01 19:5x UTC (notebooks-md/reproduce.md;
-    /// its per-run medians, load listed there) and the default job's quiet Mixer run.
+    /// under "mixer/…". Mixer dense and Pixelfly: the quiet default job (load 0.84, 2026-12-01
+    /// 18:55 UTC). GPT: the fastest of the three seeds' runs in the `--quick` run of 19:07 UTC
+    /// (load 3–6, notebooks-md/reproduce.md). ViT and the sweep points: that quick run's medians
+    /// (the ViT's fastest seed) × 0.5, the ratio of the quiet Mixer steps to the quick run's
+    /// (165 / 323 ms dense, 58 / 122 ms Pixelfly), rounded up.
     static let idleStepMilliseconds: [String: Double] = [
-        "gpt/dense": 120, "gpt/Pixelfly": 55, "gpt/Pixelfly + butterfly attention": 55,
-        "vit/dense": 120, "vit/Pixelfly": 50,
+        "gpt/dense": 121, "gpt/Pixelfly": 56, "gpt/Pixelfly + butterfly attention": 55,
+        "vit/dense": 116, "vit/Pixelfly": 47,
         "mixer/dense": 165, "mixer/Pixelfly": 58,
-        "mixer/K1 r32 b48": 45, "mixer/K3 r32 b48": 70, "mixer/K2 r16 b48": 55, "mixer/K2 r64 b48": 100,
-        "mixer/K2 r32 b32": 80, "mixer/K2 r32 b64": 80,
-        "mixer/K1 r0 b48": 35, "mixer/K2 r0 b48": 45, "mixer/K3 r0 b48": 55, "mixer/K2 r0 b32": 60, "mixer/K2 r0 b64": 60,
-        "mixer/budget 0.15": 50, "mixer/budget 0.30": 65,
+        "mixer/K1 r32 b48": 47, "mixer/K3 r32 b48": 69, "mixer/K2 r16 b48": 55, "mixer/K2 r64 b48": 72,
+        "mixer/K2 r32 b32": 69, "mixer/K2 r32 b64": 75,
+        "mixer/K1 r0 b48": 18, "mixer/K2 r0 b48": 22, "mixer/K3 r0 b48": 26, "mixer/K2 r0 b32": 32, "mixer/K2 r0 b64": 66,
+        "mixer/budget 0.15": 25, "mixer/budget 0.30": 68,
     ]
-
-    let quick: Bool
 
     /// Estimated seconds of one child run of `arm` with `family`'s shape and schedule (an arm
     /// missing from the table is costed as the family's dense arm: an overestimate).

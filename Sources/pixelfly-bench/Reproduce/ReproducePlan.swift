@@ -1,7 +1,8 @@
 /// Every configuration `reproduce` trains, fixed here once — chosen before any of the three
-/// seeds' test results were seen (notebooks-md/reproduce.md) and not tuned afterwards. `--quick`
-/// keeps the models, arms, seeds and sweep points and only shortens training (and evaluates on
-/// fewer held-out examples).
+/// seeds' test results were seen (notebooks-md/reproduce.md) and not tuned afterwards; the
+/// sweep's rank-0 points were added after the first full run, leaving every other arm as it
+/// was. `--quick` keeps the models, arms, seeds and sweep points and only shortens training
+/// (and evaluates on fewer held-out examples).
 struct ReproducePlan: Codable {
     var quick: Bool
     var seeds: [UInt64]
