@@ -119,11 +119,12 @@ struct SweepArm: Codable {
     enum Group: String, Codable, CaseIterable {
         case dense, pixelfly, blockSparse, budget
 
+        /// Short enough for the plot's legend column (about 18 characters).
         var legend: String {
             switch self {
             case .dense: return "dense"
-            case .pixelfly: return "Pixelfly (sparse + low rank)"
-            case .blockSparse: return "block-sparse only (rank 0)"
+            case .pixelfly: return "Pixelfly (r > 0)"
+            case .blockSparse: return "block-sparse (r 0)"
             case .budget: return "pixelflyBudget"
             }
         }

@@ -66,7 +66,8 @@ struct ReproduceReport: Encodable {
         Seeds \(plan.seeds.map(String.init).joined(separator: ", ")) (initialisation and data order); every arm of a seed sees
         the same examples in the same order. Each run is its own child process (`pixelfly-bench train … --json`), so step
         times are what a user's run would see; the speed-up of a seed is dense ÷ arm median step time of two runs made
-        back to back (not interleaved step by step). Configurations were fixed before any result was seen.
+        back to back (not interleaved step by step). The families' configurations were fixed before any result was seen;
+        the sweep's rank-0 points were added after the first full run.
 
         """
         for f in families {
