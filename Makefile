@@ -1,5 +1,7 @@
 # Two commands on a fresh machine:
 #   make bench   — installs what is missing, builds in release, runs the bench's default job
+#   make reproduce — the paper's claims on GPT, ViT and Mixer, three seeds, a density sweep
+#                  (notebooks-md/reproduce.md; REPRODUCE_ARGS=--quick for the shortened run)
 #   make test    — installs what is missing, builds, runs the whole test suite, then the
 #                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
 #   make docs    — builds the DocC documentation (getting started, one page per layer kind)
@@ -11,8 +13,9 @@
 DEB_PACKAGES := libopenblas-dev libfftw3-dev zlib1g-dev dataset-fashion-mnist fortunes-min fortunes pkg-config libopenmpi-dev openmpi-bin libxsmm-dev
 SWIFT ?= swift
 BENCH_ARGS ?=
+REPRODUCE_ARGS ?=
 
-.PHONY: setup build test bench docs fuzz fuzz-corpus clean
+.PHONY: setup build test bench reproduce docs fuzz fuzz-corpus clean
 
 setup:
 	@./scripts/setup-system-packages.sh $(DEB_PACKAGES)
@@ -30,6 +33,11 @@ test: setup
 bench: setup
 	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE),env -u OPENBLAS_CORETYPE) \
 		$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
+
+# `pixelfly-bench reproduce` (writes results/reproduce/), on the same kernel-family rule as bench.
+reproduce: setup
+	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE),env -u OPENBLAS_CORETYPE) \
+		$(SWIFT) run -c release pixelfly-bench reproduce $(REPRODUCE_ARGS)
 
 # DocC archives for every target (.build/plugins/Swift-DocC/outputs/*.doccarchive); the library's
 # articles are in Sources/Butterfly/Butterfly.docc. Any documentation warning fails the target.

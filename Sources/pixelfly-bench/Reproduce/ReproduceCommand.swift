@@ -21,7 +21,7 @@ struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",
         abstract: "GPT, ViT and Mixer, dense vs Pixelfly, three seeds, a density sweep, PyTorch side by side.",
-        discussion: "On 2 cores shared with other builds (load 2–10) the full run took 61 min and --quick (same structure, shorter training) 10 min; about 40 min is estimated for the full run on an idle machine.")
+        discussion: "The job prints its plan first (--plan-only prints only that): about 16 min for the full run on an idle 2-core machine at 2 threads, 5 min for --quick (same structure, shorter training). On 2 cores shared with other builds (load 2–10) the first full run took 61 min and --quick 10 min.")
 
     @Flag(help: "Same models, arms, seeds and sweep, shorter training and smaller held-out sets.")
     var quick = false
@@ -41,6 +41,9 @@ struct ReproduceCommand: ParsableCommand {
     @Option(help: "Python interpreter for scripts/pytorch-baseline.py.")
     var python: String = "python3"
 
+    @Flag(help: "Print the plan (runs and estimated minutes on an idle machine) and exit without training.")
+    var planOnly = false
+
     @Flag(help: "Allow a debug build (timings meaningless; for testing the bench itself).")
     var allowDebug = false
 
@@ -58,7 +61,7 @@ struct ReproduceCommand: ParsableCommand {
             throw ValidationError("the sweep is plotted against the Mixer's dense and Pixelfly runs; add mixer to --only")
         }
         #if DEBUG
-        guard allowDebug else {
+        guard allowDebug || planOnly else {
             throw ValidationError("this is a debug build; timings would be meaningless. Use `swift run -c release pixelfly-bench reproduce`, or pass --allow-debug.")
         }
         #endif
@@ -72,18 +75,31 @@ struct ReproduceCommand: ParsableCommand {
         let start = monotonicSeconds()
         if let threads { try ComputeThreads.setCount(threads) }
         let threadCount = ComputeThreads.count
-        let folder = try ResultsFolder(results)
         let environment = RunEnvironment.current()
         print(environment.header)
         let sections = selectedSections
         let plan = ReproducePlan.make(quick: quick, seeds: seeds)
         let families = plan.families.filter { sections.contains($0.key) }
         let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + (sections.contains("sweep") ? plan.sweep.count : 0)
+        let estimate = ReproduceEstimate()
+        let timedSteps = quick ? 10 : 30
+        var planned: [(String, Double)] = families.map { family in
+            (family.key, Double(plan.seeds.count) * family.arms.reduce(0) { $0 + estimate.runSeconds(family, arm: $1.name) })
+        }
+        if sections.contains("sweep"), let mixer = plan.families.first(where: { $0.key == "mixer" }) {
+            planned.append(("sweep", plan.sweep.reduce(0) { $0 + estimate.runSeconds(mixer, arm: $1.arm.name) }))
+        }
+        if sections.contains("pytorch") { planned.append(("pytorch", estimate.pytorchSeconds(plan.families, timedSteps: timedSteps))) }
         print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
+        print(ReproduceEstimate.planText(sections: planned))
         fflush(nil)
-        var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount)
+        if planOnly { return }
+        let folder = try ResultsFolder(results)
+        var runner = try ReproduceRunner(folder: folder, threads: threadCount, totalRuns: runCount,
+                                         plannedSeconds: planned.reduce(0) { $0 + $1.1 })
         var report = ReproduceReport(environment: environment, plan: plan, threads: threadCount, families: [],
-                                     sweep: nil, pytorch: nil, totalSeconds: 0, finalLoadAverage: "")
+                                     sweep: nil, pytorch: nil, totalSeconds: 0, plannedSeconds: runner.plannedSeconds,
+                                     finalLoadAverage: "")
         let command = CommandLine.arguments.joined(separator: " ")
         func save() throws {
             report.totalSeconds = monotonicSeconds() - start
@@ -92,9 +108,9 @@ struct ReproduceCommand: ParsableCommand {
         }
 
         for family in families {
-            print("\n== \(family.title)")
+            print("\n== \(family.title) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, runner: &runner)
+            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, estimate: estimate, runner: &runner)
             print(comparison.table.text)
             for arm in comparison.arms.dropFirst() { print("\(arm.arm): \(arm.verdictText)") }
             fflush(nil)
@@ -102,7 +118,7 @@ struct ReproduceCommand: ParsableCommand {
             try save()
         }
         if sections.contains("sweep"), let mixer = report.families.first(where: { $0.family.key == "mixer" }) {
-            print("\n== Density sweep on the Mixer (seed \(plan.seeds[0]))")
+            print("\n== Density sweep on the Mixer (seed \(plan.seeds[0])) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
             let seed = plan.seeds[0]
             guard let dense = mixer.runs.first(where: { $0.arm == mixer.family.arms[0].name && $0.seed == seed }),
@@ -110,14 +126,14 @@ struct ReproduceCommand: ParsableCommand {
                 throw ValidationError("the Mixer section has no dense and Pixelfly run for seed \(seed)")
             }
             report.sweep = try DensitySweep.run(plan.sweep, family: mixer.family, seed: seed, dense: dense, pixelfly: pixelfly,
-                                                runner: &runner)
+                                                estimate: estimate, runner: &runner)
             print(report.sweep!.table.text)
             try save()
         }
         if sections.contains("pytorch") {
-            print("\n== PyTorch dense baseline (\(threadCount) threads)")
+            print("\n== PyTorch dense baseline (\(threadCount) threads) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: quick ? 10 : 30, python: python)
+            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: timedSteps, python: python)
             if let reason = baseline.skipped { print("skipped: \(reason)") } else { print(baseline.table(report.families).text) }
             report.pytorch = baseline
         }

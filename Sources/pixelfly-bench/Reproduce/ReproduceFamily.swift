@@ -74,6 +74,8 @@ struct ReproduceFamily: Codable {
     var schedule: [String]
     var arms: [ReproduceArm]
     var metric: QualityMetric
+    /// The step speed-up target for the sparse arms (GPT and ViT: 2.5×; none for the Mixer).
+    var speedupTarget: Double? = nil
 
     func arguments(_ arm: ReproduceArm, seed: UInt64) -> [String] {
         shape.trainArguments + schedule + arm.arguments + ["--seed", "\(seed)"]

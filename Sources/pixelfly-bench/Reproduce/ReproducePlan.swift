@@ -1,14 +1,15 @@
 /// Every configuration `reproduce` trains, fixed here once — chosen before any of the three
-/// seeds' test results were seen (notebooks-md/reproduce.md) and not tuned afterwards. `--quick`
-/// keeps the models, arms, seeds and sweep points and only shortens training (and evaluates on
-/// fewer held-out examples).
+/// seeds' test results were seen (notebooks-md/reproduce.md) and not tuned afterwards; the
+/// sweep's rank-0 points were added after the first full run, leaving every other arm as it
+/// was. `--quick` keeps the models, arms, seeds and sweep points and only shortens training
+/// (and evaluates on fewer held-out examples).
 struct ReproducePlan: Codable {
     var quick: Bool
     var seeds: [UInt64]
     var families: [ReproduceFamily]
     /// The density sweep: Mixer arms trained once (the first seed), plotted with the Mixer
     /// family's dense and Pixelfly arms of the same seed.
-    var sweep: [ReproduceArm]
+    var sweep: [SweepArm]
 
     static func make(quick: Bool, seeds: Int) -> ReproducePlan {
         ReproducePlan(quick: quick, seeds: (0..<UInt64(seeds)).map { $0 },
@@ -40,7 +41,7 @@ struct ReproducePlan: Codable {
                    ReproduceArm(name: "Pixelfly", arguments: pixelfly(blockSize: 32, rank: 32)),
                    ReproduceArm(name: "Pixelfly + butterfly attention",
                                 arguments: pixelfly(blockSize: 32, rank: 32) + ["--attention-block-size", "16", "--attention-factors", "2"])],
-            metric: .heldOutBitsPerByte)
+            metric: .heldOutBitsPerByte, speedupTarget: 2.5)
     }
 
     /// (2) ViT on Fashion-MNIST: 7×7 patches (16 tokens + class token), width 512 (MLP 2048),
@@ -53,7 +54,7 @@ struct ReproducePlan: Codable {
             schedule: imageSchedule(quick: quick),
             arms: [ReproduceArm(name: "dense", arguments: ["--linear", "dense"]),
                    ReproduceArm(name: "Pixelfly", arguments: pixelfly(blockSize: 32, rank: 32))],
-            metric: .testAccuracyPercent)
+            metric: .testAccuracyPercent, speedupTarget: 2.5)
     }
 
     /// (3) The default job's MLP-Mixer: 7×7 patches (16 tokens), width 768, channel MLP 3072,
@@ -81,20 +82,59 @@ struct ReproducePlan: Codable {
               : ["--epochs", "1", "--train-limit", "12800", "--log-interval", "50"]
     }
 
-    /// (5) The density sweep on the Mixer (seed 0): K ∈ {1, 2, 3} at rank 32; rank ∈ {16, 32, 64}
-    /// at K = 2; block size ∈ {32, 48, 64} at K = 2, rank 32 (768 = 16 tiles of 48 columns, so
-    /// 32 and 64 are quantised to a coarser effective mask); and two `pixelflyBudget` points
-    /// (the allocator picks B, K, b and the rank per layer for 15 % and 30 % of dense). K = 2,
-    /// rank 32, b 48 is the Mixer family's Pixelfly arm and is not trained twice. Rank 0 (a pure
-    /// block-sparse layer) has no `LinearKind` and is left out.
-    static let sweepArms: [ReproduceArm] = [
-        ReproduceArm(name: "K1 r32 b48", arguments: mixerPixelfly(factors: 1, blockSize: 48, rank: 32)),
-        ReproduceArm(name: "K3 r32 b48", arguments: mixerPixelfly(factors: 3, blockSize: 48, rank: 32)),
-        ReproduceArm(name: "K2 r16 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 16)),
-        ReproduceArm(name: "K2 r64 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 64)),
-        ReproduceArm(name: "K2 r32 b32", arguments: mixerPixelfly(factors: 2, blockSize: 32, rank: 32)),
-        ReproduceArm(name: "K2 r32 b64", arguments: mixerPixelfly(factors: 2, blockSize: 64, rank: 32)),
-        ReproduceArm(name: "budget 0.15", arguments: ["--linear", "pixelfly", "--budget", "0.15", "--token-linear", "dense"]),
-        ReproduceArm(name: "budget 0.30", arguments: ["--linear", "pixelfly", "--budget", "0.3", "--token-linear", "dense"]),
+    /// Block-sparse only (rank 0, `LinearKind.blockSparse`) in the channel MLPs at B = 16, K, b.
+    static func mixerBlockSparse(factors: Int, blockSize: Int) -> [String] {
+        ["--linear", "blocksparse", "--butterfly-size", "16", "--factors", "\(factors)", "--block-size", "\(blockSize)",
+         "--token-linear", "dense"]
+    }
+
+    /// (5) The density sweep on the Mixer (seed 0), one run per point:
+    /// - Pixelfly (sparse + rank r): K ∈ {1, 2, 3} at rank 32, b 48; rank ∈ {16, 32, 64} at K 2;
+    ///   b ∈ {32, 48, 64} at K 2, rank 32 (768 = 16 tiles of 48 columns, so 32 and 64 are
+    ///   quantised to a coarser effective mask);
+    /// - block-sparse only (rank 0): K ∈ {1, 2, 3} at b 48 — the Pixelfly points above without
+    ///   their low-rank term — and b ∈ {32, 64} at K 2;
+    /// - two `pixelflyBudget` points (the allocator picks B, K, b and the rank per layer for 15 %
+    ///   and 30 % of dense).
+    /// K 2, rank 32, b 48 is the Mixer family's Pixelfly arm and is not trained twice.
+    static let sweepArms: [SweepArm] = [
+        SweepArm(ReproduceArm(name: "K1 r32 b48", arguments: mixerPixelfly(factors: 1, blockSize: 48, rank: 32)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K3 r32 b48", arguments: mixerPixelfly(factors: 3, blockSize: 48, rank: 32)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K2 r16 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 16)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K2 r64 b48", arguments: mixerPixelfly(factors: 2, blockSize: 48, rank: 64)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K2 r32 b32", arguments: mixerPixelfly(factors: 2, blockSize: 32, rank: 32)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K2 r32 b64", arguments: mixerPixelfly(factors: 2, blockSize: 64, rank: 32)), .pixelfly),
+        SweepArm(ReproduceArm(name: "K1 r0 b48", arguments: mixerBlockSparse(factors: 1, blockSize: 48)), .blockSparse),
+        SweepArm(ReproduceArm(name: "K2 r0 b48", arguments: mixerBlockSparse(factors: 2, blockSize: 48)), .blockSparse),
+        SweepArm(ReproduceArm(name: "K3 r0 b48", arguments: mixerBlockSparse(factors: 3, blockSize: 48)), .blockSparse),
+        SweepArm(ReproduceArm(name: "K2 r0 b32", arguments: mixerBlockSparse(factors: 2, blockSize: 32)), .blockSparse),
+        SweepArm(ReproduceArm(name: "K2 r0 b64", arguments: mixerBlockSparse(factors: 2, blockSize: 64)), .blockSparse),
+        SweepArm(ReproduceArm(name: "budget 0.15", arguments: ["--linear", "pixelfly", "--budget", "0.15", "--token-linear", "dense"]), .budget),
+        SweepArm(ReproduceArm(name: "budget 0.30", arguments: ["--linear", "pixelfly", "--budget", "0.3", "--token-linear", "dense"]), .budget),
     ]
+}
+
+/// One point of the density sweep and which kind of layer it is (how the Pareto plot colours it).
+struct SweepArm: Codable {
+    enum Group: String, Codable, CaseIterable {
+        case dense, pixelfly, blockSparse, budget
+
+        /// Short enough for the plot's legend column (about 18 characters).
+        var legend: String {
+            switch self {
+            case .dense: return "dense"
+            case .pixelfly: return "Pixelfly (r > 0)"
+            case .blockSparse: return "block-sparse (r 0)"
+            case .budget: return "pixelflyBudget"
+            }
+        }
+    }
+
+    var arm: ReproduceArm
+    var group: Group
+
+    init(_ arm: ReproduceArm, _ group: Group) {
+        self.arm = arm
+        self.group = group
+    }
 }

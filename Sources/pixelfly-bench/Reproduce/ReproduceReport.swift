@@ -10,11 +10,13 @@ struct ReproduceReport: Encodable {
     var sweep: DensitySweep?
     var pytorch: PyTorchBaseline?
     var totalSeconds: Double
+    /// `ReproduceEstimate`'s plan for the sections run (idle machine, 2 threads), seconds.
+    var plannedSeconds: Double
     /// The load average when the run ended (the environment block has it at the start).
     var finalLoadAverage: String
 
     /// The environment is written once, in the document's envelope.
-    enum CodingKeys: String, CodingKey { case plan, threads, families, sweep, pytorch, totalSeconds, finalLoadAverage }
+    enum CodingKeys: String, CodingKey { case plan, threads, families, sweep, pytorch, totalSeconds, plannedSeconds, finalLoadAverage }
 
     func write(to folder: ResultsFolder, command: String) throws {
         try folder.writeJSON("summary.json", ResultDocument(
@@ -32,19 +34,40 @@ struct ReproduceReport: Encodable {
         families.map { "\($0.family.key)-quality-vs-step.svg" } + (sweep == nil ? [] : ["sweep-pareto.svg"])
     }
 
+    /// The arm's step speed-up in words, against the family's target when it has one.
+    static func speedText(_ arm: ArmSummary, target: Double?) -> String {
+        let mean = arm.speedup.mean, fastest = arm.fastestRunSpeedup
+        let words = mean >= 1 ? "\(format(mean, 2))× faster" : "\(format(1 / mean, 2))× slower"
+        var text = "Step \(words) than dense (mean of the per-seed ratios \(format(mean, 2))×; \(format(fastest, 2))× between each arm's fastest run)"
+        if let target {
+            let met = [mean, fastest].filter { $0 >= target }.count
+            text += met == 2 ? ": the ≥ \(format(target, 1))× target is met on both ratios"
+                : met == 1 ? ": the ≥ \(format(target, 1))× target is met on one ratio only (\(mean >= target ? "mean" : "fastest runs"))"
+                : ": the ≥ \(format(target, 1))× target is not met"
+        }
+        return text + "."
+    }
+
     func markdown(command: String) -> String {
         var text = """
         # pixelfly-bench reproduce\(plan.quick ? " (--quick: shortened training, not the full run)" : "")
 
         `\(command)` — \(environment.date), commit \(environment.gitCommit), \(environment.buildConfiguration) build.
-        CPU \(environment.cpuModel) (\(environment.logicalCores) logical cores); OpenBLAS core \(environment.openBLASCore),
-        \(threads) compute threads × \(environment.openBLASThreadsPerCall) OpenBLAS thread per call (`OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"));
-        load average at start \(environment.hostLoadAverage), at the end \(finalLoadAverage). Total \(format(totalSeconds, 0)) s.
+        CPU \(environment.cpuModel) (\(environment.logicalCores) logical cores); OpenBLAS kernel family \(environment.openBLASCore)
+        (`openblas_get_corename`; `OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"); build: \(environment.openBLASConfiguration)),
+        \(threads) compute threads × \(environment.openBLASThreadsPerCall) OpenBLAS thread per call;
+        load average at start \(environment.hostLoadAverage), at the end \(finalLoadAverage). Total \(format(totalSeconds, 0)) s
+        (planned ≈ \(format(plannedSeconds, 0)) s on an idle machine at 2 threads).
+
+        To reproduce: `make reproduce` (full run; `make reproduce REPRODUCE_ARGS=--quick` for the shortened one), which runs
+        `swift run -c release pixelfly-bench reproduce` with the OpenBLAS kernel family the bench chooses
+        (`BENCH_CORETYPE=…` pins one). Quality figures repeat exactly on the same kernel family and thread count.
 
         Seeds \(plan.seeds.map(String.init).joined(separator: ", ")) (initialisation and data order); every arm of a seed sees
         the same examples in the same order. Each run is its own child process (`pixelfly-bench train … --json`), so step
         times are what a user's run would see; the speed-up of a seed is dense ÷ arm median step time of two runs made
-        back to back (not interleaved step by step). Configurations were fixed before any result was seen.
+        back to back (not interleaved step by step). The families' configurations were fixed before any result was seen;
+        the sweep's rank-0 points were added after the first full run.
 
         """
         for f in families {
@@ -57,7 +80,7 @@ struct ReproduceReport: Encodable {
 
             \(f.table.markdown)
 
-            \(f.arms.dropFirst().map { "- **\($0.arm)**: \($0.verdictText); step \(format($0.speedup.mean, 2))× faster (mean of seeds; \(format($0.fastestRunSpeedup, 2))× between each arm's fastest run)." }.joined(separator: "\n"))
+            \(f.arms.dropFirst().map { "- **\($0.arm)**: \($0.verdictText). \(Self.speedText($0, target: f.family.speedupTarget))" }.joined(separator: "\n"))
 
             ![\(f.family.metric.label) vs step time](\(f.family.key)-quality-vs-step.svg)
 

@@ -31,26 +31,39 @@ struct ArmRun: Codable {
 }
 
 /// Runs the plan's training runs one after another, each in its own child process, and prints
-/// a flushed progress line before and after each ("[3/29] gpt · Pixelfly · seed 0 …").
+/// a flushed progress line before and after each ("[3/29] gpt · Pixelfly · seed 0 …") with the
+/// elapsed time, the run's planned time (`ReproduceEstimate`) and the pace against the plan.
 struct ReproduceRunner {
     let folder: ResultsFolder
     let threads: Int
     let totalRuns: Int
+    /// The whole job's estimate on an idle machine, seconds.
+    let plannedSeconds: Double
     let start = monotonicSeconds()
     private(set) var finished = 0
+    /// Planned and actual wall seconds of the finished runs.
+    private var plannedDone = 0.0
+    private var actualDone = 0.0
 
-    init(folder: ResultsFolder, threads: Int, totalRuns: Int) throws {
+    init(folder: ResultsFolder, threads: Int, totalRuns: Int, plannedSeconds: Double) throws {
         self.folder = folder
         self.threads = threads
         self.totalRuns = totalRuns
+        self.plannedSeconds = plannedSeconds
         try FileManager.default.createDirectory(atPath: folder.file("runs"), withIntermediateDirectories: true)
     }
 
-    mutating func run(family: String, arm: String, seed: UInt64, arguments: [String], metric: QualityMetric) throws -> ArmRun {
+    /// Seconds since the job started.
+    var elapsed: Double { monotonicSeconds() - start }
+
+    /// Trains one arm at one seed in a child process; `planned` is its estimated seconds.
+    mutating func run(family: String, arm: String, seed: UInt64, arguments: [String], metric: QualityMetric,
+                      planned: Double) throws -> ArmRun {
         let slug = "\(family)-\(arm)-seed\(seed)".lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" }
         let relative = "runs/\(String(slug)).json"
         let index = finished + 1
-        say("[\(index)/\(totalRuns)] \(family) · \(arm) · seed \(seed) — starting at \(format(monotonicSeconds() - start, 0)) s: train \(arguments.joined(separator: " "))")
+        say("[\(index)/\(totalRuns)] \(family) · \(arm) · seed \(seed) — \(format(elapsed, 0)) s elapsed of ≈ \(format(plannedSeconds, 0)) s "
+            + "planned (this run ≈ \(format(planned, 0)) s): train \(arguments.joined(separator: " "))")
         let childStart = monotonicSeconds()
         let document = try ChildTrainingRun.run(arguments, threads: threads, jsonPath: folder.file(relative),
                                                 prefix: "    \(family)/\(arm)/s\(seed) | ")
@@ -64,8 +77,13 @@ struct ReproduceRunner {
             finalTestLoss: result.finalTestLoss, finalTestAccuracy: result.finalTestAccuracy,
             trainingSeconds: result.evaluations.last?.trainingSeconds ?? 0, wallSeconds: monotonicSeconds() - childStart,
             loadAverage: document.environment.hostLoadAverage, evaluations: result.evaluations, resultFile: relative)
-        say("[\(index)/\(totalRuns)] done in \(format(run.wallSeconds, 0)) s: median step \(format(run.medianStepSeconds * 1e3, 1)) ms, "
-            + "\(metric.label) \(format(run.quality, metric == .heldOutBitsPerByte ? 4 : 2)), \(run.parameters) parameters, load \(run.loadAverage)")
+        plannedDone += planned
+        actualDone += run.wallSeconds
+        let pace = actualDone / max(plannedDone, 1e-9)
+        say("[\(index)/\(totalRuns)] done in \(format(run.wallSeconds, 0)) s (planned ≈ \(format(planned, 0))): median step "
+            + "\(format(run.medianStepSeconds * 1e3, 1)) ms, \(metric.label) \(format(run.quality, metric == .heldOutBitsPerByte ? 4 : 2)), "
+            + "\(run.parameters) parameters, load \(run.loadAverage); \(format(elapsed, 0)) s elapsed, pace \(format(pace, 2))× the plan "
+            + "→ ≈ \(format(max(plannedSeconds - plannedDone, 0) * pace, 0)) s to go")
         return run
     }
 
