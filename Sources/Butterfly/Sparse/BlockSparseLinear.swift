@@ -264,9 +264,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     }
 
     /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`.
-    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
+    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>?, kernels: [[UnsafeRawPointer?]],
                                      _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
-        guard let activations, activations.cols > 0, factor.count > 0 else { return body(nil) }
+        guard let activations, let factor, activations.cols > 0, factor.count > 0 else { return body(nil) }
         return activations.withUnsafeBufferPointer { a in
             factor.withUnsafeBufferPointer { f in
                 body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
@@ -325,7 +325,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let bias { addColumnSums(of: dy, into: &bias.gradient) }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
-            withFusedLowRank(lowRank?.0, factor: lowRank?.1 ?? backwardPack, kernels: kernels.lowRankInputGradient) { term in
+            withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
                 xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
             }
             return
