@@ -15,7 +15,7 @@ import PixelflyCore
 /// split by output columns (disjoint per thread) and reduce over the batch in a fixed order, so
 /// results do not depend on the thread count. OpenBLAS runs the same products through its
 /// generic `gemm` otherwise; measured against it in notebooks-md/kernel-families.md
-/// (1 thread, 1024 rows, rank 64: 1.2–2.1× fewer milliseconds per product on AVX-512).
+/// (1 thread, 1024 rows, rank 64, AVX-512: each product 1.1–1.5× faster).
 final class XSMMLowRankKernels {
     /// Features per weight-gradient call (output rows of dU, input columns of dV).
     static let featureChunk = 128
