@@ -64,6 +64,21 @@ static inline const void *pixelfly_xsmm_gemm_nn_accumulate(int is_double, int m,
     return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
 }
 
+/// Plain GEMM, column-major: C (m×n, ldc) = β·C + A (m×k, lda) · op(B), β ∈ {0, 1}, op(B) = B
+/// (k×n, ldb) or, with `trans_b`, Bᵀ for B stored n×k with leading dimension ldb.
+static inline const void *pixelfly_xsmm_gemm(int is_double, int m, int n, int k, int lda, int ldb, int ldc,
+                                             int trans_b, int beta_one) {
+    const libxsmm_blasint l_lda = lda, l_ldb = ldb, l_ldc = ldc;
+    const int flags = trans_b ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
+    const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+    if (is_double) {
+        const double alpha = 1, beta = beta_one ? 1 : 0;
+        return (const void *)libxsmm_dmmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
+    }
+    const float alpha = 1, beta = beta_one ? 1 : 0;
+    return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
+}
+
 static inline void pixelfly_xsmm_gemm_run(int is_double, const void *kernel, const void *a, const void *b, void *c) {
     if (is_double) {
         ((libxsmm_dmmfunction)kernel)((const double *)a, (const double *)b, (double *)c);

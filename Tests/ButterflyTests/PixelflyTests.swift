@@ -83,6 +83,48 @@ struct PixelflyTests {
         }
     }
 
+    /// The low-rank products of `.sum` (h = x·Vᵀ and dh = dy·U per batch tile, dU += dyᵀ·h and
+    /// dV += dhᵀ·x per feature chunk on LIBXSMM; `gemm` on OpenBLAS) against naive Double
+    /// formulas, with short last tiles, a second batch chunk and short last feature chunks, at
+    /// 1 and 2 threads, on both backends. Gradients accumulate: a second backward doubles them.
+    @Test(arguments: BlockSparseBackend.allCases)
+    func lowRankProductsMatchReference(backend: BlockSparseBackend) throws {
+        let saved = ComputeThreads.count
+        defer { try? ComputeThreads.setCount(saved) }
+        var rng = SeededRandom(seed: 525)
+        for threads in [1, 2] {
+            try ComputeThreads.setCount(threads)
+            for (out, input) in [(144, 288), (288, 144)] {
+                let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12),
+                                                      rank: 7, rng: &rng)
+                layer.sparse.backend = backend
+                let batch = XSMMKernelSet.weightGradientChunk + 44
+                let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+                let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
+                let (xd, dyd) = (x.converted(to: Double.self), dy.converted(to: Double.self))
+                let (u, v) = (layer.lowRank.u.value.converted(to: Double.self), layer.lowRank.v.value.converted(to: Double.self))
+                let w = layer.denseWeight().converted(to: Double.self)
+                let h = try NaiveReference.gemm(xd, .none, v, .transposed)
+                let dh = try NaiveReference.gemm(dyd, .none, u, .none)
+                let dU = try NaiveReference.gemm(dyd, .transposed, h, .none)
+                let dV = try NaiveReference.gemm(dh, .transposed, xd, .none)
+                let y = try layer(x)
+                var expected = try NaiveReference.gemm(xd, .none, w, .transposed)
+                for i in 0..<batch { for j in 0..<out { expected[i, j] += Double(layer.bias!.value[0, j]) } }
+                #expect(compare(y, expected).maxRel < 1e-5, "y, \(backend), \(threads) threads, \(input)→\(out)")
+                layer.zeroGradients()
+                var dx = Matrix<Float>(rows: 0, cols: 0)
+                for pass in 1...2 {
+                    try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+                    let scaled = { (m: Matrix<Double>) in m.map { $0 * Double(pass) } }
+                    #expect(compare(dx, try NaiveReference.gemm(dyd, .none, w, .none)).maxRel < 1e-5, "dx, \(backend), \(threads) threads")
+                    #expect(compare(layer.lowRank.u.gradient, scaled(dU)).maxRel < 1e-5, "dU, \(backend), \(threads) threads, pass \(pass)")
+                    #expect(compare(layer.lowRank.v.gradient, scaled(dV)).maxRel < 1e-5, "dV, \(backend), \(threads) threads, pass \(pass)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: PixelflyCombination.allCases, BlockSparseBackend.allCases)
     func backwardMatchesFiniteDifferences(combination: PixelflyCombination, backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 505)

@@ -38,6 +38,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Uᵀ of a fused low-rank term (Pixelfly), packed per forward.
     private var lowRankPack = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
+    private var lowRankInputPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Tallest strip of the LIBXSMM plans (rows of output per kernel call).
     static var stripHeight: Int { 128 }
 
@@ -140,14 +142,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             Self.pack(forwardPlan, weight.value, into: &forwardPack)
             if let (_, u) = lowRank, rank > 0 {
                 // Uᵀ column-major (out × r, leading dimension out): the strips' A operand.
-                if lowRankPack.count != u.count { lowRankPack.reshape(rows: 1, cols: u.count) }
-                u.withUnsafeBufferPointer { source in
-                    lowRankPack.withUnsafeMutableBufferPointer { destination in
-                        libxsmm_otrans(destination.baseAddress!, source.baseAddress!, UInt32(MemoryLayout<Scalar>.stride),
-                                       libxsmm_blasint(rank), libxsmm_blasint(outputFeatures), libxsmm_blasint(rank),
-                                       libxsmm_blasint(outputFeatures))
-                    }
-                }
+                Self.transpose(u, into: &lowRankPack)
             }
             forwardPack.withUnsafeBufferPointer { pack in
                 x.withUnsafeBufferPointer { input in
@@ -182,19 +177,116 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
+    /// Pixelfly's `.sum` forward: h = x·Vᵀ into `hidden` (batch, r), then y = x·Wᵀ + h·Uᵀ + b
+    /// (b is the caller's bias or nil; U is (out, r), V (r, in)). On LIBXSMM with its low-rank
+    /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`); else
+    /// h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
+    func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
+                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>) throws {
+        try checkInput(x, "BlockSparseLinear.forward")
+        guard u.rows == outputFeatures, v.cols == inputFeatures, u.cols == v.rows, v.rows > 0 else {
+            throw ShapeError("BlockSparseLinear.forward", "low-rank factors U \(u.rows)×\(u.cols), V \(v.rows)×\(v.cols) do not fit "
+                + "\(inputFeatures) → \(outputFeatures) (U must be \(outputFeatures)×r, V r×\(inputFeatures), r ≥ 1)")
+        }
+        let (batch, rank) = (x.rows, v.rows)
+        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank), let products = kernels.lowRankProducts {
+            y.reshape(rows: batch, cols: outputFeatures)
+            if h.rows != batch || h.cols != rank { h.reshape(rows: batch, cols: rank) }
+            Self.pack(forwardPlan, weight.value, into: &forwardPack)
+            Self.transpose(u, into: &lowRankPack)
+            Self.transpose(v, into: &lowRankInputPack)
+            forwardPack.withUnsafeBufferPointer { pack in
+                x.withUnsafeBufferPointer { input in
+                    y.withUnsafeMutableBufferPointer { output in
+                        withOptionalPointer(b) { biasPointer in
+                            withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
+                                                producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
+                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
+                                                            input: input.baseAddress!, output: output.baseAddress!, beta: 0,
+                                                            bias: biasPointer, lowRank: term)
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
+        try gemm(x, .none, v, .transposed, into: &h)
+        try forward(x, into: &y, bias: b, plus: h, times: u)
+    }
+
+    /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h:
+    /// dU += dyᵀ·h, dh = dy·U (into `hiddenGradient`), dV += dhᵀ·x, dW += dyᵀ·x on the kept
+    /// blocks, dx = dy·W + dh·V. On LIBXSMM all four low-rank products run on its kernels, dh
+    /// tile by tile inside the input gradient's strip loop; else they are `gemm` calls.
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                  hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
+                  hiddenGradient dh: inout Matrix<Scalar>) throws {
+        try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
+        let (batch, rank) = (x.rows, v.value.rows)
+        guard h.rows == batch, h.cols == rank, u.value.rows == outputFeatures, u.value.cols == rank, v.value.cols == inputFeatures else {
+            throw ShapeError("BlockSparseLinear.backward", "h \(h.rows)×\(h.cols), U \(u.value.rows)×\(u.value.cols), V \(v.value.rows)×\(v.value.cols) "
+                + "do not fit a \(batch)-row batch of \(inputFeatures) → \(outputFeatures) (h must be \(batch)×r, U \(outputFeatures)×r, V r×\(inputFeatures))")
+        }
+        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank), let products = kernels.lowRankProducts {
+            dx.reshape(rows: batch, cols: inputFeatures)
+            if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
+            if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
+            dy.withUnsafeBufferPointer { outputGradient in
+                h.withUnsafeBufferPointer { hidden in
+                    u.withMutableGradientElements { gradient in
+                        products.accumulateUGradient(dy: outputGradient.baseAddress!, h: hidden.baseAddress!, into: gradient.baseAddress!)
+                    }
+                }
+            }
+            withProducedLowRank(&dh, factor: v.value, kernels: kernels.lowRankInputGradient,
+                                producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+            }
+            dh.withUnsafeBufferPointer { hiddenGradient in
+                x.withUnsafeBufferPointer { input in
+                    v.withMutableGradientElements { gradient in
+                        products.accumulateVGradient(dh: hiddenGradient.baseAddress!, x: input.baseAddress!, into: gradient.baseAddress!)
+                    }
+                }
+            }
+            return
+        }
+        try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
+        try gemm(dy, .none, u.value, .none, into: &dh)
+        try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value)
+    }
+
     private func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
         guard let matrix else { return body(nil) }
         return matrix.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`.
-    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
+    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>?, kernels: [[UnsafeRawPointer?]],
                                      _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
-        guard let activations, activations.cols > 0, factor.count > 0 else { return body(nil) }
+        guard let activations, let factor, activations.cols > 0, factor.count > 0 else { return body(nil) }
         return activations.withUnsafeBufferPointer { a in
             factor.withUnsafeBufferPointer { f in
-                body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: a.baseAddress!,
-                                                        rank: activations.cols, kernels: kernels))
+                body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
+                                                        rank: activations.cols, kernels: kernels, producer: nil))
+            }
+        }
+    }
+
+    /// The fused low-rank term whose `activations` (batch × r) the strip loop computes tile by
+    /// tile from the input with `producerFactor` and `producerKernels`.
+    private func withProducedLowRank<R>(_ activations: inout Matrix<Scalar>, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
+                                        producerFactor: Matrix<Scalar>, producerKernels: [UnsafeRawPointer?],
+                                        _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>) -> R) -> R {
+        let rank = activations.cols
+        return activations.withUnsafeMutableBufferPointer { a in
+            factor.withUnsafeBufferPointer { f in
+                producerFactor.withUnsafeBufferPointer { p in
+                    body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: a.baseAddress!, rank: rank,
+                                                            kernels: kernels, producer: (p.baseAddress!, producerKernels)))
+                }
             }
         }
     }
@@ -232,7 +324,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if batch == 0 { return }
         if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
-            xsmmBackward(kernels, x: x, dy: dy, dx: &dx, lowRank: lowRank)
+            // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
+            withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+            }
             return
         }
         x.withUnsafeBufferPointer { input in
@@ -260,7 +355,22 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank { return kernels }
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
                                 batch: batch, threads: ComputeThreads.count, rank: rank, scalar: Scalar.self)
+        if let set = kernels {
+            set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures, set: set)
+        }
         return kernels
+    }
+
+    /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows row-major).
+    private static func transpose(_ matrix: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
+        if pack.count != matrix.count { pack.reshape(rows: 1, cols: matrix.count) }
+        matrix.withUnsafeBufferPointer { source in
+            pack.withUnsafeMutableBufferPointer { destination in
+                libxsmm_otrans(destination.baseAddress!, source.baseAddress!, UInt32(MemoryLayout<Scalar>.stride),
+                               libxsmm_blasint(matrix.cols), libxsmm_blasint(matrix.rows), libxsmm_blasint(matrix.cols),
+                               libxsmm_blasint(matrix.rows))
+            }
+        }
     }
 
     private static func pack(_ plan: BlockStripPlan, _ panels: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
@@ -272,8 +382,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
+    /// dW += dyᵀ·x on the kept blocks, then dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) {
+                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -284,12 +395,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 }
                 backwardPack.withUnsafeBufferPointer { pack in
                     dx.withUnsafeMutableBufferPointer { inputGradient in
-                        // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
-                        withFusedLowRank(lowRank?.0, factor: lowRank?.1 ?? backwardPack, kernels: kernels.lowRankInputGradient) { term in
-                            BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
-                                                        set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                        output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
-                        }
+                        BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
+                                                    set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
+                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
                     }
                 }
             }

@@ -22,12 +22,16 @@ enum BlockSparseXSMMKernel {
     /// A rank-r term added per strip while its output is in cache: out[tile, strip] +=
     /// activations[tile, :] · factor-rows-of-the-strip, with `factor` column-major (plan.rows × r,
     /// leading dimension plan.rows: Uᵀ packed for the forward, V itself for the input gradient)
-    /// and `activations` (batch × r) row-major. `kernels[h][tile]`.
+    /// and `activations` (batch × r) row-major. `kernels[h][tile]`. With a `producer`, each
+    /// tile's activations are first computed from the tile's input: activations[tile]ᵀ =
+    /// producer.factor (r × plan.cols, column-major, ld r) · input[tile]ᵀ (h = x·Vᵀ with Vᵀ
+    /// packed for the forward, dh = dy·U with U as stored for the input gradient).
     struct FusedLowRank<S> {
         var factor: UnsafePointer<S>
-        var activations: UnsafePointer<S>
+        var activations: UnsafeMutablePointer<S>
         var rank: Int
         var kernels: [[UnsafeRawPointer?]]
+        var producer: (factor: UnsafePointer<S>, kernels: [UnsafeRawPointer?])?
     }
 
     /// pack ← the layout's panels arranged as `plan` wants them.
@@ -88,6 +92,10 @@ enum BlockSparseXSMMKernel {
                                 for row in start..<min(batch, start + tile) {
                                     memcpy(output + row * rows, bias, rows * MemoryLayout<S>.stride)
                                 }
+                            }
+                            if let lowRank, let producer = lowRank.producer {
+                                pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels[tail]!, producer.factor,
+                                                       input + start * cols, lowRank.activations + start * lowRank.rank)
                             }
                             for s in plan.strips.indices {
                                 let strip = plan.strips[s]

@@ -1,17 +1,18 @@
 import PixelflyCore
 
 /// Forward and backward of `PixelflyLinear` (formulas in its doc comment). With `.sum` the
-/// low-rank products h·Uᵀ and dh·V run inside the block-sparse kernel's chunk loop.
+/// low-rank products h·Uᵀ and dh·V run inside the block-sparse kernel's chunk loop, and on
+/// LIBXSMM so do h = x·Vᵀ and dh = dy·U (dU, dV on LIBXSMM kernels too: `XSMMLowRankKernels`).
 extension PixelflyLinear {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "PixelflyLinear.forward")
         forwardInput.record(x)
         let batch = x.rows
-        try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
         switch combination {
         case .sum:
-            try sparse.forward(x, into: &y, bias: bias?.value, plus: hidden, times: lowRank.u.value)
+            try sparse.forward(x, into: &y, bias: bias?.value, u: lowRank.u.value, v: lowRank.v.value, hidden: &hidden)
         case .gated:
+            try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
             try sparse.forward(x, into: &sparseOutput)
             try gemm(hidden, .none, lowRank.u.value, .transposed, into: &difference)
             subtract(sparseOutput, from: &difference)
@@ -32,10 +33,8 @@ extension PixelflyLinear {
         switch combination {
         case .sum:
             // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
-            try lowRank.u.updateGradient { try gemm(dy, .transposed, hidden, .none, beta: 1, into: &$0) }
-            try gemm(dy, .none, lowRank.u.value, .none, into: &hiddenGradient)
-            try lowRank.v.updateGradient { try gemm(hiddenGradient, .transposed, x, .none, beta: 1, into: &$0) }
-            try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, plus: hiddenGradient, times: lowRank.v.value)
+            try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden,
+                                u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient)
         case .gated:
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)

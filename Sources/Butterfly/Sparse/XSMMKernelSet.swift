@@ -36,6 +36,8 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
+    /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
+    var lowRankProducts: XSMMLowRankKernels?
 
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.

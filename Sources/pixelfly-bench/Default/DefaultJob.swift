@@ -21,12 +21,12 @@ struct DefaultJob: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "The default job: layer table, block table and a dense vs Pixelfly training run, written to a results folder.",
-        discussion: "`--full` runs longer reproductions (all layer shapes and batches, all 60000 images for 6 epochs, and a byte-level GPT on text).")
+        discussion: "`--full` runs longer reproductions (the batch sizes 512 and 4096 in the layer table, all 60000 images for 6 epochs, and a byte-level GPT on text).")
 
     @Option(help: "Folder for summary.json, summary.md and the SVG plots.")
     var results: String = "results/default"
 
-    @Flag(help: "Longer reproduction: every layer shape and batch, all training images for 6 epochs, and a GPT on text.")
+    @Flag(help: "Longer reproduction: layer batches 64, 512 and 4096, all training images for 6 epochs, and a GPT on text.")
     var full = false
 
     @OptionGroup var model: DefaultTrainingOptions

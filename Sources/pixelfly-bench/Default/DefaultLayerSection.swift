@@ -22,7 +22,7 @@ struct DefaultLayerSection: Encodable {
     enum CodingKeys: String, CodingKey { case rows, sweepBatch }
 
     static func run(full: Bool, timing: TimingOptions) throws -> DefaultLayerSection {
-        let shapes = full ? [(1024, 4096), (4096, 1024), (768, 3072), (3072, 768)] : [(1024, 4096), (4096, 1024)]
+        let shapes = [(1024, 4096), (4096, 1024), (768, 3072), (3072, 768)]
         let batches = full ? [64, 512, 4096] : [64, 1024]
         let sweep = sweepBatch(full: full)
         var rows: [LayerMeasurement] = []
