@@ -16,13 +16,15 @@ public enum Initializer: Sendable, Equatable {
     /// PyTorch's `nn.Linear` weight default.
     public static let linearDefault = Initializer.kaimingUniform(a: 5.0.squareRoot())
 
-    /// Fills `count` values; `fanIn` is used by the Kaiming variants.
+    /// Fills `count` values; `fanIn` is used by the Kaiming variants. Package-only: `count` is
+    /// a size the package has checked (a negative one traps); users draw through
+    /// `Matrix(validatingRows:cols:initializer:fanIn:rng:)`.
     ///
     /// Specialised for Float and Double: called unspecialised from another module, the
     /// per-element generic conversion cost about a microsecond per value.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func values<S: TensorScalar>(count: Int, fanIn: Int, using rng: inout SeededRandom) -> [S] {
+    package func values<S: TensorScalar>(count: Int, fanIn: Int, using rng: inout SeededRandom) -> [S] {
         let gain: (Double) -> Double = { a in (2 / (1 + a * a)).squareRoot() }
         let fan = Double(max(fanIn, 1))
         switch self {
@@ -46,10 +48,19 @@ public enum Initializer: Sendable, Equatable {
 
 extension Matrix {
     /// A `rows`×`cols` matrix drawn from `initializer` with `fanIn = cols` (a weight stored as
-    /// (out, in)) unless given.
+    /// (out, in)) unless given; throws `ShapeError` if a size is negative or `rows * cols`
+    /// overflows.
+    public init(validatingRows rows: Int, cols: Int, initializer: Initializer, fanIn: Int? = nil,
+                rng: inout SeededRandom) throws {
+        try Self.validate(rows: rows, cols: cols, "Matrix.init")
+        self.init(rows: rows, cols: cols, initializer: initializer, fanIn: fanIn, rng: &rng)
+    }
+
+    /// `init(validatingRows:cols:initializer:fanIn:rng:)` for sizes the package has already
+    /// checked: package-only, and a negative size traps (see `init(rows:cols:repeating:)`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public init(rows: Int, cols: Int, initializer: Initializer, fanIn: Int? = nil, rng: inout SeededRandom) {
+    package init(rows: Int, cols: Int, initializer: Initializer, fanIn: Int? = nil, rng: inout SeededRandom) {
         self.init(rows: rows, cols: cols)
         let values: [Scalar] = initializer.values(count: rows * cols, fanIn: fanIn ?? cols, using: &rng)
         withUnsafeMutableBufferPointer { buffer in

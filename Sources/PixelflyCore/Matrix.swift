@@ -1,7 +1,7 @@
 /// A dense row-major matrix: element (i, j) is `storage[i * cols + j]`.
 ///
 /// A value type over `[Scalar]` (copy on write). Kernels write into an `inout Matrix` that the
-/// caller owns, and `reshape(rows:cols:)` reuses the existing capacity, so a training step that
+/// caller owns, and reshaping reuses the existing capacity, so a training step that
 /// keeps its buffers allocates nothing once their sizes have been seen.
 public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     public private(set) var rows: Int {
@@ -20,20 +20,35 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     /// Row-major elements (read-only; mutate through subscripts or the buffer pointer).
     @inlinable public var storage: [Scalar] { _storage }
 
-    /// A `rows`×`cols` matrix filled with `value`.
+    /// An empty 0×0 matrix: a caller-owned output buffer that a layer or product sizes on its
+    /// first call (`try layer(x, into: &y)`) and reuses afterwards.
+    @inlinable
+    public init() {
+        self._rows = 0
+        self._cols = 0
+        self._storage = []
+    }
+
+    /// A `rows`×`cols` matrix filled with `value`, for the library's own sizes.
     ///
-    /// Sizes here come from the library's own shapes (a layer's features, an input's rows), so
-    /// a negative size is a programmer error and traps, as `Array(repeating:count:)` does. For
-    /// sizes a user supplies, use `init(validatingRows:cols:repeating:)`, which throws.
-    public init(rows: Int, cols: Int, repeating value: Scalar = 0) {
+    /// Package-only and non-throwing: sizes here come from shapes the package has already
+    /// checked (a layer's features, an input's rows), so a negative size is a bug in this
+    /// package and traps, as `Array(repeating:count:)` does. The public form is
+    /// `init(validatingRows:cols:repeating:)`, which throws.
+    @usableFromInline
+    package init(rows: Int, cols: Int, repeating value: Scalar = 0) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         self._rows = rows
         self._cols = cols
         self._storage = Array(repeating: value, count: rows * cols)
     }
 
-    /// A `rows`×`cols` matrix filled with `value`; throws `ShapeError` if a size is negative
-    /// or `rows * cols` overflows.
+    /// A `rows`×`cols` matrix filled with `value` (zeros by default); throws `ShapeError` if a
+    /// size is negative or `rows * cols` overflows.
+    ///
+    /// ```swift
+    /// var x = try Matrix<Float>(validatingRows: 256, cols: 1024)
+    /// ```
     public init(validatingRows rows: Int, cols: Int, repeating value: Scalar = 0) throws {
         try Self.validate(rows: rows, cols: cols, "Matrix.init")
         self.init(rows: rows, cols: cols, repeating: value)
@@ -93,9 +108,10 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
     /// by element cost about a microsecond per element). Kernels keep their buffers at a fixed
     /// size in the steady state, so this allocates only when a shape changes.
     ///
-    /// Like `init(rows:cols:repeating:)`, a negative size traps; `reshape(validatingRows:cols:)`
-    /// throws instead.
-    public mutating func reshape(rows: Int, cols: Int) {
+    /// Package-only, like `init(rows:cols:repeating:)`: a negative size is a bug in this package
+    /// and traps. The public form is `reshape(validatingRows:cols:)`, which throws.
+    @usableFromInline
+    package mutating func reshape(rows: Int, cols: Int) {
         precondition(rows >= 0 && cols >= 0, "Matrix dimensions must be non-negative, got \(rows)×\(cols)")
         let newCount = rows * cols
         if newCount != _storage.count {
@@ -111,8 +127,9 @@ public struct Matrix<Scalar: TensorScalar>: Equatable, Sendable {
         self._cols = cols
     }
 
-    /// `reshape(rows:cols:)` for user-supplied sizes: throws `ShapeError` (leaving the matrix
-    /// unchanged) if a size is negative or the element count overflows.
+    /// Changes the shape to `rows`×`cols` (contents unspecified unless the element count is
+    /// unchanged; no allocation when it is); throws `ShapeError` (leaving the matrix unchanged)
+    /// if a size is negative or the element count overflows.
     public mutating func reshape(validatingRows rows: Int, cols: Int) throws {
         try Self.validate(rows: rows, cols: cols, "Matrix.reshape")
         reshape(rows: rows, cols: cols)

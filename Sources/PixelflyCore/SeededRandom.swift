@@ -55,8 +55,20 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return mean + standardDeviation * (-2 * Double.log(u1)).squareRoot() * Double.cos(2 * .pi * u2)
     }
 
+    /// Uniform integer in `0..<upperBound`; throws `ShapeError` unless `upperBound > 0` (the
+    /// range must not be empty). Draws the same value as the package's `index(below:)`.
+    public mutating func index(validatingBelow upperBound: Int) throws -> Int {
+        guard upperBound > 0 else {
+            throw ShapeError("SeededRandom.index", "upper bound must be positive (0..<upperBound must not be empty), got \(upperBound)")
+        }
+        return index(below: upperBound)
+    }
+
     /// Uniform integer in `0..<upperBound` (Lemire's multiply-shift with rejection).
-    public mutating func index(below upperBound: Int) -> Int {
+    ///
+    /// Package-only: the bound is one the package has checked, and `upperBound <= 0` traps.
+    /// The public form is `index(validatingBelow:)`, which throws.
+    package mutating func index(below upperBound: Int) -> Int {
         precondition(upperBound > 0, "upper bound must be positive")
         let bound = UInt64(upperBound)
         while true {
@@ -65,8 +77,11 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         }
     }
 
-    /// A Fisher–Yates shuffle of `0..<count`.
-    public mutating func permutation(_ count: Int) -> [Int] {
+    /// A Fisher–Yates shuffle of `0..<count`; throws `ShapeError` if `count` is negative.
+    public mutating func permutation(_ count: Int) throws -> [Int] {
+        guard count >= 0 else {
+            throw ShapeError("SeededRandom.permutation", "count must be non-negative, got \(count)")
+        }
         var p = Array(0..<count)
         if count < 2 { return p }
         for i in stride(from: count - 1, to: 0, by: -1) {

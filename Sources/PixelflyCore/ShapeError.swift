@@ -3,9 +3,9 @@
 /// Contract: every public entry point that takes user-controlled shapes (matrix products,
 /// layer forward/backward, constructors, the row helpers) checks them and throws `ShapeError`;
 /// nothing traps on a shape mismatch. Settings out of range throw `ConfigurationError` instead.
-/// Programmer errors trap as the standard library's do: an index out of range in a `Matrix`
-/// subscript, and a negative size given to the non-throwing `Matrix(rows:cols:repeating:)` or
-/// `reshape(rows:cols:)` (their `validatingRows:` forms throw).
+/// Sizes enter through throwing calls (`Matrix(validatingRows:cols:)`,
+/// `reshape(validatingRows:cols:)`, `SeededRandom.index(validatingBelow:)`); the only trap left
+/// is an index out of range in a `Matrix` subscript, as in the standard library.
 public struct ShapeError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The operation that refused its input, e.g. `"gemm"` or `"DenseLinear.forward"`.
     public let operation: String

@@ -33,6 +33,23 @@ struct BadInputTableTests {
         Case("Matrix(rows:cols:storage:) count", ShapeError.self) { _ = try Matrix<Float>(rows: 2, cols: 2, storage: [1]) },
         Case("Matrix(nested) ragged", ShapeError.self) { _ = try Matrix<Float>([[1, 2], [3]]) },
         Case("Matrix.reshape(validatingRows:) negative", ShapeError.self) { var m = Matrix<Float>(rows: 1, cols: 1); try m.reshape(validatingRows: 2, cols: -1) },
+        Case("Matrix(validatingRows:) negative cols", ShapeError.self) { _ = try Matrix<Float>(validatingRows: 3, cols: -1) },
+        Case("Matrix(validatingRows:repeating:) negative", ShapeError.self) { _ = try Matrix<Double>(validatingRows: -4, cols: -4, repeating: 1) },
+        Case("Matrix(validatingRows:) bytes overflow", ShapeError.self) { _ = try Matrix<Float>(validatingRows: Int.max / 2, cols: 1) },
+        Case("Matrix(validatingRows:) Int.min", ShapeError.self) { _ = try Matrix<Float>(validatingRows: Int.min, cols: Int.min) },
+        Case("Matrix(validatingRows:initializer:) negative", ShapeError.self) {
+            var rng = SeededRandom(seed: 1)
+            _ = try Matrix<Float>(validatingRows: -1, cols: 4, initializer: .linearDefault, rng: &rng)
+        },
+        Case("Matrix(validatingRows:initializer:) overflow", ShapeError.self) {
+            var rng = SeededRandom(seed: 1)
+            _ = try Matrix<Double>(validatingRows: 1 << 40, cols: 1 << 40, initializer: .zeros, rng: &rng)
+        },
+        Case("Matrix.reshape(validatingRows:) negative rows", ShapeError.self) { var m = Matrix<Float>(); try m.reshape(validatingRows: -3, cols: 0) },
+        Case("Matrix.reshape(validatingRows:) overflow", ShapeError.self) { var m = Matrix<Double>(); try m.reshape(validatingRows: Int.max, cols: Int.max) },
+        Case("SeededRandom.index(validatingBelow:) zero", ShapeError.self) { var rng = SeededRandom(seed: 1); _ = try rng.index(validatingBelow: 0) },
+        Case("SeededRandom.index(validatingBelow:) negative", ShapeError.self) { var rng = SeededRandom(seed: 1); _ = try rng.index(validatingBelow: -7) },
+        Case("SeededRandom.permutation negative", ShapeError.self) { var rng = SeededRandom(seed: 1); _ = try rng.permutation(-1) },
         Case("Matrix.maxAbsDifference shapes", ShapeError.self) { _ = try Matrix<Float>(rows: 1, cols: 2).maxAbsDifference(Matrix(rows: 2, cols: 1)) },
         Case("gemm inner dimensions", ShapeError.self) { var c = Matrix<Float>(rows: 0, cols: 0); try gemm(Matrix<Float>(rows: 2, cols: 3), .none, Matrix<Float>(rows: 2, cols: 3), into: &c) },
         Case("gemm accumulate into wrong shape", ShapeError.self) { var c = Matrix<Float>(rows: 1, cols: 1); try gemm(Matrix<Float>(rows: 2, cols: 3), .none, Matrix<Float>(rows: 3, cols: 2), beta: 1, into: &c) },
@@ -141,5 +158,20 @@ struct BadInputTableTests {
             #expect(type(of: error) == row.expected, "\(row) threw \(type(of: error)): \(error)")
             #expect(!"\(error)".isEmpty)
         }
+    }
+
+    /// The public sizing surface of `Matrix`: `init()` is an empty output buffer that a product
+    /// sizes, and a refused `reshape(validatingRows:cols:)` leaves the matrix as it was.
+    @Test func publicMatrixSizingSurface() throws {
+        var y = Matrix<Float>()
+        #expect(y.rows == 0 && y.cols == 0 && y.storage.isEmpty)
+        try gemm(Matrix<Float>(validatingRows: 2, cols: 3, repeating: 1), .none,
+                 Matrix<Float>(validatingRows: 3, cols: 4, repeating: 2), into: &y)
+        #expect(y == (try Matrix<Float>(validatingRows: 2, cols: 4, repeating: 6)))
+        let before = y
+        #expect(throws: ShapeError.self) { try y.reshape(validatingRows: -1, cols: 8) }
+        #expect(y == before)
+        try y.reshape(validatingRows: 4, cols: 2)
+        #expect(y.rows == 4 && y.cols == 2 && y.storage == before.storage)
     }
 }

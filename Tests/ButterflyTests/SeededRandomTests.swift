@@ -69,12 +69,17 @@ struct SeededRandomTests {
         #expect(abs(kaimingVariance / (bound * bound / 3) - 1) < 0.02, "Kaiming-uniform variance \(kaimingVariance)")
     }
 
-    @Test func indexAndPermutationStayInRange() {
+    @Test func indexAndPermutationStayInRange() throws {
         var rng = SeededRandom(seed: 9)
         var counts = [Int](repeating: 0, count: 5)
         for _ in 0..<5000 { counts[rng.index(below: 5)] += 1 }
         #expect(counts.allSatisfy { $0 > 850 && $0 < 1150 }, "counts \(counts)")
-        let p = rng.permutation(100)
+        // The public throwing form draws exactly what the package's non-throwing form draws.
+        var (checked, unchecked) = (SeededRandom(seed: 4), SeededRandom(seed: 4))
+        for bound in [1, 2, 3, 7, 1000, Int.max] {
+            #expect(try checked.index(validatingBelow: bound) == unchecked.index(below: bound))
+        }
+        let p = try rng.permutation(100)
         #expect(p.sorted() == Array(0..<100))
         #expect(p != Array(0..<100))
     }

@@ -78,7 +78,7 @@ public struct FlatButterflyMask: Sendable, Equatable {
         var permutation = Array(0..<bSize)
         if let seed = configuration.shuffleSeed {
             var rng = SeededRandom(seed: seed)
-            permutation = rng.permutation(bSize)
+            permutation = try rng.permutation(bSize)
         }
         gridColumnPermutation = permutation
         let base = Self.gridMask(butterflySize: bSize, factors: k)
