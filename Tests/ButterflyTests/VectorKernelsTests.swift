@@ -23,8 +23,11 @@ struct VectorKernelsTests {
         var (yRef, dxRef) = (Matrix<Double>(rows: 0, cols: 0), Matrix<Double>(rows: 0, cols: 0))
         try single.forward(x, into: &y)
         try single.backward(input: x, outputGradient: dy, inputGradient: &dx)
-        try double.forward(x.converted(), into: &yRef)
-        try double.backward(input: x.converted(), outputGradient: dy.converted(), inputGradient: &dxRef)
+        // One converted input for both passes: a cached-activation layer checks that its backward
+        // gets the very input of its forward (see ForwardInputRecord), not an equal copy.
+        let xDouble: Matrix<Double> = x.converted()
+        try double.forward(xDouble, into: &yRef)
+        try double.backward(input: xDouble, outputGradient: dy.converted(), inputGradient: &dxRef)
         let forward = compare(y, yRef), backward = compare(dx, dxRef)
         #expect(forward.maxRel < 1e-5, "forward: \(forward)")
         #expect(backward.maxRel < 1e-5, "backward: \(backward)")
@@ -44,8 +47,11 @@ struct VectorKernelsTests {
         var (yRef, dxRef) = (Matrix<Double>(rows: 0, cols: 0), Matrix<Double>(rows: 0, cols: 0))
         try single.forward(x, into: &y)
         try single.backward(input: x, outputGradient: dy, inputGradient: &dx)
-        try double.forward(x.converted(), into: &yRef)
-        try double.backward(input: x.converted(), outputGradient: dy.converted(), inputGradient: &dxRef)
+        // One converted input for both passes: a cached-activation layer checks that its backward
+        // gets the very input of its forward (see ForwardInputRecord), not an equal copy.
+        let xDouble: Matrix<Double> = x.converted()
+        try double.forward(xDouble, into: &yRef)
+        try double.backward(input: xDouble, outputGradient: dy.converted(), inputGradient: &dxRef)
         #expect(compare(y, yRef).maxAbs < 1e-4, "forward: \(compare(y, yRef))")
         #expect(compare(dx, dxRef).maxAbs < 1e-4, "input gradient: \(compare(dx, dxRef))")
         // Parameter gradients sum over all rows: compare relative to their size.
