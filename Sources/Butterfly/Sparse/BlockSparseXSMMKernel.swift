@@ -60,10 +60,14 @@ enum BlockSparseXSMMKernel {
     }
 
     /// Contiguous ranges of `count` items, one per thread (fewer if there are fewer items).
+    /// Cut by the library's one work-splitting rule (`ComputeThreads.partCount`/`partLength`,
+    /// one item per part at least) over the kernel set's `threads`.
     static func forEachRange(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-        let parts = max(1, min(threads, count))
-        ComputeThreads.parallelFor(parts) { part, _ in
-            body((part * count / parts)..<((part + 1) * count / parts))
+        guard count > 0 else { return }
+        let parts = ComputeThreads.partCount(work: count, minimumPerPart: 1, threads: threads)
+        let step = ComputeThreads.partLength(items: count, parts: parts)
+        ComputeThreads.parallelFor((count + step - 1) / step) { part, _ in
+            body(part * step..<min(count, (part + 1) * step))
         }
     }
 
