@@ -116,25 +116,25 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         y.reshape(rows: x.rows, cols: outputFeatures)
-        try multiply(x, into: &y, bias: bias?.value)
+        try multiply(x, into: &y, bias: bias?.value, epilogue: { _, _ in })
     }
 
     /// y = x·Wᵀ + h·Uᵀ + b, without this layer's own bias (b is the caller's, or nil); h is
     /// (batch, r), U (out, r). The rank-r product and the bias are added inside the kernel's
     /// loops, on output still in cache.
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
-                 plus h: Matrix<Scalar>, times u: Matrix<Scalar>) throws {
+                 plus h: Matrix<Scalar>, times u: Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard h.rows == x.rows, u.rows == outputFeatures, u.cols == h.cols else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank term \(h.rows)×\(h.cols) · (\(u.rows)×\(u.cols))ᵀ does not fit \(x.rows)×\(outputFeatures)")
         }
         y.reshape(rows: x.rows, cols: outputFeatures)
-        try multiply(x, into: &y, bias: b, lowRank: (h, u))
+        try multiply(x, into: &y, bias: b, lowRank: (h, u), epilogue: epilogue)
     }
 
     /// y = x·Wᵀ (+ bias) (+ h·Uᵀ).
     private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) throws {
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil, epilogue: RowEpilogue<Scalar>) throws {
         let batch = x.rows
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
@@ -151,7 +151,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!, beta: 0,
-                                                            bias: biasPointer, lowRank: term)
+                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
                         }
                     }
@@ -169,7 +169,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     workspace.withUnsafeMutableBufferPointer { space in
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.forward(layout, panels: panels.baseAddress!, x: input.baseAddress!, batch: batch,
-                                                      y: output.baseAddress!, beta: beta, workspace: space.baseAddress, lowRank: term)
+                                                      y: output.baseAddress!, beta: beta, workspace: space.baseAddress, lowRank: term,
+                                                      epilogue: epilogue)
                         }
                     }
                 }
@@ -182,7 +183,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`); else
     /// h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
-                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>) throws {
+                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard u.rows == outputFeatures, v.cols == inputFeatures, u.cols == v.rows, v.rows > 0 else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank factors U \(u.rows)×\(u.cols), V \(v.rows)×\(v.cols) do not fit "
@@ -203,7 +204,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!, beta: 0,
-                                                            bias: biasPointer, lowRank: term)
+                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
                         }
                     }
@@ -212,7 +213,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             return
         }
         try gemm(x, .none, v, .transposed, into: &h)
-        try forward(x, into: &y, bias: b, plus: h, times: u)
+        try forward(x, into: &y, bias: b, plus: h, times: u, epilogue: epilogue)
     }
 
     /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h:
@@ -221,7 +222,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// tile by tile inside the input gradient's strip loop; else they are `gemm` calls.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
-                  hiddenGradient dh: inout Matrix<Scalar>) throws {
+                  hiddenGradient dh: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         guard h.rows == batch, h.cols == rank, u.value.rows == outputFeatures, u.value.cols == rank, v.value.cols == inputFeatures else {
@@ -241,7 +242,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             withProducedLowRank(&dh, factor: v.value, kernels: kernels.lowRankInputGradient,
                                 producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, epilogue: epilogue)
             }
             dh.withUnsafeBufferPointer { hiddenGradient in
                 x.withUnsafeBufferPointer { input in
@@ -255,7 +256,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
         try gemm(dy, .none, u.value, .none, into: &dh)
         try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value)
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value, epilogue: epilogue)
     }
 
     private func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
@@ -304,20 +305,20 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil)
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil, epilogue: { _, _ in })
     }
 
     /// The backward with dx = dy·W + dh·V, where dh is (batch, r) and V (r, in).
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                  plus dh: Matrix<Scalar>, times v: Matrix<Scalar>) throws {
+                  plus dh: Matrix<Scalar>, times v: Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
         guard dh.rows == x.rows, v.cols == inputFeatures, v.rows == dh.cols else {
             throw ShapeError("BlockSparseLinear.backward", "low-rank term \(dh.rows)×\(dh.cols) · \(v.rows)×\(v.cols) does not fit \(x.rows)×\(inputFeatures)")
         }
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v))
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v), epilogue: epilogue)
     }
 
     private func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) throws {
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?, epilogue: RowEpilogue<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
@@ -326,7 +327,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
             withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, epilogue: epilogue)
             }
             return
         }
@@ -340,7 +341,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
-                                                            batch: batch, dx: inputGradient.baseAddress!, lowRank: term)
+                                                            batch: batch, dx: inputGradient.baseAddress!, lowRank: term,
+                                                            epilogue: epilogue)
                         }
                     }
                 }
@@ -384,7 +386,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// dW += dyᵀ·x on the kept blocks, then dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?) {
+                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, epilogue: RowEpilogue<Scalar>) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -397,10 +399,26 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
                                                     set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
+                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term,
+                                                    epilogue: epilogue)
                     }
                 }
             }
         }
+    }
+}
+
+/// The fused passes (`RowEpilogueLinear`): the epilogue runs inside the kernels' chunk loops —
+/// per batch tile on LIBXSMM, per chunk of `BlockSparseKernel.chunkRows` rows on OpenBLAS.
+extension BlockSparseLinear: RowEpilogueLinear {
+    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
+        try checkInput(x, "BlockSparseLinear.forward")
+        y.reshape(rows: x.rows, cols: outputFeatures)
+        try multiply(x, into: &y, bias: bias?.value, epilogue: epilogue)
+    }
+
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                         epilogue: RowEpilogue<Scalar>) throws {
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil, epilogue: epilogue)
     }
 }
