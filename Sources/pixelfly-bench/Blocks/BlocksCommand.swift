@@ -30,26 +30,12 @@ struct BlocksCommand: ParsableCommand {
     @Option(help: "Butterfly factors K of the score pattern (each query block sees K + 1 key blocks).")
     var factors: Int = 2
 
-    @Option(help: "Rows of the MLP block measurement (the default job's 64 images × 16 tokens).")
-    var mlpRows: Int = 1024
-
-    @Flag(help: "Skip the MLP block measurement (GELU fused vs separate; the default job's channel MLP).")
-    var skipMLP = false
-
     @OptionGroup var timing: TimingOptions
 
     func run() throws {
         print(RunEnvironment.current().header)
         let elementwise = try ElementwiseBench.measure(rows: rows, features: features, timing: timing)
         print(elementwise.text)
-        if !skipMLP {
-            let model = try DefaultTrainingOptions.parse([])
-            let mlp = try MLPFusionBench.measure(rows: mlpRows, features: model.width, hidden: model.hidden,
-                                                 pixelfly: model.pixelfly, timing: timing)
-            print("\nThe default job's channel-mixing MLP block, GELU fused into the linears or as separate passes;")
-            print("forward + backward, median of \(timing.repetitions), interleaved:")
-            print(mlp.text)
-        }
         var attention = Table(AttentionBench.columns)
         for length in sequenceLengths {
             for causal in [false, true] {
