@@ -67,12 +67,11 @@ enum BlockSparseKernel {
         return min(bandRows(batch: batch), chunkRows) * width * ComputeThreads.count
     }
 
-    /// y = x·Sᵀ + β·y (+ a·bᵀ for a low-rank term), then `epilogue` on each chunk of y rows as
-    /// it is finished. `workspace` holds `forwardWorkspaceCount(layout, batch:)` elements.
+    /// y = x·Sᵀ + β·y (+ a·bᵀ for a low-rank term). `workspace` holds
+    /// `forwardWorkspaceCount(layout, batch:)` elements.
     static func forward<S: TensorScalar>(
         _ layout: BlockSparseLayout, panels: UnsafePointer<S>, x: UnsafePointer<S>, batch: Int,
-        y: UnsafeMutablePointer<S>, beta: S, workspace: UnsafeMutablePointer<S>?, lowRank: LowRankTerm<S>? = nil,
-        epilogue: RowEpilogue<S>
+        y: UnsafeMutablePointer<S>, beta: S, workspace: UnsafeMutablePointer<S>?, lowRank: LowRankTerm<S>? = nil
     ) {
         let band = bandRows(batch: batch)
         let slot = forwardWorkspaceCount(layout, batch: batch) / ComputeThreads.count
@@ -83,7 +82,6 @@ enum BlockSparseKernel {
                 let term = lowRank.map { LowRankTerm(a: $0.a + start * $0.lda, lda: $0.lda, b: $0.b, ldb: $0.ldb, k: $0.k) }
                 forwardChunk(layout, panels: panels, x: x + start * layout.cols, batch: chunk,
                              y: y + start * layout.rows, beta: beta, workspace: space, lowRank: term)
-                epilogue(start..<(start + chunk), y)
             }
         }
     }
@@ -126,23 +124,22 @@ enum BlockSparseKernel {
         }
     }
 
-    /// dx = dy·S (+ a·b for a low-rank term), overwriting dx, then `epilogue` on each chunk of dx
-    /// rows as it is finished.
+    /// dx = dy·S (+ a·b for a low-rank term), overwriting dx.
     static func inputGradient<S: TensorScalar>(
         _ layout: BlockSparseLayout, panels: UnsafePointer<S>, dy: UnsafePointer<S>, batch: Int,
-        dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>? = nil, epilogue: RowEpilogue<S>
+        dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>? = nil
     ) {
         let band = bandRows(batch: batch)
         ComputeThreads.parallelFor((batch + band - 1) / band) { part, _ in
             inputGradientBand(layout, panels: panels, dy: dy, rows: (part * band)..<min(batch, (part + 1) * band),
-                              dx: dx, lowRank: lowRank, epilogue: epilogue)
+                              dx: dx, lowRank: lowRank)
         }
     }
 
     /// `inputGradient` for the batch rows `band`, chunk by chunk.
     private static func inputGradientBand<S: TensorScalar>(
         _ layout: BlockSparseLayout, panels: UnsafePointer<S>, dy: UnsafePointer<S>, rows band: Range<Int>,
-        dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>?, epilogue: RowEpilogue<S>
+        dx: UnsafeMutablePointer<S>, lowRank: LowRankTerm<S>?
     ) {
         let (runs, plan, rows, cols) = (layout.plannedRuns, layout.plan, layout.rows, layout.cols)
         memset(dx + band.lowerBound * cols, 0, band.count * cols * MemoryLayout<S>.stride)
@@ -161,7 +158,6 @@ enum BlockSparseKernel {
                 S.gemm(.none, .none, m: chunk, n: cols, k: lowRank.k, alpha: 1, a: lowRank.a + start * lowRank.lda,
                        lda: lowRank.lda, b: lowRank.b, ldb: lowRank.ldb, beta: 1, c: dx + start * cols, ldc: cols)
             }
-            epilogue(start..<(start + chunk), dx)
         }
     }
 

@@ -116,25 +116,25 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         y.reshape(rows: x.rows, cols: outputFeatures)
-        try multiply(x, into: &y, bias: bias?.value, epilogue: { _, _ in })
+        try multiply(x, into: &y, bias: bias?.value)
     }
 
     /// y = x·Wᵀ + h·Uᵀ + b, without this layer's own bias (b is the caller's, or nil); h is
     /// (batch, r), U (out, r). The rank-r product and the bias are added inside the kernel's
     /// loops, on output still in cache.
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
-                 plus h: Matrix<Scalar>, times u: Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
+                 plus h: Matrix<Scalar>, times u: Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard h.rows == x.rows, u.rows == outputFeatures, u.cols == h.cols else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank term \(h.rows)×\(h.cols) · (\(u.rows)×\(u.cols))ᵀ does not fit \(x.rows)×\(outputFeatures)")
         }
         y.reshape(rows: x.rows, cols: outputFeatures)
-        try multiply(x, into: &y, bias: b, lowRank: (h, u), epilogue: epilogue)
+        try multiply(x, into: &y, bias: b, lowRank: (h, u))
     }
 
     /// y = x·Wᵀ (+ bias) (+ h·Uᵀ).
     private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil, epilogue: RowEpilogue<Scalar>) throws {
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) throws {
         let batch = x.rows
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
@@ -151,7 +151,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!, beta: 0,
-                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
+                                                            bias: biasPointer, lowRank: term)
                             }
                         }
                     }
@@ -169,8 +169,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     workspace.withUnsafeMutableBufferPointer { space in
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.forward(layout, panels: panels.baseAddress!, x: input.baseAddress!, batch: batch,
-                                                      y: output.baseAddress!, beta: beta, workspace: space.baseAddress, lowRank: term,
-                                                      epilogue: epilogue)
+                                                      y: output.baseAddress!, beta: beta, workspace: space.baseAddress, lowRank: term)
                         }
                     }
                 }
@@ -183,7 +182,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`); else
     /// h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
-                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
+                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard u.rows == outputFeatures, v.cols == inputFeatures, u.cols == v.rows, v.rows > 0 else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank factors U \(u.rows)×\(u.cols), V \(v.rows)×\(v.cols) do not fit "
@@ -204,7 +203,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!, beta: 0,
-                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
+                                                            bias: biasPointer, lowRank: term)
                             }
                         }
                     }
@@ -213,7 +212,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             return
         }
         try gemm(x, .none, v, .transposed, into: &h)
-        try forward(x, into: &y, bias: b, plus: h, times: u, epilogue: epilogue)
+        try forward(x, into: &y, bias: b, plus: h, times: u)
     }
 
     /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h:
@@ -222,7 +221,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// tile by tile inside the input gradient's strip loop; else they are `gemm` calls.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
-                  hiddenGradient dh: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
+                  hiddenGradient dh: inout Matrix<Scalar>) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         guard h.rows == batch, h.cols == rank, u.value.rows == outputFeatures, u.value.cols == rank, v.value.cols == inputFeatures else {
@@ -242,7 +241,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             withProducedLowRank(&dh, factor: v.value, kernels: kernels.lowRankInputGradient,
                                 producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, epilogue: epilogue)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
             }
             dh.withUnsafeBufferPointer { hiddenGradient in
                 x.withUnsafeBufferPointer { input in
@@ -256,7 +255,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
         try gemm(dy, .none, u.value, .none, into: &dh)
         try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value, epilogue: epilogue)
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value)
     }
 
     private func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
@@ -305,20 +304,20 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil, epilogue: { _, _ in })
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil)
     }
 
     /// The backward with dx = dy·W + dh·V, where dh is (batch, r) and V (r, in).
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                  plus dh: Matrix<Scalar>, times v: Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
+                  plus dh: Matrix<Scalar>, times v: Matrix<Scalar>) throws {
         guard dh.rows == x.rows, v.cols == inputFeatures, v.rows == dh.cols else {
             throw ShapeError("BlockSparseLinear.backward", "low-rank term \(dh.rows)×\(dh.cols) · \(v.rows)×\(v.cols) does not fit \(x.rows)×\(inputFeatures)")
         }
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v), epilogue: epilogue)
+        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v))
     }
 
     private func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?, epilogue: RowEpilogue<Scalar>) throws {
+                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
@@ -327,7 +326,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
             withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, epilogue: epilogue)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
             }
             return
         }
@@ -341,8 +340,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         withLowRankTerm(lowRank) { term in
                             BlockSparseKernel.inputGradient(layout, panels: panels.baseAddress!, dy: outputGradient.baseAddress!,
-                                                            batch: batch, dx: inputGradient.baseAddress!, lowRank: term,
-                                                            epilogue: epilogue)
+                                                            batch: batch, dx: inputGradient.baseAddress!, lowRank: term)
                         }
                     }
                 }
@@ -386,7 +384,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// dW += dyᵀ·x on the kept blocks, then dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, epilogue: RowEpilogue<Scalar>) {
+                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -399,26 +397,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
                                                     set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term,
-                                                    epilogue: epilogue)
+                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
                     }
                 }
             }
         }
-    }
-}
-
-/// The fused passes (`RowEpilogueLinear`): the epilogue runs inside the kernels' chunk loops —
-/// per batch tile on LIBXSMM, per chunk of `BlockSparseKernel.chunkRows` rows on OpenBLAS.
-extension BlockSparseLinear: RowEpilogueLinear {
-    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
-        try checkInput(x, "BlockSparseLinear.forward")
-        y.reshape(rows: x.rows, cols: outputFeatures)
-        try multiply(x, into: &y, bias: bias?.value, epilogue: epilogue)
-    }
-
-    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                         epilogue: RowEpilogue<Scalar>) throws {
-        try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil, epilogue: epilogue)
     }
 }

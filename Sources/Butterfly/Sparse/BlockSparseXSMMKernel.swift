@@ -70,19 +70,16 @@ enum BlockSparseXSMMKernel {
     /// out = β·out + bias + in·Opᵀ (+ the low-rank term), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. With a bias,
     /// each tile's rows are set to it just before its kernels run (β must then be 0), so y is
-    /// streamed through memory once. `kernels[h][tile][β]`. `epilogue` runs on each tile's rows
-    /// right after its last strip (on each chunk's rows when the plan has rows no strip covers,
-    /// which are finished per chunk).
+    /// streamed through memory once. `kernels[h][tile][β]`.
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[[UnsafeRawPointer?]]], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, beta: S, bias: UnsafePointer<S>?,
-        lowRank: FusedLowRank<S>?, epilogue: RowEpilogue<S>
+        lowRank: FusedLowRank<S>?
     ) {
         let (rows, cols, batch, tile) = (plan.rows, plan.cols, set.batch, set.tile)
         let betaIndex = beta == 0 && bias == nil ? 0 : 1
         let zeroUncovered = beta == 0 && bias == nil
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
-        let tileEpilogue = plan.uncoveredRows.isEmpty
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
                 forEachRange(set.tileCount, threads: set.threads) { tiles in
@@ -112,7 +109,6 @@ enum BlockSparseXSMMKernel {
                                                            lowRank.factor + strip.row, lowRank.activations + start * lowRank.rank, c)
                                 }
                             }
-                            if tileEpilogue { epilogue(start..<min(batch, start + tile), output) }
                         }
                         let first = chunkTiles.lowerBound * tile
                         let chunk = min(batch, chunkTiles.upperBound * tile) - first
@@ -134,7 +130,6 @@ enum BlockSparseXSMMKernel {
                                        c: output + first * rows + range.lowerBound, ldc: rows)
                             }
                         }
-                        if !tileEpilogue { epilogue(first..<(first + chunk), output) }
                     }
                 }
             }

@@ -10,7 +10,7 @@ extension PixelflyLinear {
         let batch = x.rows
         switch combination {
         case .sum:
-            try sparse.forward(x, into: &y, bias: bias?.value, u: lowRank.u.value, v: lowRank.v.value, hidden: &hidden, epilogue: { _, _ in })
+            try sparse.forward(x, into: &y, bias: bias?.value, u: lowRank.u.value, v: lowRank.v.value, hidden: &hidden)
         case .gated:
             try gemm(x, .none, lowRank.v.value, .transposed, into: &hidden)
             try sparse.forward(x, into: &sparseOutput)
@@ -34,7 +34,7 @@ extension PixelflyLinear {
         case .sum:
             // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
             try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden,
-                                u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient, epilogue: { _, _ in })
+                                u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient)
         case .gated:
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)
@@ -72,31 +72,5 @@ extension PixelflyLinear {
                 Scalar.axpy(count: dp.count, alpha: -1, x: sp.baseAddress!, y: dp.baseAddress!)
             }
         }
-    }
-}
-
-/// The fused passes (`RowEpilogueLinear`): with `.sum` the epilogue runs inside the block-sparse
-/// kernel's chunk loop, after the bias and the low-rank term; `.gated` runs it as a pass after.
-extension PixelflyLinear: RowEpilogueLinear {
-    public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, epilogue: RowEpilogue<Scalar>) throws {
-        guard combination == .sum else { return try forwardThenEpilogue(x, into: &y, epilogue: epilogue) }
-        try checkInput(x, "PixelflyLinear.forward")
-        forwardInput.record(x)
-        try sparse.forward(x, into: &y, bias: bias?.value, u: lowRank.u.value, v: lowRank.v.value, hidden: &hidden, epilogue: epilogue)
-    }
-
-    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                         epilogue: RowEpilogue<Scalar>) throws {
-        guard combination == .sum else {
-            return try backwardThenEpilogue(input: x, outputGradient: dy, inputGradient: &dx, epilogue: epilogue)
-        }
-        try checkOutputGradient(dy, input: x, "PixelflyLinear.backward")
-        guard hidden.rows == x.rows else {
-            throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
-        }
-        try forwardInput.check(x, "PixelflyLinear.backward")
-        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
-        try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden,
-                            u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient, epilogue: epilogue)
     }
 }

@@ -5,23 +5,12 @@ import PixelflyCore
 /// Both linears come from the factory, so either can be dense, Pixelfly, low-rank or
 /// butterfly. Backward chains the three pieces: ∂a = fc2ᵀ(∂y), ∂h = gelu′(h) ⊙ ∂a,
 /// ∂x = fc1ᵀ(∂h), each linear accumulating its own parameter gradients.
-///
-/// When the linears are `RowEpilogueLinear` (dense, block-sparse, Pixelfly) and
-/// `fusesActivation` is on, GELU is not a pass of its own: fc1 hands each band of h = x·W₁ᵀ + b₁
-/// to a = gelu(h) right after producing it, on the same thread and while it is in cache, and
-/// fc2's backward turns each finished band of ∂a into ∂h = gelu′(h) ⊙ ∂a in place.
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
     public let fc1: any LinearLayer<Scalar>
     public let fc2: any LinearLayer<Scalar>
     private let activation = GELU<Scalar>()
-    /// fc1 and fc2 as layers that take a fused epilogue, or nil.
-    private let fusedFC1: (any RowEpilogueLinear<Scalar>)?
-    private let fusedFC2: (any RowEpilogueLinear<Scalar>)?
-    /// Run GELU inside fc1's forward and its derivative inside fc2's backward where the linears
-    /// allow it (the default); false runs them as separate passes. Results agree to rounding.
-    public var fusesActivation = true
     /// fc1 output h, GELU output a, and their gradients: reused across steps.
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
@@ -47,8 +36,6 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         fc2 = try linear(hiddenFeatures, features, name + ".fc2", &rng)
         try Self.check(fc1, input: features, output: hiddenFeatures, "fc1")
         try Self.check(fc2, input: hiddenFeatures, output: features, "fc2")
-        fusedFC1 = fc1 as? any RowEpilogueLinear<Scalar>
-        fusedFC2 = fc2 as? any RowEpilogueLinear<Scalar>
     }
 
     static func check(_ layer: any LinearLayer<Scalar>, input: Int, output: Int, _ role: String) throws {
@@ -62,20 +49,8 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         forwardInput.record(x)
-        if fusesActivation, x.rows > 0, let fused = fusedFC1 {
-            let width = hiddenFeatures
-            if activated.rows != x.rows || activated.cols != width { activated.reshape(rows: x.rows, cols: width) }
-            try activated.withUnsafeMutableBufferPointer { buffer in
-                let a = buffer.baseAddress!
-                try fused.forward(x, into: &hidden) { rows, h in
-                    let offset = rows.lowerBound * width
-                    BlockKernels.geluForward(h + offset, a + offset, count: rows.count * width)
-                }
-            }
-        } else {
-            try fc1.forward(x, into: &hidden)
-            try activation.forward(hidden, into: &activated)
-        }
+        try fc1.forward(x, into: &hidden)
+        try activation.forward(hidden, into: &activated)
         try fc2.forward(activated, into: &y)
     }
 
@@ -85,19 +60,6 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        if fusesActivation, x.rows > 0, let fused = fusedFC2 {
-            // ∂a becomes ∂h in place, band by band.
-            let width = hiddenFeatures
-            try hidden.withUnsafeBufferPointer { buffer in
-                let h = buffer.baseAddress!
-                try fused.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient) { rows, gradient in
-                    let offset = rows.lowerBound * width
-                    BlockKernels.geluBackward(h + offset, gradient + offset, gradient + offset, count: rows.count * width)
-                }
-            }
-            try fc1.backward(input: x, outputGradient: activatedGradient, inputGradient: &dx)
-            return
-        }
         try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
         try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
         try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
