@@ -21,7 +21,7 @@ struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",
         abstract: "GPT, ViT and Mixer, dense vs Pixelfly, three seeds, a density sweep, PyTorch side by side.",
-        discussion: "The job prints its plan first (--plan-only prints only that): about 16 min for the full run on an idle 2-core machine at 2 threads, 5 min for --quick (same structure, shorter training). On 2 cores shared with other builds (load 2–10) the first full run took 61 min and --quick 10 min.")
+        discussion: "The job prints its plan first (--plan-only prints only that): about 16 min for the full run on an idle 2-core machine at 2 threads (measured: 17 min 21 s), 5 min for --quick (same structure, shorter training). On 2 cores shared with other builds (load 2–10) the first full run took 61 min and --quick 9–10 min.")
 
     @Flag(help: "Same models, arms, seeds and sweep, shorter training and smaller held-out sets.")
     var quick = false
