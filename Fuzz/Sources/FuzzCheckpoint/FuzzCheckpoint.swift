@@ -8,7 +8,8 @@ import PixelflyCore
 /// Invariants of an accepted file: it serialises again, and re-parsing that gives the same
 /// tensors and metadata; every tensor's bytes match its shape; rank ≤ 2 tensors convert to a
 /// matrix of their own dtype. Restoring into a 3→2 dense layer (`fc.weight` 2×3, `fc.bias` 1×2,
-/// names the seed corpus uses) either succeeds or throws `FileError`.
+/// names the seed corpus uses) either succeeds or throws `FileError` (a damaged file) or
+/// `CheckpointMismatchError` (a sound file that does not fit the layer).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -48,8 +49,10 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let layer = try DenseLinear<Float>(3, 2, name: "fc", rng: &rng)
         try checkpoint.restore(layer.parameters, source: "fuzz")
     } catch is FileError {
+    } catch is CheckpointMismatchError {
+        // A well-formed file that does not fit the layer (missing tensor, other shape or dtype).
     } catch {
-        fatalError("restore threw \(type(of: error)), not FileError: \(error)")
+        fatalError("restore threw \(type(of: error)), not FileError or CheckpointMismatchError: \(error)")
     }
     return 0
 }
