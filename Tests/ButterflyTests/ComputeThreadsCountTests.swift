@@ -21,12 +21,11 @@ struct ComputeThreadsCountTests {
         // A region runs on the pool only when no other region (another suite's) holds it and the
         // count is at least 2 (other suites set it to 1 for a while); retry until one did (a task
         // ran on worker 1 or above). Every task of such a region runs on a thread inside it, so
-        // every call is refused.
-        for _ in 0..<1000 {
-            if ComputeThreads.count < 2 {
-                try await Task.sleep(for: .milliseconds(5))
-                continue
-            }
+        // every call is refused. Between tries the test sleeps, so that the other suites' regions
+        // (which hold the pool for long stretches under `make test`) leave it a gap.
+        for attempt in 0..<20_000 {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(2)) }
+            if ComputeThreads.count < 2 { continue }
             let refused = Atomic<Int>(0), onWorkers = Atomic<Int>(0)
             ComputeThreads.parallelFor(8) { _, worker in
                 if worker > 0 { onWorkers.add(1, ordering: .relaxed) }
@@ -39,7 +38,7 @@ struct ComputeThreadsCountTests {
                 return
             }
         }
-        Issue.record("no region of 8 tasks ran in parallel in 1000 tries")
+        Issue.record("no region of 8 tasks ran in parallel in 20 000 tries")
     }
 
     /// One thread re-sets the (unchanged) count over and over while others read it and run
