@@ -86,6 +86,11 @@ public enum ComputeThreads {
     static let insideRegionKey = ThreadFlagKey()
 
     @usableFromInline static let pool = WorkerPool(threads: Int(openblas_get_num_threads()))
+
+    /// The count the pool started with: the thread count OpenBLAS chose when it loaded (all
+    /// cores, or `OPENBLAS_NUM_THREADS`). Code that changes the count for a while should return
+    /// to this, not to a count it read earlier, which another thread may have changed meanwhile.
+    public static var defaultCount: Int { pool.initialThreadCount }
 }
 
 /// A pthread key for a per-thread flag (non-nil value = set).
@@ -144,7 +149,11 @@ final class WorkerPool: @unchecked Sendable {
     private var wake = pthread_cond_t()
     private var sleepers = 0
 
+    /// The thread count given at creation.
+    let initialThreadCount: Int
+
     init(threads: Int) {
+        initialThreadCount = max(threads, 1)
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         resize(threads: max(threads, 1))

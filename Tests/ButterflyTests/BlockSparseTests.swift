@@ -192,8 +192,7 @@ struct BlockSparseTests {
     /// LIBXSMM result against the OpenBLAS one (itself checked against the Double reference).
     @Test(arguments: [1, 2])
     func libxsmmMatchesOpenBLASAtMixerShape(threads: Int) throws {
-        let saved = ComputeThreads.count
-        defer { try? ComputeThreads.setCount(saved) }
+        defer { try? ComputeThreads.setCount(ComputeThreads.defaultCount) }
         try ComputeThreads.setCount(threads)
         var rng = SeededRandom(seed: 90)
         let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,

@@ -89,8 +89,7 @@ struct PixelflyTests {
     /// 1 and 2 threads, on both backends. Gradients accumulate: a second backward doubles them.
     @Test(arguments: BlockSparseBackend.allCases)
     func lowRankProductsMatchReference(backend: BlockSparseBackend) throws {
-        let saved = ComputeThreads.count
-        defer { try? ComputeThreads.setCount(saved) }
+        defer { try? ComputeThreads.setCount(ComputeThreads.defaultCount) }
         var rng = SeededRandom(seed: 525)
         for threads in [1, 2] {
             try ComputeThreads.setCount(threads)
