@@ -19,7 +19,7 @@
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
-// CVectorKernels: element-wise Float kernels in C with an AVX2+FMA body chosen at run time
+// CVectorKernels: element-wise Float kernels in C with AVX2+FMA (GELU also AVX-512F) bodies chosen at run time
 //               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
 // PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a
 //               key/value cache. No file I/O.
@@ -119,7 +119,7 @@ let package = Package(
             name: "ButterflyTests",
             dependencies: [
                 "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData",
-                "PixelflyTraining", "AllocationCounter",
+                "PixelflyTraining", "AllocationCounter", "CVectorKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -95,19 +95,128 @@ int pixelfly_vector_kernels_use_avx2(void) {
     return value;
 }
 
-void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
-    if (pixelfly_vector_kernels_use_avx2()) gelu_forward_avx2(x, y, count);
+#define AVX512 __attribute__((target("avx512f")))
+
+/* exp8 on sixteen lanes: the same reduction and polynomial; the scale 2^n by vscalefps. */
+AVX512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* σ(2u) for sixteen lanes, 0 where the exponent −2u exceeds 88. A true division: on Zen 5 the
+   reciprocal estimate vrcp14ps plus one Newton step measured 9–15 % slower (notebooks-md/blocks.md). */
+AVX512 static inline __m512 gate16(__m512 v) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 v3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
+    __m512 exponent = _mm512_mul_ps(_mm512_set1_ps(-2.0f * GELU_SCALE), _mm512_fmadd_ps(_mm512_set1_ps(GELU_CUBIC), v3, v));
+    __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, exp16(exponent)));
+    __mmask16 live = _mm512_cmp_ps_mask(exponent, _mm512_set1_ps(88.0f), _CMP_LE_OQ);
+    return _mm512_maskz_mov_ps(live, r);
+}
+
+AVX512 static inline __m512 gelu16(__m512 v) { return _mm512_mul_ps(v, gate16(v)); }
+
+AVX512 static inline __m512 gelu_slope16(__m512 v) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 s = gate16(v);
+    __m512 du = _mm512_mul_ps(_mm512_set1_ps(2.0f * GELU_SCALE),
+                              _mm512_fmadd_ps(_mm512_set1_ps(3.0f * GELU_CUBIC), _mm512_mul_ps(v, v), one));
+    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(v, s), _mm512_sub_ps(one, s)), du, s);
+}
+
+/* The tail (count mod 16 elements) runs the same lanes under a load/store mask. */
+AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+AVX512 static void gelu_backward_avx512(const float *x, const float *dy, float *dx, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16)
+        _mm512_storeu_ps(dx + i, _mm512_mul_ps(_mm512_loadu_ps(dy + i), gelu_slope16(_mm512_loadu_ps(x + i))));
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), gelu_slope16(_mm512_maskz_loadu_ps(m, x + i))));
+    }
+}
+
+int pixelfly_gelu_body_available(int body) {
+    switch (body) {
+    case PIXELFLY_GELU_PORTABLE: return 1;
+    case PIXELFLY_GELU_AVX2: return pixelfly_vector_kernels_use_avx2();
+    case PIXELFLY_GELU_AVX512: {
+        static int cached = -1;
+        int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+        if (value < 0) {
+            __builtin_cpu_init();
+            value = __builtin_cpu_supports("avx512f");
+            __atomic_store_n(&cached, value, __ATOMIC_RELAXED);
+        }
+        return value;
+    }
+    default: return 0;
+    }
+}
+
+void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
+    if (!pixelfly_gelu_body_available(body)) body = PIXELFLY_GELU_PORTABLE;
+    if (body == PIXELFLY_GELU_AVX512) gelu_forward_avx512(x, y, count);
+    else if (body == PIXELFLY_GELU_AVX2) gelu_forward_avx2(x, y, count);
     else gelu_forward_portable(x, y, 0, count);
 }
 
-void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
-    if (pixelfly_vector_kernels_use_avx2()) gelu_backward_avx2(x, dy, dx, count);
+void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count) {
+    if (!pixelfly_gelu_body_available(body)) body = PIXELFLY_GELU_PORTABLE;
+    if (body == PIXELFLY_GELU_AVX512) gelu_backward_avx512(x, dy, dx, count);
+    else if (body == PIXELFLY_GELU_AVX2) gelu_backward_avx2(x, dy, dx, count);
     else gelu_backward_portable(x, dy, dx, 0, count);
+}
+
+/* The fastest body this CPU has: AVX-512F (16 lanes, about twice the AVX2 body on Zen 5; see
+   notebooks-md/blocks.md), else AVX2+FMA, else portable. */
+static int gelu_body(void) {
+    if (pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512)) return PIXELFLY_GELU_AVX512;
+    return pixelfly_vector_kernels_use_avx2() ? PIXELFLY_GELU_AVX2 : PIXELFLY_GELU_PORTABLE;
+}
+
+void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
+    pixelfly_gelu_forward_f32_body(gelu_body(), x, y, count);
+}
+
+void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
+    pixelfly_gelu_backward_f32_body(gelu_body(), x, dy, dx, count);
 }
 
 #else
 
 int pixelfly_vector_kernels_use_avx2(void) { return 0; }
+
+int pixelfly_gelu_body_available(int body) { return body == PIXELFLY_GELU_PORTABLE; }
+
+void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
+    (void)body;
+    gelu_forward_portable(x, y, 0, count);
+}
+
+void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count) {
+    (void)body;
+    gelu_backward_portable(x, dy, dx, 0, count);
+}
 
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) { gelu_forward_portable(x, y, 0, count); }
 

@@ -1,12 +1,14 @@
 import PixelflyModels
 import PixelflyCore
+import CVectorKernels
 import Testing
 
-/// The Float GELU and LayerNorm run in C (`CVectorKernels`: an AVX2+FMA body for rows whose
-/// length is a multiple of 8, a portable body otherwise) and over `ComputeThreads`; the Double
-/// ones run the generic Swift loops that `BlocksTests` checks by finite differences. Here the
-/// Float forward and backward are compared with the Double ones on the same inputs, at sizes
-/// that take both C bodies and the split over threads.
+/// The Float GELU and LayerNorm run in C (`CVectorKernels`: an AVX-512F body for GELU, an
+/// AVX2+FMA body, a portable one; the fastest the CPU has) and over `ComputeThreads`; the
+/// Double ones run the generic Swift loops that `BlocksTests` checks by finite differences.
+/// Here the Float forward and backward are compared with the Double ones on the same inputs,
+/// at sizes with and without vector tails and split over threads; the tests below run each
+/// GELU body explicitly.
 @Suite("CVectorKernels against the Double paths")
 struct VectorKernelsTests {
     /// (rows, features): 24 and 64 take the eight-lane body, 13 the portable one; the large
@@ -58,6 +60,55 @@ struct VectorKernelsTests {
         for (a, b) in zip(single.parameters, double.parameters) {
             let error = compare(a.gradient, b.gradient)
             #expect(error.maxRel < 1e-4, "\(a.name): \(error)")
+        }
+    }
+}
+
+/// Each GELU body of `CVectorKernels` run explicitly (the dispatching entry points take only
+/// the fastest one this CPU has), against the Double kernel on the same inputs. Counts cover
+/// the 16- and 8-lane bodies' tails (count mod 16 and mod 8 from 0 to 15); the inputs include
+/// 0, the saturated gate (exponent −2u > 88, x ≲ −10.4) and large |x|. The element after the
+/// last is a sentinel that no body may write (the AVX-512 tail is a masked store).
+extension VectorKernelsTests {
+    static let bodyCounts = [1, 7, 8, 9, 15, 16, 17, 31, 33, 47, 64, 1000, 1023, 3072]
+
+    static var avx512Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX512)) == 0 }
+    static var avx2Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX2)) == 0 }
+
+    @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state (__builtin_cpu_supports(\"avx512f\")), so the AVX-512 body cannot run"),
+          arguments: bodyCounts)
+    func geluAVX512Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_AVX512), count: count) }
+
+    @Test(.disabled(if: avx2Unavailable, "this CPU does not report AVX2 and FMA, so the AVX2 body cannot run"),
+          arguments: bodyCounts)
+    func geluAVX2Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_AVX2), count: count) }
+
+    @Test(arguments: bodyCounts)
+    func geluPortableBody(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_PORTABLE), count: count) }
+
+    func checkGELUBody(_ body: Int32, count: Int) throws {
+        var rng = SeededRandom(seed: UInt64(count) &* 7 &+ UInt64(body))
+        let specials: [Float] = [0, 1e-3, -1e-3, 1, -1, 5, -5, -9.9, -10.5, -11, -12, 20, -20, 100, -100]
+        var x = Matrix<Float>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng).storage
+        for (i, v) in specials.prefix(count).enumerated() { x[count - 1 - i] = v } // specials sit in the tail
+        let dy = Matrix<Float>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage
+        let sentinel: Float = 12345
+        var y = [Float](repeating: sentinel, count: count + 1), dx = y
+        pixelfly_gelu_forward_f32_body(body, x, &y, count)
+        pixelfly_gelu_backward_f32_body(body, x, dy, &dx, count)
+        #expect(y[count] == sentinel && dx[count] == sentinel, "body \(body) wrote past the end")
+        let xd = x.map(Double.init), dyd = dy.map(Double.init)
+        var (yRef, dxRef) = ([Double](repeating: 0, count: count), [Double](repeating: 0, count: count))
+        BlockKernels.geluForward(xd, &yRef, count: count)
+        BlockKernels.geluBackward(xd, dyd, &dxRef, count: count)
+        let forward = compare(try Matrix(rows: 1, cols: count, storage: Array(y.prefix(count))), try Matrix(rows: 1, cols: count, storage: yRef))
+        let backward = compare(try Matrix(rows: 1, cols: count, storage: Array(dx.prefix(count))), try Matrix(rows: 1, cols: count, storage: dxRef))
+        #expect(forward.maxRel < 1e-5, "body \(body) forward: \(forward)")
+        #expect(backward.maxRel < 1e-5, "body \(body) backward: \(backward)")
+        // Element-wise too: each output within 1e-5 of max(|reference|, 1).
+        for i in 0..<count {
+            #expect(abs(Double(y[i]) - yRef[i]) <= 1e-5 * max(abs(yRef[i]), 1), "body \(body) y[\(i)], x = \(x[i])")
+            #expect(abs(Double(dx[i]) - dxRef[i]) <= 1e-5 * max(abs(dxRef[i]), 1), "body \(body) dx[\(i)], x = \(x[i])")
         }
     }
 }

@@ -6,7 +6,9 @@
 /// Element-wise Float kernels that Swift cannot vectorise well without compiler flags: the
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
 /// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
-/// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs.
+/// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs;
+/// GELU also has an AVX-512F body (16 lanes, masked tail), preferred where the CPU reports
+/// AVX-512F.
 ///
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
 ///   forward   y = x·s,                                 s = σ(2u)
@@ -16,8 +18,20 @@
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count);
 
-/// 1 when the AVX2+FMA bodies are in use on this CPU, 0 for the portable ones.
+/// 1 when the CPU has AVX2+FMA (the LayerNorm body in use; GELU uses it unless AVX-512F is
+/// there too), 0 for the portable ones.
 int pixelfly_vector_kernels_use_avx2(void);
+
+/// The GELU bodies, for tests and timing that run one explicitly.
+enum { PIXELFLY_GELU_PORTABLE = 0, PIXELFLY_GELU_AVX2 = 1, PIXELFLY_GELU_AVX512 = 2 };
+
+/// 1 when `body` can run on this CPU (AVX-512: `__builtin_cpu_supports("avx512f")`, which also
+/// requires the OS to save the ZMM state), else 0.
+int pixelfly_gelu_body_available(int body);
+
+/// The GELU forward/backward through one named body; an unavailable body runs the portable one.
+void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count);
+void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count);
 
 #endif
 

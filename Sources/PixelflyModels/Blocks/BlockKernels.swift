@@ -6,10 +6,11 @@ import PixelflyCore
 /// Each kernel is generic but carries `@_specialize` for `Float` and `Double`: a call from
 /// unspecialised generic code (e.g. a `GELU<Float>` created in another module) checks the type
 /// once at entry and jumps to the concrete, vectorisable body, so no per-element generic
-/// dispatch happens. The Float GELU and LayerNorm rows are C with an AVX2+FMA body
-/// (`CVectorKernels`); the Float softmax exponentials are eight-lane SIMD code (`FloatKernels`,
-/// with a vectorised `exp`). Reductions use four independent accumulators so that the compiler
-/// may keep them in vector lanes (a single running sum is a serial dependency chain).
+/// dispatch happens. The Float GELU and LayerNorm rows are C with an AVX2+FMA body, GELU with
+/// an AVX-512F one first (`CVectorKernels`); the Float softmax exponentials are eight-lane
+/// SIMD code (`FloatKernels`, with a vectorised `exp`). Reductions use four independent
+/// accumulators so that the compiler may keep them in vector lanes (a single running sum is a
+/// serial dependency chain).
 public enum BlockKernels {
     /// √(2/π), the GELU tanh-approximation constant.
     @usableFromInline static let geluScale = 0.797_884_560_802_865_4
@@ -28,7 +29,7 @@ public enum BlockKernels {
         _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int
     ) {
         if Scalar.self == Float.self {
-            return pixelfly_gelu_forward_f32(x.asFloat, y.asFloat, count) // AVX2+FMA body where available
+            return pixelfly_gelu_forward_f32(x.asFloat, y.asFloat, count) // AVX-512F or AVX2+FMA body where available
         }
         let c = Scalar(geluScale), a = Scalar(geluCubic)
         for i in 0..<count {
