@@ -35,35 +35,6 @@ static inline void pixelfly_xsmm_brgemm_offs_run(int is_double, const void *kern
     }
 }
 
-/// Plain GEMM with B transposed, accumulating, column-major:
-/// C (m×n, ldc) += A (m×k, lda) · Bᵀ, B stored n×k with leading dimension ldb.
-static inline const void *pixelfly_xsmm_gemm_nt_accumulate(int is_double, int m, int n, int k,
-                                                           int lda, int ldb, int ldc) {
-    const libxsmm_blasint l_lda = lda, l_ldb = ldb, l_ldc = ldc;
-    const int flags = LIBXSMM_GEMM_FLAG_TRANS_B;
-    const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
-    if (is_double) {
-        const double alpha = 1, beta = 1;
-        return (const void *)libxsmm_dmmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
-    }
-    const float alpha = 1, beta = 1;
-    return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
-}
-
-/// Plain GEMM, accumulating, column-major: C (m×n, ldc) += A (m×k, lda) · B (k×n, ldb).
-static inline const void *pixelfly_xsmm_gemm_nn_accumulate(int is_double, int m, int n, int k,
-                                                           int lda, int ldb, int ldc) {
-    const libxsmm_blasint l_lda = lda, l_ldb = ldb, l_ldc = ldc;
-    const int flags = LIBXSMM_GEMM_FLAG_NONE;
-    const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
-    if (is_double) {
-        const double alpha = 1, beta = 1;
-        return (const void *)libxsmm_dmmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
-    }
-    const float alpha = 1, beta = 1;
-    return (const void *)libxsmm_smmdispatch(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
-}
-
 /// Plain GEMM, column-major: C (m×n, ldc) = β·C + A (m×k, lda) · op(B), β ∈ {0, 1}, op(B) = B
 /// (k×n, ldb) or, with `trans_b`, Bᵀ for B stored n×k with leading dimension ldb.
 static inline const void *pixelfly_xsmm_gemm(int is_double, int m, int n, int k, int lda, int ldb, int ldc,

@@ -39,7 +39,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
 
     private static func probe(isDouble: Int32) -> Bool {
         pixelfly_xsmm_brgemm_offs(isDouble, 8, 8, 8, 8, 8, 8, 0) != nil
-            && pixelfly_xsmm_gemm_nt_accumulate(isDouble, 8, 8, 8, 8, 8, 8) != nil
+            && pixelfly_xsmm_gemm(isDouble, 8, 8, 8, 8, 8, 8, 1, 1) != nil
     }
 
     /// The instruction set LIBXSMM generates code for on this machine ("hsw" = AVX2,

@@ -70,8 +70,8 @@ final class XSMMKernelSet {
             plan.heights.map { h in
                 tileRows.map { n in
                     if n == 0 || rank == 0 { return nil }
-                    let kernel = pixelfly_xsmm_gemm_nn_accumulate(isDouble, Int32(h), n, Int32(rank), Int32(plan.rows),
-                                                                  Int32(rank), Int32(plan.rows))
+                    let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, Int32(rank), Int32(plan.rows),
+                                                    Int32(rank), Int32(plan.rows), 0, 1)
                     ok = ok && kernel != nil
                     return kernel
                 }
@@ -84,8 +84,8 @@ final class XSMMKernelSet {
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
             weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm_nt_accumulate(isDouble, Int32(shape.columns), Int32(shape.rows), k,
-                                                              Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(shape.stride))
+                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(shape.columns), Int32(shape.rows), k,
+                                                Int32(gradientPlan.rows), Int32(forwardPlan.rows), Int32(shape.stride), 1, 1)
                 ok = ok && kernel != nil
                 return kernel
             }
