@@ -74,7 +74,8 @@ struct BlockSparseTests {
         #expect(sawGather && sawAccumulate, "both forward strategies must be exercised")
     }
 
-    /// A batch longer than the kernel's row chunk, both forward strategies, with and without bias.
+    /// A batch longer than the kernel's row chunk (and several weight-gradient chunks, the last one
+    /// short), both forward strategies, with and without bias.
     @Test(arguments: BlockSparseBackend.allCases)
     func batchesSpanningSeveralChunksMatchReference(backend: BlockSparseBackend) throws {
         var rng = SeededRandom(seed: 55)
@@ -98,6 +99,12 @@ struct BlockSparseTests {
                 #expect(compare(dx, expectedDx).maxAbs < 1e-4)
                 let expectedDW = Self.masked(try NaiveReference.gemm(dy.converted(to: Double.self), .transposed, x.converted(to: Double.self), .none), mask)
                 #expect(compare(layer.denseMatrix(fromPacked: layer.weight.gradient), expectedDW).maxAbs < 1e-3)
+                if let bias = layer.bias {
+                    // Summed chunk by chunk with the weight gradient on LIBXSMM (short last chunk).
+                    var expectedDb = Matrix<Double>(rows: 1, cols: out)
+                    for i in 0..<batch { for j in 0..<out { expectedDb[0, j] += Double(dy[i, j]) } }
+                    #expect(compare(bias.gradient, expectedDb).maxAbs < 1e-3)
+                }
             }
         }
     }

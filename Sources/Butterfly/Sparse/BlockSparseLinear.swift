@@ -221,7 +221,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// tile by tile inside the input gradient's strip loop; else they are `gemm` calls.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
-                  hiddenGradient dh: inout Matrix<Scalar>) throws {
+                  hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         guard h.rows == batch, h.cols == rank, u.value.rows == outputFeatures, u.value.cols == rank, v.value.cols == inputFeatures else {
@@ -231,7 +231,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank), let products = kernels.lowRankProducts {
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
-            if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
+            if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
             dy.withUnsafeBufferPointer { outputGradient in
                 h.withUnsafeBufferPointer { hidden in
                     u.withMutableGradientElements { gradient in
@@ -241,7 +241,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             withProducedLowRank(&dh, factor: v.value, kernels: kernels.lowRankInputGradient,
                                 producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias)
             }
             dh.withUnsafeBufferPointer { hiddenGradient in
                 x.withUnsafeBufferPointer { input in
@@ -252,10 +252,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             return
         }
+        if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
         try gemm(dy, .none, u.value, .none, into: &dh)
         try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
         try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value)
+    }
+
+    private func withOptionalGradient<R>(_ parameter: Parameter<Scalar>?, _ body: (UnsafeMutablePointer<Scalar>?) -> R) -> R {
+        guard let parameter else { return body(nil) }
+        return parameter.withMutableGradientElements { body($0.baseAddress!) }
     }
 
     private func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
@@ -322,14 +328,14 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
-        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
             // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
             withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias)
             }
             return
         }
+        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
                 weight.withMutableGradientElements { gradient in
@@ -382,16 +388,20 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
-    /// dW += dyᵀ·x on the kept blocks, then dx = dy·W (+ the low-rank `term`).
+    /// dW += dyᵀ·x on the kept blocks and db += Σ_batch dy for `bias` (this layer's, or the
+    /// Pixelfly layer's around it), then dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?) {
+                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
                 weight.withMutableGradientElements { gradient in
-                    BlockSparseXSMMKernel.accumulateWeightGradient(weightGradientPlan, kernels: kernels, rows: outputFeatures,
-                                                                   cols: inputFeatures, dy: outputGradient.baseAddress!,
-                                                                   x: input.baseAddress!, panelGradients: gradient.baseAddress!)
+                    withOptionalGradient(bias) { biasGradient in
+                        BlockSparseXSMMKernel.accumulateWeightGradient(
+                            weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                            dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                            biasGradient: biasGradient, uncoveredRows: layout.uncoveredRows)
+                    }
                 }
                 backwardPack.withUnsafeBufferPointer { pack in
                     dx.withUnsafeMutableBufferPointer { inputGradient in

@@ -71,18 +71,18 @@ enum BlockSparseXSMMKernel {
         }
     }
 
-    /// out = β·out + bias + in·Opᵀ (+ the low-rank term), where Op is `plan`'s operator, `in` is
-    /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. With a bias,
-    /// each tile's rows are set to it just before its kernels run (β must then be 0), so y is
-    /// streamed through memory once. `kernels[h][tile][β]`.
+    /// out = β·out + in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in`
+    /// is (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
+    /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
+    /// y is written once. `kernels[h][tile][β]`.
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[[UnsafeRawPointer?]]], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, beta: S, bias: UnsafePointer<S>?,
         lowRank: FusedLowRank<S>?
     ) {
         let (rows, cols, batch, tile) = (plan.rows, plan.cols, set.batch, set.tile)
-        let betaIndex = beta == 0 && bias == nil ? 0 : 1
-        let zeroUncovered = beta == 0 && bias == nil
+        let betaIndex = beta == 0 ? 0 : 1
+        let zeroUncovered = beta == 0
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
@@ -92,11 +92,6 @@ enum BlockSparseXSMMKernel {
                         for t in chunkTiles {
                             let start = t * tile
                             let tail = start + tile <= batch ? 0 : 1
-                            if let bias {
-                                for row in start..<min(batch, start + tile) {
-                                    memcpy(output + row * rows, bias, rows * MemoryLayout<S>.stride)
-                                }
-                            }
                             if let lowRank, let producer = lowRank.producer {
                                 pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels[tail]!, producer.factor,
                                                        input + start * cols, lowRank.activations + start * lowRank.rank)
@@ -112,6 +107,9 @@ enum BlockSparseXSMMKernel {
                                     pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail]!,
                                                            lowRank.factor + strip.row, lowRank.activations + start * lowRank.rank, c)
                                 }
+                                if let bias {
+                                    pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail]!, bias + strip.row, set.ones, c)
+                                }
                             }
                         }
                         let first = chunkTiles.lowerBound * tile
@@ -124,7 +122,16 @@ enum BlockSparseXSMMKernel {
                                 }
                             }
                         }
-                        // Rows no strip covers get no low-rank term from the strips.
+                        // Rows no strip covers get neither the low-rank term nor the bias from the strips.
+                        if let bias {
+                            for u in plan.uncoveredRows.indices {
+                                let range = plan.uncoveredRows[u]
+                                S.gemm(.none, .none, m: chunk, n: range.count, k: 1, alpha: 1,
+                                       a: set.ones.assumingMemoryBound(to: S.self), lda: 1,
+                                       b: bias + range.lowerBound, ldb: range.count, beta: 1,
+                                       c: output + first * rows + range.lowerBound, ldc: rows)
+                            }
+                        }
                         if let lowRank, !plan.uncoveredRows.isEmpty {
                             for u in plan.uncoveredRows.indices {
                                 let range = plan.uncoveredRows[u]
@@ -140,20 +147,40 @@ enum BlockSparseXSMMKernel {
         }
     }
 
+    /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
+    /// range's sum rides on its first tile (`BlockGradientPlan.biasIndex`) while that tile's dy
+    /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
-        dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>
+        dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
+        biasGradient: UnsafeMutablePointer<S>?, uncoveredRows: [Range<Int>]
     ) {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
         forEachRange(plan.tileCount, threads: set.threads) { blocks in
             for start in stride(from: 0, to: batch, by: chunk) {
-                let chunkKernels = set.weightGradient[start + chunk <= batch ? 0 : 1]
+                let chunkKind = start + chunk <= batch ? 0 : 1
+                let chunkKernels = set.weightGradient[chunkKind]
                 for t in blocks {
+                    let outputGradient = dy + start * rows + plan.row[t]
                     pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
-                                           x + start * cols + plan.column[t], dy + start * rows + plan.row[t],
+                                           x + start * cols + plan.column[t], outputGradient,
                                            panelGradients + plan.panelOffset[t])
+                    if let biasGradient, plan.biasIndex[t] >= 0 {
+                        pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.biasIndex[t]]!,
+                                               outputGradient, set.ones, biasGradient + plan.row[t])
+                    }
                 }
+            }
+        }
+        guard let biasGradient else { return }
+        for u in uncoveredRows.indices {
+            let range = uncoveredRows[u]
+            for start in stride(from: 0, to: batch, by: chunk) {
+                S.gemm(.transposed, .none, m: range.count, n: 1, k: min(chunk, batch - start), alpha: 1,
+                       a: dy + start * rows + range.lowerBound, lda: rows,
+                       b: set.ones.assumingMemoryBound(to: S.self), ldb: 1, beta: 1,
+                       c: biasGradient + range.lowerBound, ldc: 1)
             }
         }
     }

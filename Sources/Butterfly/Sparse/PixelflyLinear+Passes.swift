@@ -29,13 +29,14 @@ extension PixelflyLinear {
             throw ShapeError("PixelflyLinear.backward", "no forward pass on this \(x.rows)-row input precedes the backward")
         }
         try forwardInput.check(x, "PixelflyLinear.backward")
-        if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         switch combination {
         case .sum:
-            // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V inside the sparse kernel.
+            // dU += dyᵀ·h, dh = dy·U, dV += dhᵀ·x; dx = dy·S + dh·V and db += Σ dy inside the
+            // sparse kernel.
             try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden,
-                                u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient)
+                                u: lowRank.u, v: lowRank.v, hiddenGradient: &hiddenGradient, bias: bias)
         case .gated:
+            if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
             // ∂L/∂z_i = (dy_i · d_i)·g_i(1 − g_i); dw += ∂L/∂zᵀ·x; dc += Σ ∂L/∂z.
             GateRows.gateGradient(dy: dy, difference: difference, gate: gate, into: &gateGradient)
             try gateWeight!.updateGradient { try gemm(gateGradient, .transposed, x, .none, beta: 1, into: &$0) }

@@ -15,6 +15,10 @@ import PixelflyCore
 ///   for the input gradient, B the tile of h = x·Vᵀ or dh (ldb = r).
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, Bᵀ, β = 1): one
 ///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel.
+/// - bias (plain, β = 1, k = 1, per strip): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the
+///   strip's products, on output still in L1 (`ones` holds the 1s).
+/// - bias gradient (plain, β = 1, n = 1, k = chunk rows, per bias row count of the gradient
+///   plan): db[rows] += dy[chunk, rows]ᵀ · 1, right after the tile's weight-gradient call.
 final class XSMMKernelSet {
     /// Batch rows per weight-gradient call.
     static let weightGradientChunk = 256
@@ -36,6 +40,13 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
+    /// [height index of the forward plan][full tile, last tile].
+    let bias: [[UnsafeRawPointer?]]
+    /// [full chunk, last chunk][index in the gradient plan's `biasRowCounts`].
+    let biasGradient: [[UnsafeRawPointer?]]
+    /// Ones of the layer's scalar type, as many as any bias product's batch rows (a tile, a
+    /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias kernels.
+    let ones: UnsafeMutableRawPointer
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
     var lowRankProducts: XSMMLowRankKernels?
 
@@ -90,7 +101,28 @@ final class XSMMKernelSet {
                 return kernel
             }
         }
+        let bias: [[UnsafeRawPointer?]] = forwardPlan.heights.map { h in
+            tileRows.map { n in
+                if n == 0 { return nil }
+                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, 1, Int32(h), 1, Int32(forwardPlan.rows), 0, 1)
+                ok = ok && kernel != nil
+                return kernel
+            }
+        }
+        let biasGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
+            weightPlan.biasRowCounts.map { rows in
+                if k == 0 { return nil }
+                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(rows), 1, k, Int32(forwardPlan.rows), k, Int32(rows), 0, 1)
+                ok = ok && kernel != nil
+                return kernel
+            }
+        }
         guard ok else { return nil }
+        let onesCount = max(tile, chunk, BlockSparseKernel.chunkRows)
+        ones = UnsafeMutableRawPointer.allocate(byteCount: onesCount * MemoryLayout<S>.stride, alignment: 64)
+        ones.initializeMemory(as: S.self, repeating: 1, count: onesCount)
+        self.bias = bias
+        self.biasGradient = biasGradient
         self.batch = batch
         self.threads = threads
         self.tile = tile
@@ -102,6 +134,8 @@ final class XSMMKernelSet {
         self.lowRankForward = lowRankForward
         self.lowRankInputGradient = lowRankInputGradient
     }
+
+    deinit { ones.deallocate() }
 
     /// Tiles of `tile` rows covering the batch (the last may be shorter).
     var tileCount: Int { (batch + tile - 1) / tile }
