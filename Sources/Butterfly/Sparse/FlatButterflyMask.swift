@@ -131,7 +131,5 @@ public struct FlatButterflyMask: Sendable, Equatable {
 
 /// lcm(a, b) for positive integers.
 func leastCommonMultiple(_ a: Int, _ b: Int) -> Int {
-    var (x, y) = (a, b)
-    while y != 0 { (x, y) = (y, x % y) }
-    return a / x * b
+    a / greatestCommonDivisor(a, b) * b
 }

@@ -15,6 +15,18 @@ struct LayerSettings: Codable, Sendable {
     var kinds: [String]
     /// Monarch blocks; nil picks `monarchBlocks(input:output:)`.
     var nblocks: Int? = nil
+    /// When set, each shape uses `FlatButterflyConfiguration.tileAlignedBlockSize` (preferring
+    /// `mask.blockSize`) instead of `mask.blockSize` itself.
+    var alignsBlockSize = false
+
+    /// The mask configuration used at one shape.
+    func mask(input: Int, output: Int) throws -> FlatButterflyConfiguration {
+        guard alignsBlockSize else { return mask }
+        var configuration = mask
+        configuration.blockSize = try FlatButterflyConfiguration.tileAlignedBlockSize(
+            outputFeatures: output, inputFeatures: input, butterflySize: mask.butterflySize, preferred: mask.blockSize)
+        return configuration
+    }
 
     /// `*-openblas` are the same layers on the OpenBLAS block-sparse kernel (the LIBXSMM one is
     /// the default), to compare both in one interleaved run.
@@ -25,7 +37,7 @@ struct LayerSettings: Codable, Sendable {
     /// the two are compared at the same budget.
     func monarchBlocks(input: Int, output: Int) throws -> Int {
         if let nblocks { return nblocks }
-        let flat = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration: mask)
+        let flat = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration: mask(input: input, output: output))
         let pixelfly = BlockSparseLayout(mask: flat).storedCount + rank * (input + output)
         var best = 2
         var blocks = 2
@@ -40,7 +52,7 @@ struct LayerSettings: Codable, Sendable {
 
     func candidates(input: Int, output: Int, seed: UInt64) throws -> [LayerCandidate] {
         var rng = SeededRandom(seed: seed)
-        let flat = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration: mask)
+        let flat = try FlatButterflyMask(outputFeatures: output, inputFeatures: input, configuration: mask(input: input, output: output))
         var result: [LayerCandidate] = []
         for kind in kinds {
             switch kind {

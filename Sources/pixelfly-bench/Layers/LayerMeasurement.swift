@@ -7,6 +7,8 @@ struct LayerMeasurement: Codable, Sendable {
     var batch: Int
     var threads: Int
     var kind: String
+    /// Block size b of the flat butterfly mask of the sparse kinds at this shape (nil: not set).
+    var blockSize: Int?
     var forwardFLOPsPerRow: Int
     var forward: TimingSample
     var forwardBackward: TimingSample
@@ -25,7 +27,7 @@ struct LayerMeasurement: Codable, Sendable {
 
     /// Times every candidate interleaved with the others (dense first), forward and
     /// forward+backward, and checks each forward against a Double product with its dense weight.
-    static func measure(_ candidates: [LayerCandidate], input: Int, output: Int, batch: Int, threads: Int,
+    static func measure(_ candidates: [LayerCandidate], input: Int, output: Int, batch: Int, threads: Int, blockSize: Int? = nil,
                         warmup: Int, repetitions: Int, checkedRows: Int, seed: UInt64) throws -> [LayerMeasurement] {
         var rng = SeededRandom(seed: seed)
         let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
@@ -49,7 +51,7 @@ struct LayerMeasurement: Codable, Sendable {
             let flops = Double(batch) * Double(layer.forwardFLOPsPerRow)
             let (error, scale) = try forwardError(layer, x: x, y: ys[i], rows: min(checkedRows, batch))
             return LayerMeasurement(
-                input: input, output: output, batch: batch, threads: threads, kind: candidates[i].kind,
+                input: input, output: output, batch: batch, threads: threads, kind: candidates[i].kind, blockSize: blockSize,
                 forwardFLOPsPerRow: layer.forwardFLOPsPerRow, forward: forward[i], forwardBackward: steps[i],
                 forwardRatio: forward[i].median / forward[denseIndex].median,
                 forwardBackwardRatio: steps[i].median / steps[denseIndex].median,

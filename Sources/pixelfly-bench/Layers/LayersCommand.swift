@@ -27,8 +27,9 @@ struct LayersCommand: ParsableCommand {
     @Option(name: [.customShort("K"), .customLong("factors")], help: "Butterfly factors K.")
     var factors: Int = 2
 
-    @Option(name: [.customShort("b"), .customLong("block-size")], help: "Block size b.")
-    var blockSize: Int = 32
+    @Option(name: [.customShort("b"), .customLong("block-size")],
+            help: "Block size b (default: per shape, 32 where it divides the butterfly tiles out/B and in/B, else the nearest tile-aligned size, e.g. 48 at 768↔3072).")
+    var blockSize: Int?
 
     @Option(help: "Rank of the low-rank and Pixelfly layers.")
     var rank: Int = 64
@@ -49,26 +50,27 @@ struct LayersCommand: ParsableCommand {
         print(environment.header)
         let parsedShapes = try shapes.map(Self.parseShape)
         let settings = LayerSettings(
-            mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize),
-            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" }, nblocks: nblocks)
+            mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize ?? 32),
+            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" }, nblocks: nblocks, alignsBlockSize: blockSize == nil)
         let saved = ComputeThreads.count
         defer { try? ComputeThreads.setCount(saved) }
         var rows: [LayerMeasurement] = []
-        var table = Table(["in×out", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
+        var table = Table(["in×out", "b", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
                            "f+b ms", "f+b ×dense", "f+b GF/s", "dense GF/s", "GF/s ÷ dense", "max err (scale)"])
         for (input, output) in parsedShapes {
             let candidates = try settings.candidates(input: input, output: output, seed: 11)
+            let b = try settings.mask(input: input, output: output).blockSize
             for threadCount in threads {
                 try ComputeThreads.setCount(threadCount)
                 for batch in batches {
                     let measured = try LayerMeasurement.measure(
-                        candidates, input: input, output: output, batch: batch, threads: threadCount,
+                        candidates, input: input, output: output, batch: batch, threads: threadCount, blockSize: b,
                         warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: checkedRows, seed: 12)
                     let dense = measured.first { $0.kind == "dense" }
                     for m in measured {
                         let denseRate = dense?.forwardBackwardGFLOPs ?? .nan
                         let row = [
-                            "\(input)×\(output)", "\(batch)", "\(threadCount)", m.kind,
+                            "\(input)×\(output)", "\(b)", "\(batch)", "\(threadCount)", m.kind,
                             format(m.forward.median * 1e3, 2), format(m.forwardRatio, 3), format(m.forwardGFLOPs, 1),
                             format(m.forwardBackward.median * 1e3, 2), format(m.forwardBackwardRatio, 3),
                             format(m.forwardBackwardGFLOPs, 1), format(denseRate, 1),
@@ -89,7 +91,7 @@ struct LayersCommand: ParsableCommand {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
                 command: "pixelfly-bench layers " + CommandLine.arguments.dropFirst(2).joined(separator: " "),
                 environment: environment,
-                configuration: ["B": "\(butterflySize)", "K": "\(factors)", "b": "\(blockSize)", "rank": "\(rank)",
+                configuration: ["B": "\(butterflySize)", "K": "\(factors)", "b": blockSize.map { "\($0)" } ?? "tile-aligned per shape (see the rows)", "rank": "\(rank)",
                                 "repetitions": "\(timing.repetitions)", "warmup": "\(timing.warmup)"],
                 results: rows))
             print("JSON written to \(json)")
