@@ -194,34 +194,39 @@ struct BlockSparseTests {
         #expect(try BlockSparseLinear<Float>(mask: mask, rng: &rng).backend == expected)
     }
 
-    /// Tiles and strips of every size at once: a batch with a short last tile, at 1 and 2
-    /// threads, strips of several heights (b = 48 as in the default Mixer, 768 → 3072), the
-    /// LIBXSMM result against the OpenBLAS one (itself checked against the Double reference).
-    @Test(arguments: [1, 2])
-    func libxsmmMatchesOpenBLASAtMixerShape(threads: Int) throws {
+    /// Tiles and strips of every size at once: a batch with a short last tile and a short last
+    /// weight-gradient chunk, at 1 and 2 threads, strips of several heights (b = 48 as in the
+    /// default Mixer), both weight-gradient paths (768 → 3072 reads dy in place, 3072 → 768 has
+    /// 12 column tiles per row range and reads a transposed copy), the LIBXSMM result against
+    /// the OpenBLAS one (itself checked against the Double reference).
+    @Test(arguments: [1, 2], [(768, 3072), (3072, 768)])
+    func libxsmmMatchesOpenBLASAtMixerShapes(threads: Int, shape: (input: Int, output: Int)) throws {
         defer { try? ComputeThreads.setCount(ComputeThreads.defaultCount) }
         try ComputeThreads.setCount(threads)
         var rng = SeededRandom(seed: 90)
-        let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
+        let mask = try FlatButterflyMask(outputFeatures: shape.output, inputFeatures: shape.input,
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
         let fast = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         fast.backend = .libxsmm
+        #expect(BlockGradientPlan(fast.layout).transposesOutputGradient == (shape.output == 768))
         let fallback = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         try fallback.assignProjection(of: fast.denseWeight())
         try fallback.bias!.assign(fast.bias!.value)
         fallback.backend = .openBLAS
-        let x = Matrix<Float>(rows: 77, cols: 768, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        let dy = Matrix<Float>(rows: 77, cols: 3072, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        var results: [(Matrix<Float>, Matrix<Float>, Matrix<Float>)] = []
+        let batch = XSMMKernelSet.weightGradientChunk + 44
+        let x = Matrix<Float>(rows: batch, cols: shape.input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: batch, cols: shape.output, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        var results: [(y: Matrix<Float>, dx: Matrix<Float>, dW: Matrix<Float>, db: Matrix<Float>)] = []
         for layer in [fast, fallback] {
             var y = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)
             try layer.forward(x, into: &y)
             try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
-            results.append((y, dx, layer.weight.gradient))
+            results.append((y, dx, layer.weight.gradient, layer.bias!.gradient))
         }
-        #expect(compare(results[0].0, results[1].0.converted(to: Double.self)).maxAbs < 1e-4)
-        #expect(compare(results[0].1, results[1].1.converted(to: Double.self)).maxAbs < 1e-4)
-        #expect(compare(results[0].2, results[1].2.converted(to: Double.self)).maxAbs < 1e-3)
+        #expect(compare(results[0].y, results[1].y.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(results[0].dx, results[1].dx.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(results[0].dW, results[1].dW.converted(to: Double.self)).maxAbs < 1e-3)
+        #expect(compare(results[0].db, results[1].db.converted(to: Double.self)).maxAbs < 1e-3)
     }
 
     @Test func badShapesThrow() throws {

@@ -62,12 +62,13 @@ enum BlockSparseXSMMKernel {
     /// Contiguous ranges of `count` items, one per thread (fewer if there are fewer items).
     /// Cut by the library's one work-splitting rule (`ComputeThreads.partCount`/`partLength`,
     /// one item per part at least) over the kernel set's `threads`.
-    static func forEachRange(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    /// `body` gets the range and its part index (< `threads`).
+    static func forEachRange(_ count: Int, threads: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
         let parts = ComputeThreads.partCount(work: count, minimumPerPart: 1, threads: threads)
         let step = ComputeThreads.partLength(items: count, parts: parts)
         ComputeThreads.parallelFor((count + step - 1) / step) { part, _ in
-            body(part * step..<min(count, (part + 1) * step))
+            body(part * step..<min(count, (part + 1) * step), part)
         }
     }
 
@@ -86,7 +87,7 @@ enum BlockSparseXSMMKernel {
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
-                forEachRange(set.tileCount, threads: set.threads) { tiles in
+                forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
                     for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
                         let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
                         for t in chunkTiles {
@@ -150,6 +151,8 @@ enum BlockSparseXSMMKernel {
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.biasIndex`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
+    /// With the plan's `transposesOutputGradient`, each thread transposes the dy block of a row
+    /// range once per chunk into its scratch and runs every column tile of that range on the copy.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
@@ -157,14 +160,26 @@ enum BlockSparseXSMMKernel {
     ) {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
-        forEachRange(plan.tileCount, threads: set.threads) { blocks in
+        let size = UInt32(MemoryLayout<S>.stride)
+        let transposes = plan.transposesOutputGradient
+        forEachRange(plan.tileCount, threads: set.threads) { blocks, part in
+            let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + part * set.transposeScratchCount
             for start in stride(from: 0, to: batch, by: chunk) {
                 let chunkKind = start + chunk <= batch ? 0 : 1
+                let chunkRows = min(chunk, batch - start)
                 let chunkKernels = set.weightGradient[chunkKind]
+                var transposedRow = -1
                 for t in blocks {
                     let outputGradient = dy + start * rows + plan.row[t]
+                    if transposes && plan.row[t] != transposedRow {
+                        // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
+                        let tileRows = plan.shapes[plan.shapeIndex[t]].rows
+                        libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
+                                       libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
+                        transposedRow = plan.row[t]
+                    }
                     pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
-                                           x + start * cols + plan.column[t], outputGradient,
+                                           x + start * cols + plan.column[t], transposes ? UnsafePointer(transposed) : outputGradient,
                                            panelGradients + plan.panelOffset[t])
                     if let biasGradient, plan.biasIndex[t] >= 0 {
                         pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.biasIndex[t]]!,

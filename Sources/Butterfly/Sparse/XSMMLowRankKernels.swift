@@ -73,7 +73,7 @@ final class XSMMLowRankKernels {
     func accumulateUGradient<S>(dy: UnsafePointer<S>, h: UnsafePointer<S>, into dU: UnsafeMutablePointer<S>) {
         let (chunk, width) = (min(batch, XSMMKernelSet.weightGradientChunk), min(outputFeatures, Self.featureChunk))
         let count = (outputFeatures + width - 1) / width
-        BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts in
+        BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts, _ in
             for part in parts {
                 let o = part * width
                 let last = o + width <= outputFeatures ? 0 : 1
@@ -89,7 +89,7 @@ final class XSMMLowRankKernels {
     func accumulateVGradient<S>(dh: UnsafePointer<S>, x: UnsafePointer<S>, into dV: UnsafeMutablePointer<S>) {
         let (chunk, width) = (min(batch, XSMMKernelSet.weightGradientChunk), min(inputFeatures, Self.featureChunk))
         let count = (inputFeatures + width - 1) / width
-        BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts in
+        BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts, _ in
             for part in parts {
                 let i = part * width
                 let last = i + width <= inputFeatures ? 0 : 1
