@@ -27,12 +27,6 @@ struct BlockGradientPlan: Sendable, Equatable {
     let shapeIndex: [Int]
     let biasIndex: [Int]
     let biasRowCounts: [Int]
-    /// Whether the weight-gradient calls read a transposed copy of each row range's dy chunk
-    /// (`XSMMKernelSet.transposeScratch`) instead of dy in place through LIBXSMM's Bᵀ kernel:
-    /// when a row range has 4 or more column tiles on average, enough to repay the copy
-    /// (4096 → 1024 at b 32: 12 per range, f+b 0.220 → 0.201–0.214 × dense at batch 4096; at
-    /// 3 per range, 1024 → 4096 and 768 → 3072, the copy did not pay: notebooks-md/kernel-families.md).
-    let transposesOutputGradient: Bool
 
     init(_ layout: BlockSparseLayout, maximumRows: Int = 64, maximumColumns: Int = 64) {
         let b = layout.blockSize
@@ -71,6 +65,5 @@ struct BlockGradientPlan: Sendable, Equatable {
         self.shapeIndex = shapeIndex
         self.biasIndex = biasIndex
         self.biasRowCounts = biasRowCounts
-        transposesOutputGradient = panelOffset.count >= 4 * biasIndex.filter { $0 >= 0 }.count
     }
 }

@@ -151,8 +151,8 @@ enum BlockSparseXSMMKernel {
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.biasIndex`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
-    /// With the plan's `transposesOutputGradient`, each thread transposes the dy block of a row
-    /// range once per chunk into its scratch and runs every column tile of that range on the copy.
+    /// Each thread transposes the dy block of a row range once per chunk into its scratch and runs
+    /// every column tile of that range on the copy (`XSMMKernelSet.transposeScratch`).
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
@@ -161,7 +161,6 @@ enum BlockSparseXSMMKernel {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
         let size = UInt32(MemoryLayout<S>.stride)
-        let transposes = plan.transposesOutputGradient
         forEachRange(plan.tileCount, threads: set.threads) { blocks, part in
             let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + part * set.transposeScratchCount
             for start in stride(from: 0, to: batch, by: chunk) {
@@ -171,7 +170,7 @@ enum BlockSparseXSMMKernel {
                 var transposedRow = -1
                 for t in blocks {
                     let outputGradient = dy + start * rows + plan.row[t]
-                    if transposes && plan.row[t] != transposedRow {
+                    if plan.row[t] != transposedRow {
                         // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
                         let tileRows = plan.shapes[plan.shapeIndex[t]].rows
                         libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
@@ -179,7 +178,7 @@ enum BlockSparseXSMMKernel {
                         transposedRow = plan.row[t]
                     }
                     pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
-                                           x + start * cols + plan.column[t], transposes ? UnsafePointer(transposed) : outputGradient,
+                                           x + start * cols + plan.column[t], transposed,
                                            panelGradients + plan.panelOffset[t])
                     if let biasGradient, plan.biasIndex[t] >= 0 {
                         pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.biasIndex[t]]!,
