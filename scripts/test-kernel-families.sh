@@ -11,6 +11,8 @@
 #   Cooperlake  SkylakeX plus bfloat16 kernels; AVX-512 CPUs with avx512_bf16 (what OpenBLAS
 #             0.3.21 picks by itself on an AMD Zen 4/5)
 #
+# On an AVX-512 CPU the LIBXSMM suites run once more with LIBXSMM's AVX2 code (LIBXSMM_TARGET=hsw).
+#
 # Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
 # (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
 set -uo pipefail
@@ -50,6 +52,23 @@ for family in "${families[@]}"; do
     fi
     rm -f "$log"
 done
+
+# LIBXSMM JIT-compiles the block-sparse kernels for the CPU's instruction set; on an AVX-512 CPU
+# the runs above exercise its AVX-512 code only. LIBXSMM_TARGET=hsw makes it generate the AVX2
+# code an AVX2-only CPU would run, for the suites that call LIBXSMM.
+if has avx2 fma && has avx512f; then
+    echo "kernel families: LIBXSMM_TARGET=hsw (AVX2 LIBXSMM kernels) with OPENBLAS_CORETYPE=Haswell"
+    log=$(mktemp)
+    LIBXSMM_TARGET=hsw OPENBLAS_CORETYPE=Haswell swift test --skip-build --filter 'Allocation|BlockSparse|Pixelfly|Attention' "$@" >"$log" 2>&1
+    status=$?
+    awk '/Test run with|error:|Fatal error|recorded an issue/ { print }' "$log"
+    if [ "$status" -ne 0 ]; then
+        failed+=("LIBXSMM-hsw")
+        tail -n 20 "$log"
+    fi
+    rm -f "$log"
+    families+=("LIBXSMM-hsw")
+fi
 
 if [ ${#failed[@]} -ne 0 ]; then
     echo "kernel families: FAILED under ${failed[*]} (of ${families[*]})"
