@@ -367,14 +367,19 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         return kernels
     }
 
-    /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows row-major).
+    /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows
+    /// row-major), bands of rows split over the compute threads.
     private static func transpose(_ matrix: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
         if pack.count != matrix.count { pack.reshape(rows: 1, cols: matrix.count) }
+        let (rows, cols) = (matrix.rows, matrix.cols)
+        let size = UInt32(MemoryLayout<Scalar>.stride)
         matrix.withUnsafeBufferPointer { source in
             pack.withUnsafeMutableBufferPointer { destination in
-                libxsmm_otrans(destination.baseAddress!, source.baseAddress!, UInt32(MemoryLayout<Scalar>.stride),
-                               libxsmm_blasint(matrix.cols), libxsmm_blasint(matrix.rows), libxsmm_blasint(matrix.cols),
-                               libxsmm_blasint(matrix.rows))
+                let (from, to) = (source.baseAddress!, destination.baseAddress!)
+                ComputeThreads.parallelRanges(rows, minimumLength: max(16, 32_768 / max(cols, 1)), alignment: 16) { range in
+                    libxsmm_otrans(to + range.lowerBound, from + range.lowerBound * cols, size, libxsmm_blasint(cols),
+                                   libxsmm_blasint(range.count), libxsmm_blasint(cols), libxsmm_blasint(rows))
+                }
             }
         }
     }
