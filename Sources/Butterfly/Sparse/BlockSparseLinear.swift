@@ -217,8 +217,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h:
     /// dU += dyᵀ·h, dh = dy·U (into `hiddenGradient`), dV += dhᵀ·x, dW += dyᵀ·x on the kept
-    /// blocks, dx = dy·W + dh·V. On LIBXSMM all four low-rank products run on its kernels, dh
-    /// tile by tile inside the input gradient's strip loop; else they are `gemm` calls.
+    /// blocks, dx = dy·W + dh·V, and db += Σ_batch dy for `pixelflyBias` (the Pixelfly layer's
+    /// bias; this layer's own, if it has one, too). On LIBXSMM all four low-rank products run on
+    /// its kernels, dh tile by tile inside the input gradient's strip loop and db with the weight
+    /// gradient's tiles; else they are `gemm` calls and `addColumnSums`.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
                   hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?) throws {
