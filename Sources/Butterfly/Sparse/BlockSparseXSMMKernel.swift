@@ -149,7 +149,7 @@ enum BlockSparseXSMMKernel {
     }
 
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
-    /// range's sum rides on its first tile (`BlockGradientPlan.biasIndex`) while that tile's dy
+    /// range's sum rides on its first tile (`BlockGradientPlan.sumsBias`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
     /// Each thread transposes the dy block of a row range once per chunk into its scratch and runs
     /// every column tile of that range on the copy (`XSMMKernelSet.transposeScratch`).
@@ -180,8 +180,8 @@ enum BlockSparseXSMMKernel {
                     pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
                                            x + start * cols + plan.column[t], transposed,
                                            panelGradients + plan.panelOffset[t])
-                    if let biasGradient, plan.biasIndex[t] >= 0 {
-                        pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.biasIndex[t]]!,
+                    if let biasGradient, plan.sumsBias[t] {
+                        pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.shapeIndex[t]]!,
                                                outputGradient, set.ones, biasGradient + plan.row[t])
                     }
                 }

@@ -22,8 +22,9 @@ import PixelflyCore
 ///   1024 → 4096 and 3072 → 768, where a range has only 3 column tiles to share the copy.
 /// - bias (plain, β = 1, k = 1, per strip): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the
 ///   strip's products, on output still in L1 (`ones` holds the 1s).
-/// - bias gradient (plain, β = 1, n = 1, k = chunk rows, per bias row count of the gradient
-///   plan): db[rows] += dy[chunk, rows]ᵀ · 1, right after the tile's weight-gradient call.
+/// - bias gradient (plain, β = 1, m = a gradient-plan tile's rows, n = 1, k = chunk rows):
+///   db[rows] += dy[chunk, rows]ᵀ · 1, right after the weight-gradient call of a tile that
+///   `sumsBias`.
 final class XSMMKernelSet {
     /// Batch rows per weight-gradient call.
     static let weightGradientChunk = 256
@@ -47,7 +48,7 @@ final class XSMMKernelSet {
     let weightGradient: [[UnsafeRawPointer?]]
     /// [height index of the forward plan][full tile, last tile].
     let bias: [[UnsafeRawPointer?]]
-    /// [full chunk, last chunk][index in the gradient plan's `biasRowCounts`].
+    /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let biasGradient: [[UnsafeRawPointer?]]
     /// Ones of the layer's scalar type, as many as any bias product's batch rows (a tile, a
     /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias kernels.
@@ -119,9 +120,9 @@ final class XSMMKernelSet {
             }
         }
         let biasGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
-            weightPlan.biasRowCounts.map { rows in
+            weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(rows), 1, k, Int32(forwardPlan.rows), k, Int32(rows), 0, 1)
+                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(shape.rows), 1, k, Int32(forwardPlan.rows), k, Int32(shape.rows), 0, 1)
                 ok = ok && kernel != nil
                 return kernel
             }
