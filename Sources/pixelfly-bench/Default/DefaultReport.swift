@@ -39,7 +39,7 @@ struct DefaultReport: Encodable {
 
         \(gemm.map { "- " + $0.line }.joined(separator: "\n"))
 
-        ## Linear layers (time ÷ dense time; B = 16, K = 2, rank 64, b per shape: 32, or 48 at 768↔3072 where 32 does not divide the butterfly tiles)
+        ## Linear layers (time ÷ dense time; B = 16, K = 2, rank 64, b per shape from `tileAlignedBlockSize`: column b)
 
         \(layers.table.markdown)
 
