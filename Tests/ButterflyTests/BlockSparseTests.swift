@@ -228,6 +228,50 @@ struct BlockSparseTests {
         #expect(compare(results[0].db, results[1].db.converted(to: Double.self)).maxAbs < 1e-3)
     }
 
+    /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips
+    /// and the uncovered rows both read the packed low-rank factors; y, dx, dU, dV and db against
+    /// the Double reference on both backends.
+    @Test(arguments: BlockSparseBackend.allCases)
+    func lowRankTermCoversEmptyBlockRows(backend: BlockSparseBackend) throws {
+        var rng = SeededRandom(seed: 12)
+        let layout = try BlockSparseLayout(rows: 12, cols: 8, blockSize: 4, blocks: [true, false, false, false, true, true])
+        let layer = try BlockSparseLinear<Double>(layout: layout, bias: false, rng: &rng)
+        layer.backend = backend
+        let (batch, rank) = (5, 3)
+        let x = Matrix<Double>(rows: batch, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Double>(rows: batch, cols: 12, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let u = Parameter(name: "u", value: Matrix<Double>(rows: 12, cols: rank, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        let v = Parameter(name: "v", value: Matrix<Double>(rows: rank, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        let bias = Parameter(name: "b", value: Matrix<Double>(rows: 1, cols: 12, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        var y = Matrix<Double>(rows: 0, cols: 0), h = Matrix<Double>(rows: 0, cols: 0)
+        var dx = Matrix<Double>(rows: 0, cols: 0), dh = Matrix<Double>(rows: 0, cols: 0)
+        try layer.forward(x, into: &y, bias: bias.value, u: u.value, v: v.value, hidden: &h)
+        try layer.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: h, u: u, v: v, hiddenGradient: &dh, bias: bias)
+
+        let w = layer.denseWeight()
+        let hReference = try NaiveReference.gemm(x, .none, v.value, .transposed)
+        let dhReference = try NaiveReference.gemm(dy, .none, u.value, .none)
+        var yReference = try NaiveReference.gemm(x, .none, w, .transposed)
+        let lowRank = try NaiveReference.gemm(hReference, .none, u.value, .transposed)
+        var dxReference = try NaiveReference.gemm(dy, .none, w, .none)
+        let dxLowRank = try NaiveReference.gemm(dhReference, .none, v.value, .none)
+        var dbReference = Matrix<Double>(rows: 1, cols: 12)
+        for i in 0..<batch {
+            for j in 0..<12 {
+                yReference[i, j] += lowRank[i, j] + bias.value[0, j]
+                dbReference[0, j] += dy[i, j]
+            }
+            for j in 0..<8 { dxReference[i, j] += dxLowRank[i, j] }
+        }
+        #expect(compare(y, yReference).maxAbs < 1e-12)
+        #expect(compare(h, hReference).maxAbs < 1e-12)
+        #expect(compare(dx, dxReference).maxAbs < 1e-12)
+        #expect(compare(u.gradient, try NaiveReference.gemm(dy, .transposed, hReference, .none)).maxAbs < 1e-12)
+        #expect(compare(v.gradient, try NaiveReference.gemm(dhReference, .transposed, x, .none)).maxAbs < 1e-12)
+        #expect(compare(bias.gradient, dbReference).maxAbs < 1e-12)
+        for i in 0..<batch { for j in 4..<8 { #expect(abs(y[i, j] - lowRank[i, j] - bias.value[0, j]) < 1e-12) } }
+    }
+
     @Test func badShapesThrow() throws {
         var rng = SeededRandom(seed: 1)
         let mask = try FlatButterflyMask(outputFeatures: 64, inputFeatures: 32,

@@ -36,8 +36,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private var kernels: XSMMKernelSet?
     private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Uᵀ of a fused low-rank term (Pixelfly), packed per forward.
+    /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
+    /// for the input gradient's strips, per backward (`BlockSparseXSMMKernel.packLowRankFactor`).
     private var lowRankPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private var lowRankGradientPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
     private var lowRankInputPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Tallest strip of the LIBXSMM plans (rows of output per kernel call).
@@ -141,8 +143,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let kernels = xsmmKernels(batch: batch, rank: rank) {
             Self.pack(forwardPlan, weight.value, into: &forwardPack)
             if let (_, u) = lowRank, rank > 0 {
-                // Uᵀ column-major (out × r, leading dimension out): the strips' A operand.
-                Self.transpose(u, into: &lowRankPack)
+                Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: &lowRankPack)
             }
             forwardPack.withUnsafeBufferPointer { pack in
                 x.withUnsafeBufferPointer { input in
@@ -193,7 +194,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             y.reshape(rows: batch, cols: outputFeatures)
             if h.rows != batch || h.cols != rank { h.reshape(rows: batch, cols: rank) }
             Self.pack(forwardPlan, weight.value, into: &forwardPack)
-            Self.transpose(u, into: &lowRankPack)
+            Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: &lowRankPack)
             Self.transpose(v, into: &lowRankInputPack)
             forwardPack.withUnsafeBufferPointer { pack in
                 x.withUnsafeBufferPointer { input in
@@ -241,7 +242,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     }
                 }
             }
-            withProducedLowRank(&dh, factor: v.value, kernels: kernels.lowRankInputGradient,
+            Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: &lowRankGradientPack)
+            withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
                                 producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
                 xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias)
             }
@@ -331,8 +333,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
-            // V (r × in, row-major) read column-major is the (in × r) factor the strips of Sᵀ want.
-            withFusedLowRank(lowRank?.0, factor: lowRank?.1, kernels: kernels.lowRankInputGradient) { term in
+            if let (_, v) = lowRank, v.rows > 0 {
+                Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: &lowRankGradientPack)
+            }
+            withFusedLowRank(lowRank?.0, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient) { term in
                 xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias)
             }
             return
@@ -382,6 +386,19 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     libxsmm_otrans(to + range.lowerBound, from + range.lowerBound * cols, size, libxsmm_blasint(cols),
                                    libxsmm_blasint(range.count), libxsmm_blasint(cols), libxsmm_blasint(rows))
                 }
+            }
+        }
+    }
+
+    /// pack ← a low-rank factor arranged for `plan`'s strips (`BlockSparseXSMMKernel.packLowRankFactor`).
+    private static func packLowRankFactor(_ plan: BlockStripPlan, _ factor: Matrix<Scalar>, rowsAreFactorRows: Bool,
+                                          into pack: inout Matrix<Scalar>) {
+        if pack.count != factor.count { pack.reshape(rows: 1, cols: factor.count) }
+        let rank = rowsAreFactorRows ? factor.cols : factor.rows
+        factor.withUnsafeBufferPointer { source in
+            pack.withUnsafeMutableBufferPointer { destination in
+                BlockSparseXSMMKernel.packLowRankFactor(plan, rank: rank, factor: source.baseAddress!,
+                                                        rowsAreFactorRows: rowsAreFactorRows, into: destination.baseAddress!)
             }
         }
     }

@@ -20,9 +20,9 @@ import PixelflyCore
 /// (unspecialised iterator), which the allocation tests run.
 enum BlockSparseXSMMKernel {
     /// A rank-r term added per strip while its output is in cache: out[tile, strip] +=
-    /// activations[tile, :] · factor-rows-of-the-strip, with `factor` column-major (plan.rows × r,
-    /// leading dimension plan.rows: Uᵀ packed for the forward, V itself for the input gradient)
-    /// and `activations` (batch × r) row-major. `kernels[h][tile]`. With a `producer`, each
+    /// activations[tile, :] · factor-rows-of-the-strip, with `factor` packed by
+    /// `packLowRankFactor` (U for the forward, V for the input gradient) and `activations`
+    /// (batch × r) row-major. `kernels[h][tile]`. With a `producer`, each
     /// tile's activations are first computed from the tile's input: activations[tile]ᵀ =
     /// producer.factor (r × plan.cols, column-major, ld r) · input[tile]ᵀ (h = x·Vᵀ with Vᵀ
     /// packed for the forward, dh = dy·U with U as stored for the input gradient).
@@ -54,6 +54,40 @@ enum BlockSparseXSMMKernel {
                     }
                 } else {
                     libxsmm_otrans(destination, source, size, b, b, ldi, ldo)
+                }
+            }
+        }
+    }
+
+    /// pack ← a rank-r factor arranged for `plan`'s strips: for every row range of the operator
+    /// (each strip, each uncovered range), rows a ..< a + h of the factor column-major, h × r with
+    /// leading dimension h, at element a·r. `rowsAreFactorRows`: the factor is (plan.rows × r)
+    /// row-major, operator row i = factor row i (U for the forward); otherwise it is
+    /// (r × plan.rows) row-major, operator row i = factor column i (V for the input gradient).
+    ///
+    /// Why not the factor as it is (column-major with leading dimension plan.rows): a strip's
+    /// kernel then reads r columns of h elements plan.rows apart, and at 3072 rows (12 KB, a
+    /// multiple of 4 KB) all of them fall into the same L1 sets. Packed, 768 → 3072 Pixelfly
+    /// forwards took 5–7 % less time (notebooks-md/kernel-families.md, "Fourth pass").
+    static func packLowRankFactor<S: TensorScalar>(_ plan: BlockStripPlan, rank: Int, factor: UnsafePointer<S>,
+                                                   rowsAreFactorRows: Bool, into pack: UnsafeMutablePointer<S>) {
+        let size = UInt32(MemoryLayout<S>.stride)
+        let rangeCount = plan.strips.count + plan.uncoveredRows.count
+        ComputeThreads.parallelRanges(rangeCount, minimumLength: 4, alignment: 1) { indices in
+            for index in indices {
+                let rows = index < plan.strips.count
+                    ? plan.strips[index].row..<(plan.strips[index].row + plan.strips[index].height)
+                    : plan.uncoveredRows[index - plan.strips.count]
+                let (a, h) = (rows.lowerBound, rows.count)
+                let destination = pack + a * rank
+                if rowsAreFactorRows {
+                    // Rows a ..< a + h of the (rows × r) factor, transposed.
+                    libxsmm_otrans(destination, factor + a * rank, size, libxsmm_blasint(rank), libxsmm_blasint(h),
+                                   libxsmm_blasint(rank), libxsmm_blasint(h))
+                } else {
+                    for k in 0..<rank {
+                        memcpy(destination + k * h, factor + k * plan.rows + a, h * MemoryLayout<S>.stride)
+                    }
                 }
             }
         }
@@ -106,7 +140,7 @@ enum BlockSparseXSMMKernel {
                                     weightOffsets.baseAddress! + strip.start, inputOffsets.baseAddress! + strip.start)
                                 if let lowRank {
                                     pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail]!,
-                                                           lowRank.factor + strip.row, lowRank.activations + start * lowRank.rank, c)
+                                                           lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
                                 }
                                 if let bias {
                                     pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail]!, bias + strip.row, set.ones, c)
@@ -138,7 +172,7 @@ enum BlockSparseXSMMKernel {
                                 let range = plan.uncoveredRows[u]
                                 S.gemm(.none, .none, m: chunk, n: range.count, k: lowRank.rank, alpha: 1,
                                        a: lowRank.activations + first * lowRank.rank, lda: lowRank.rank,
-                                       b: lowRank.factor + range.lowerBound, ldb: rows, beta: 1,
+                                       b: lowRank.factor + range.lowerBound * lowRank.rank, ldb: range.count, beta: 1,
                                        c: output + first * rows + range.lowerBound, ldc: rows)
                             }
                         }

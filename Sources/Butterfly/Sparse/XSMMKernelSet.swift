@@ -11,8 +11,8 @@ import PixelflyCore
 /// - forward and input gradient (batch-reduce, one per strip height h of the `BlockStripPlan`):
 ///   m = h, n = tile rows, k = b; β = 0 or 1 for the forward, β = 0 for the input gradient.
 /// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
-///   A is Uᵀ packed (out × r column-major, lda = out) for the forward and V in place (lda = in)
-///   for the input gradient, B the tile of h = x·Vᵀ or dh (ldb = r).
+///   A is the strip's rows of U (forward) or columns of V (input gradient), packed h × r with
+///   lda = h (`BlockSparseXSMMKernel.packLowRankFactor`), B the tile of h = x·Vᵀ or dh (ldb = r).
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, β = 1): one
 ///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel. B is
 ///   the row range's dy chunk, transposed once per thread and chunk into `transposeScratch`
@@ -91,7 +91,7 @@ final class XSMMKernelSet {
             plan.heights.map { h in
                 tileRows.map { n in
                     if n == 0 || rank == 0 { return nil }
-                    let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, Int32(rank), Int32(plan.rows),
+                    let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, Int32(rank), Int32(h),
                                                     Int32(rank), Int32(plan.rows), 0, 1)
                     ok = ok && kernel != nil
                     return kernel
