@@ -151,7 +151,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         withOptionalPointer(bias) { biasPointer in
                             withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
-                                                            input: input.baseAddress!, output: output.baseAddress!, beta: 0,
+                                                            input: input.baseAddress!, output: output.baseAddress!,
                                                             bias: biasPointer, lowRank: term)
                             }
                         }
@@ -203,7 +203,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
-                                                            input: input.baseAddress!, output: output.baseAddress!, beta: 0,
+                                                            input: input.baseAddress!, output: output.baseAddress!,
                                                             bias: biasPointer, lowRank: term)
                             }
                         }
@@ -431,7 +431,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
                                                     set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                    output: inputGradient.baseAddress!, beta: 0, bias: nil, lowRank: term)
+                                                    output: inputGradient.baseAddress!, bias: nil, lowRank: term)
                     }
                 }
             }

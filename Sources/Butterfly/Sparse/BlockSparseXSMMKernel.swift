@@ -106,18 +106,16 @@ enum BlockSparseXSMMKernel {
         }
     }
 
-    /// out = β·out + in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in`
-    /// is (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
+    /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
+    /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
     /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
-    /// y is written once. `kernels[h][tile][β]`.
+    /// y is written once. `kernels[h][tile]`.
     static func apply<S: TensorScalar>(
-        _ plan: BlockStripPlan, kernels: [[[UnsafeRawPointer?]]], set: XSMMKernelSet, pack: UnsafePointer<S>,
-        input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, beta: S, bias: UnsafePointer<S>?,
+        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], set: XSMMKernelSet, pack: UnsafePointer<S>,
+        input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
         lowRank: FusedLowRank<S>?
     ) {
         let (rows, cols, batch, tile) = (plan.rows, plan.cols, set.batch, set.tile)
-        let betaIndex = beta == 0 ? 0 : 1
-        let zeroUncovered = beta == 0
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
@@ -135,7 +133,7 @@ enum BlockSparseXSMMKernel {
                                 let strip = plan.strips[s]
                                 let c = output + start * rows + strip.row
                                 pixelfly_xsmm_brgemm_offs_run(
-                                    set.isDouble, kernels[strip.heightIndex][tail][betaIndex]!, pack, input + start * cols,
+                                    set.isDouble, kernels[strip.heightIndex][tail]!, pack, input + start * cols,
                                     c, UInt64(strip.count),
                                     weightOffsets.baseAddress! + strip.start, inputOffsets.baseAddress! + strip.start)
                                 if let lowRank {
@@ -149,12 +147,10 @@ enum BlockSparseXSMMKernel {
                         }
                         let first = chunkTiles.lowerBound * tile
                         let chunk = min(batch, chunkTiles.upperBound * tile) - first
-                        if zeroUncovered {
-                            for u in plan.uncoveredRows.indices {
-                                let range = plan.uncoveredRows[u]
-                                for row in first..<(first + chunk) {
-                                    memset(output + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
-                                }
+                        for u in plan.uncoveredRows.indices {
+                            let range = plan.uncoveredRows[u]
+                            for row in first..<(first + chunk) {
+                                memset(output + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
                             }
                         }
                         // Rows no strip covers get neither the low-rank term nor the bias from the strips.

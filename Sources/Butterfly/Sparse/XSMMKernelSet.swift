@@ -9,7 +9,7 @@ import PixelflyCore
 /// All kernels are column-major; the row-major x, y, dx and dy are read as their transposes.
 ///
 /// - forward and input gradient (batch-reduce, one per strip height h of the `BlockStripPlan`):
-///   m = h, n = tile rows, k = b; β = 0 or 1 for the forward, β = 0 for the input gradient.
+///   m = h, n = tile rows, k = b, β = 0 (every product writes its output; uncovered rows are zeroed).
 /// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
 ///   A is the strip's rows of U (forward) or columns of V (input gradient), packed h × r with
 ///   lda = h (`BlockSparseXSMMKernel.packLowRankFactor`), B the tile of h = x·Vᵀ or dh (ldb = r).
@@ -36,10 +36,9 @@ final class XSMMKernelSet {
     /// Rows per tile; the last tile has `batch % tile` rows when that is not 0.
     let tile: Int
     let isDouble: Int32
-    /// [height index][full tile, last tile][β = 0, β = 1].
-    let forward: [[[UnsafeRawPointer?]]]
-    /// [height index][full tile, last tile][β = 0].
-    let inputGradient: [[[UnsafeRawPointer?]]]
+    /// [height index][full tile, last tile]; β = 0.
+    let forward: [[UnsafeRawPointer?]]
+    let inputGradient: [[UnsafeRawPointer?]]
     /// Rank of the fused low-rank term (0: none), and its kernels [height index][full, last tile].
     let rank: Int
     let lowRankForward: [[UnsafeRawPointer?]]
@@ -74,16 +73,13 @@ final class XSMMKernelSet {
         let chunk = min(batch, Self.weightGradientChunk)
         let chunkRows = [chunk, batch % chunk].map(Int32.init)
         var ok = true
-        func stripKernels(_ plan: BlockStripPlan, betas: [Int32]) -> [[[UnsafeRawPointer?]]] {
+        func stripKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
             plan.heights.map { h in
                 tileRows.map { n in
-                    betas.map { betaOne in
-                        if n == 0 { return nil }
-                        let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols),
-                                                               Int32(plan.rows), betaOne)
-                        ok = ok && kernel != nil
-                        return kernel
-                    }
+                    if n == 0 { return nil }
+                    let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols), Int32(plan.rows), 0)
+                    ok = ok && kernel != nil
+                    return kernel
                 }
             }
         }
@@ -98,10 +94,10 @@ final class XSMMKernelSet {
                 }
             }
         }
-        let forward = stripKernels(forwardPlan, betas: [0, 1])
+        let forward = stripKernels(forwardPlan)
         let lowRankForward = lowRankKernels(forwardPlan)
         let lowRankInputGradient = lowRankKernels(gradientPlan)
-        let inputGradient = stripKernels(gradientPlan, betas: [0])
+        let inputGradient = stripKernels(gradientPlan)
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
             weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
