@@ -226,6 +226,26 @@ struct BlockSparseTests {
         #expect(compare(results[0].dx, results[1].dx.converted(to: Double.self)).maxAbs < 1e-4)
         #expect(compare(results[0].dW, results[1].dW.converted(to: Double.self)).maxAbs < 1e-3)
         #expect(compare(results[0].db, results[1].db.converted(to: Double.self)).maxAbs < 1e-3)
+
+        // The same with a rank-16 Pixelfly term: h and dh made per tile, U and V packed per strip,
+        // dU on the weight gradient's transposed dy blocks (row ranges split between threads).
+        let rank = 16
+        let u = Matrix<Float>(rows: shape.output, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+        let v = Matrix<Float>(rows: rank, cols: shape.input, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+        var sums: [(y: Matrix<Float>, dx: Matrix<Float>, dU: Matrix<Float>, dV: Matrix<Float>)] = []
+        for layer in [fast, fallback] {
+            let (uParameter, vParameter) = (Parameter(name: "u", value: u, weightDecay: false), Parameter(name: "v", value: v, weightDecay: false))
+            var y = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)
+            var h = Matrix<Float>(rows: 0, cols: 0), dh = Matrix<Float>(rows: 0, cols: 0)
+            try layer.forward(x, into: &y, bias: layer.bias!.value, u: u, v: v, hidden: &h)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: h, u: uParameter, v: vParameter,
+                               hiddenGradient: &dh, bias: nil)
+            sums.append((y, dx, uParameter.gradient, vParameter.gradient))
+        }
+        #expect(compare(sums[0].y, sums[1].y.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(sums[0].dx, sums[1].dx.converted(to: Double.self)).maxAbs < 1e-4)
+        #expect(compare(sums[0].dU, sums[1].dU.converted(to: Double.self)).maxAbs < 1e-3)
+        #expect(compare(sums[0].dV, sums[1].dV.converted(to: Double.self)).maxAbs < 1e-3)
     }
 
     /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips

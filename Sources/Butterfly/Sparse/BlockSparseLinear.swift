@@ -235,17 +235,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
             if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
-            dy.withUnsafeBufferPointer { outputGradient in
-                h.withUnsafeBufferPointer { hidden in
-                    u.withMutableGradientElements { gradient in
-                        products.accumulateUGradient(dy: outputGradient.baseAddress!, h: hidden.baseAddress!, into: gradient.baseAddress!)
+            Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: &lowRankGradientPack)
+            h.withUnsafeBufferPointer { hidden in
+                u.withMutableGradientElements { uGradient in
+                    let dU = BlockSparseXSMMKernel.LowRankWeightGradient(activations: hidden.baseAddress!, gradient: uGradient.baseAddress!,
+                                                                         rank: rank, kernels: products.uGradient)
+                    withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
+                                        producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
+                        xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU)
                     }
                 }
-            }
-            Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: &lowRankGradientPack)
-            withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
-                                producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias)
             }
             dh.withUnsafeBufferPointer { hiddenGradient in
                 x.withUnsafeBufferPointer { input in
@@ -337,7 +336,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: &lowRankGradientPack)
             }
             withFusedLowRank(lowRank?.0, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias, uGradient: nil)
             }
             return
         }
@@ -368,7 +367,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
                                 batch: batch, threads: ComputeThreads.count, rank: rank, scalar: Scalar.self)
         if let set = kernels {
-            set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures, set: set)
+            set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
+                                                     weightGradient: weightGradientPlan, set: set)
         }
         return kernels
     }
@@ -412,10 +412,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
-    /// dW += dyᵀ·x on the kept blocks and db += Σ_batch dy for `bias` (this layer's, or the
-    /// Pixelfly layer's around it), then dx = dy·W (+ the low-rank `term`).
+    /// dW += dyᵀ·x on the kept blocks, db += Σ_batch dy for `bias` (this layer's, or the
+    /// Pixelfly layer's around it) and a Pixelfly term's dU += dyᵀ·h (`uGradient`), then
+    /// dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?) {
+                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
+                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -424,7 +426,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         BlockSparseXSMMKernel.accumulateWeightGradient(
                             weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
                             dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                            biasGradient: biasGradient, uncoveredRows: layout.uncoveredRows)
+                            biasGradient: biasGradient, lowRank: uGradient, uncoveredRows: layout.uncoveredRows)
                     }
                 }
                 backwardPack.withUnsafeBufferPointer { pack in

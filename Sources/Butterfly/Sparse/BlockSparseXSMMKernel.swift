@@ -34,6 +34,16 @@ enum BlockSparseXSMMKernel {
         var producer: (factor: UnsafePointer<S>, kernels: [UnsafeRawPointer?])?
     }
 
+    /// dU += dyᵀ·h for a Pixelfly low-rank term, computed with the weight gradient on its
+    /// transposed dy blocks: `activations` h (batch × r) row-major, `gradient` dU (out × r)
+    /// row-major, `kernels[chunk][shape index]` (`XSMMLowRankKernels.uGradient`).
+    struct LowRankWeightGradient<S> {
+        var activations: UnsafePointer<S>
+        var gradient: UnsafeMutablePointer<S>
+        var rank: Int
+        var kernels: [[UnsafeRawPointer?]]
+    }
+
     /// pack ← the layout's panels arranged as `plan` wants them.
     static func pack<S: TensorScalar>(_ plan: BlockStripPlan, panels: UnsafePointer<S>, into pack: UnsafeMutablePointer<S>) {
         let b = libxsmm_blasint(plan.blockSize)
@@ -181,12 +191,13 @@ enum BlockSparseXSMMKernel {
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.sumsBias`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
+    /// With `lowRank`, the same tile also adds dU[rows] += dy[chunk, rows]ᵀ·h[chunk].
     /// Each thread transposes the dy block of a row range once per chunk into its scratch and runs
     /// every column tile of that range on the copy (`XSMMKernelSet.transposeScratch`).
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
-        biasGradient: UnsafeMutablePointer<S>?, uncoveredRows: [Range<Int>]
+        biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, uncoveredRows: [Range<Int>]
     ) {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
@@ -210,21 +221,34 @@ enum BlockSparseXSMMKernel {
                     pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
                                            x + start * cols + plan.column[t], transposed,
                                            panelGradients + plan.panelOffset[t])
-                    if let biasGradient, plan.sumsBias[t] {
+                    if plan.sumsBias[t], let biasGradient {
                         pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.shapeIndex[t]]!,
                                                outputGradient, set.ones, biasGradient + plan.row[t])
+                    }
+                    if plan.sumsBias[t], let lowRank {
+                        // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
+                        pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
+                                               lowRank.activations + start * lowRank.rank, transposed,
+                                               lowRank.gradient + plan.row[t] * lowRank.rank)
                     }
                 }
             }
         }
-        guard let biasGradient else { return }
         for u in uncoveredRows.indices {
             let range = uncoveredRows[u]
             for start in stride(from: 0, to: batch, by: chunk) {
-                S.gemm(.transposed, .none, m: range.count, n: 1, k: min(chunk, batch - start), alpha: 1,
-                       a: dy + start * rows + range.lowerBound, lda: rows,
-                       b: set.ones.assumingMemoryBound(to: S.self), ldb: 1, beta: 1,
-                       c: biasGradient + range.lowerBound, ldc: 1)
+                if let biasGradient {
+                    S.gemm(.transposed, .none, m: range.count, n: 1, k: min(chunk, batch - start), alpha: 1,
+                           a: dy + start * rows + range.lowerBound, lda: rows,
+                           b: set.ones.assumingMemoryBound(to: S.self), ldb: 1, beta: 1,
+                           c: biasGradient + range.lowerBound, ldc: 1)
+                }
+                if let lowRank {
+                    S.gemm(.transposed, .none, m: range.count, n: lowRank.rank, k: min(chunk, batch - start), alpha: 1,
+                           a: dy + start * rows + range.lowerBound, lda: rows,
+                           b: lowRank.activations + start * lowRank.rank, ldb: lowRank.rank, beta: 1,
+                           c: lowRank.gradient + range.lowerBound * lowRank.rank, ldc: lowRank.rank)
+                }
             }
         }
     }

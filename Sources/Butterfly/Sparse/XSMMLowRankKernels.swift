@@ -7,34 +7,38 @@ import PixelflyCore
 ///
 ///     h  = x·Vᵀ        per batch tile t:  h[t]ᵀ (r × n)  = Vᵀpacked (r × in, ld r) · x[t]ᵀ (in × n, ld in)
 ///     dh = dy·U        per batch tile t:  dh[t]ᵀ (r × n) = U as stored (r × out, ld r) · dy[t]ᵀ (out × n, ld out)
-///     dU += dyᵀ·h      per output chunk o, batch chunk c:  dU[o]ᵀ (r × m) += h[c]ᵀ (r × k) · (dy[c, o]ᵀ)ᵀ
+///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k) · dy[c, R] (k × |R|, transposed)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
 ///
 /// h and dh are made inside the block-sparse strip loop, tile by tile, just before the tile's
-/// strips use them (`BlockSparseXSMMKernel.FusedLowRank.producer`). The weight gradients are
-/// split by output columns (disjoint per thread) and reduce over the batch in a fixed order, so
-/// results do not depend on the thread count. OpenBLAS runs the same products through its
-/// generic `gemm` otherwise; measured against it in notebooks-md/kernel-families.md
-/// (1 thread, 1024 rows, rank 64, AVX-512: each product 1.1–1.5× faster).
+/// strips use them (`BlockSparseXSMMKernel.FusedLowRank.producer`). dU rides on the block-sparse
+/// weight gradient (`BlockSparseXSMMKernel.LowRankWeightGradient`): the tile that starts a row
+/// range (`BlockGradientPlan.sumsBias`) has that range's dy chunk transposed, contiguous, in its
+/// thread's scratch, so dy is read once for dW, db and dU, and never through LIBXSMM's Bᵀ flag
+/// with rows `out` apart (at 3072 or 4096 a multiple of 4 KB). dV is split by input columns
+/// (disjoint per thread). Both reduce over the batch in a fixed order, so results do not depend
+/// on the thread count. OpenBLAS runs the same products through its generic `gemm` otherwise;
+/// measured against it in notebooks-md/kernel-families.md (1 thread, 1024 rows, rank 64,
+/// AVX-512: each product 1.1–1.5× faster).
 final class XSMMLowRankKernels {
-    /// Features per weight-gradient call (output rows of dU, input columns of dV).
+    /// Input columns of dV per call.
     static let featureChunk = 128
 
     let rank: Int
     let inputFeatures: Int
-    let outputFeatures: Int
     let batch: Int
     let threads: Int
     let isDouble: Int32
     /// [full tile, last tile] of `XSMMKernelSet`'s tiling; β = 0.
     let hidden: [UnsafeRawPointer?]
     let hiddenGradient: [UnsafeRawPointer?]
-    /// [full batch chunk, last batch chunk][full feature chunk, last feature chunk]; β = 1.
+    /// [full batch chunk, last batch chunk][shape index of the `BlockGradientPlan`]; β = 1.
     let uGradient: [[UnsafeRawPointer?]]
+    /// [full batch chunk, last batch chunk][full feature chunk, last feature chunk]; β = 1.
     let vGradient: [[UnsafeRawPointer?]]
 
     /// nil if LIBXSMM cannot generate one of the kernels (the layer then uses OpenBLAS for them).
-    init?(rank: Int, inputFeatures: Int, outputFeatures: Int, set: XSMMKernelSet) {
+    init?(rank: Int, inputFeatures: Int, outputFeatures: Int, weightGradient plan: BlockGradientPlan, set: XSMMKernelSet) {
         guard rank > 0 else { return nil }
         let (r, input, output) = (Int32(rank), Int32(inputFeatures), Int32(outputFeatures))
         let isDouble = set.isDouble
@@ -55,7 +59,7 @@ final class XSMMLowRankKernels {
         hidden = tiles.map { n in dispatch(r, n, input, r, input, r, transB: false, betaOne: false) }
         hiddenGradient = tiles.map { n in dispatch(r, n, output, r, output, r, transB: false, betaOne: false) }
         uGradient = chunks.map { k in
-            featureChunks(outputFeatures).map { m in dispatch(r, m, k, r, output, r, transB: true, betaOne: true) }
+            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, r, k, r, transB: false, betaOne: true) }
         }
         vGradient = chunks.map { k in
             featureChunks(inputFeatures).map { m in dispatch(m, r, k, input, r, input, transB: true, betaOne: true) }
@@ -63,26 +67,9 @@ final class XSMMLowRankKernels {
         guard ok else { return nil }
         self.rank = rank
         self.inputFeatures = inputFeatures
-        self.outputFeatures = outputFeatures
         self.batch = set.batch
         self.threads = set.threads
         self.isDouble = isDouble
-    }
-
-    /// dU += dyᵀ·h: dy (batch, out), h (batch, r), dU (out, r), all row-major.
-    func accumulateUGradient<S>(dy: UnsafePointer<S>, h: UnsafePointer<S>, into dU: UnsafeMutablePointer<S>) {
-        let (chunk, width) = (min(batch, XSMMKernelSet.weightGradientChunk), min(outputFeatures, Self.featureChunk))
-        let count = (outputFeatures + width - 1) / width
-        BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts, _ in
-            for part in parts {
-                let o = part * width
-                let last = o + width <= outputFeatures ? 0 : 1
-                for start in stride(from: 0, to: batch, by: chunk) {
-                    pixelfly_xsmm_gemm_run(isDouble, uGradient[start + chunk <= batch ? 0 : 1][last]!,
-                                           h + start * rank, dy + start * outputFeatures + o, dU + o * rank)
-                }
-            }
-        }
     }
 
     /// dV += dhᵀ·x: dh (batch, r), x (batch, in), dV (r, in), all row-major.
