@@ -38,7 +38,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     private static let doubleAvailable = probe(isDouble: 1)
 
     private static func probe(isDouble: Int32) -> Bool {
-        pixelfly_xsmm_brgemm_offs(isDouble, 8, 8, 8, 8, 8, 8, 0) != nil
+        pixelfly_xsmm_brgemm_offs(isDouble, 8, 8, 8, 8, 8, 8) != nil
             && pixelfly_xsmm_gemm(isDouble, 8, 8, 8, 8, 8, 8, 1, 1) != nil
     }
 

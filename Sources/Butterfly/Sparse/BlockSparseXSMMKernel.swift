@@ -77,8 +77,9 @@ enum BlockSparseXSMMKernel {
     ///
     /// Why not the factor as it is (column-major with leading dimension plan.rows): a strip's
     /// kernel then reads r columns of h elements plan.rows apart, and at 3072 rows (12 KB, a
-    /// multiple of 4 KB) all of them fall into the same L1 sets. Packed, 768 → 3072 Pixelfly
-    /// forwards took 5–7 % less time (notebooks-md/kernel-families.md, "Fourth pass").
+    /// multiple of 4 KB) all of them fall into the same L1 sets. Packed, the 768 → 3072 Pixelfly
+    /// forward went from 0.349–0.365 to 0.309–0.335 × dense (notebooks-md/kernel-families.md,
+    /// "Fourth pass").
     static func packLowRankFactor<S: TensorScalar>(_ plan: BlockStripPlan, rank: Int, factor: UnsafePointer<S>,
                                                    rowsAreFactorRows: Bool, into pack: UnsafeMutablePointer<S>) {
         let size = UInt32(MemoryLayout<S>.stride)

@@ -77,7 +77,7 @@ final class XSMMKernelSet {
             plan.heights.map { h in
                 tileRows.map { n in
                     if n == 0 { return nil }
-                    let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols), Int32(plan.rows), 0)
+                    let kernel = pixelfly_xsmm_brgemm_offs(isDouble, Int32(h), n, b, Int32(h), Int32(plan.cols), Int32(plan.rows))
                     ok = ok && kernel != nil
                     return kernel
                 }
