@@ -9,8 +9,8 @@
 //         │                 │                    │
 //         │                 ▼                    ▼
 //         ├──────────► PixelflyModels ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
-//         │                 │                 └──► CLibXSMM              ▲
-//         │                 └──► CVectorKernels                          │
+//         │                 │                 ├──► CLibXSMM              ▲
+//         │                 └──► CVectorKernels ◄──┘                     │
 //         └──► FFTWOracle ──► CFFTW          FFTWOracle ─────────────────┘
 //
 // PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol, the
@@ -19,8 +19,9 @@
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
-// CVectorKernels: element-wise Float kernels in C with AVX2+FMA (GELU also AVX-512F) bodies chosen at run time
-//               (Swift code is built for baseline x86-64; the package passes no unsafe flags).
+// CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums) in C with AVX2+FMA (GELU
+//               also AVX-512F) bodies chosen at run time (Swift code is built for baseline x86-64;
+//               the package passes no unsafe flags).
 // PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a
 //               key/value cache. No file I/O.
 // PixelflyData: what the library reads and writes: Fashion-MNIST (IDX, gzip), text corpora,
@@ -96,7 +97,7 @@ let package = Package(
         ),
         .target(name: "FFTWOracle", dependencies: ["CFFTW", "PixelflyCore"]),
         .target(name: "LowRank", dependencies: ["PixelflyCore"]),
-        .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank", "CLibXSMM"]),
+        .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank", "CLibXSMM", "CVectorKernels"]),
         .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "PixelflyModels", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CVectorKernels"]),
         .target(name: "PixelflyData", dependencies: ["PixelflyCore", "CZlib"]),

@@ -112,3 +112,25 @@ extension VectorKernelsTests {
         }
     }
 }
+
+/// `pixelfly_column_sums_f32/f64` (the block-sparse bias gradient over a transposed dy chunk)
+/// against a Double sum: row counts with and without the 32- and 8-row tails, a leading
+/// dimension larger than the rows (the padding rows must not be summed), and sums added to
+/// what `out` already holds.
+extension VectorKernelsTests {
+    @Test(arguments: [(1, 1), (7, 3), (8, 5), (31, 2), (32, 4), (44, 48), (256, 96), (257, 3)])
+    func columnSumsMatchDoubleSums(rows: Int, cols: Int) throws {
+        var rng = SeededRandom(seed: UInt64(rows * 1000 + cols))
+        let lda = rows + 5
+        let a = Matrix<Float>(rows: cols, cols: lda, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
+        let start = Matrix<Float>(rows: 1, cols: cols, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
+        var single = start, double = start.map(Double.init)
+        pixelfly_column_sums_f32(a, rows, cols, lda, &single)
+        pixelfly_column_sums_f64(a.map(Double.init), rows, cols, lda, &double)
+        for j in 0..<cols {
+            let reference = Double(start[j]) + (0..<rows).reduce(0.0) { $0 + Double(a[j * lda + $1]) }
+            #expect(abs(Double(single[j]) - reference) <= 1e-5 * Double(rows), "f32 column \(j)")
+            #expect(abs(double[j] - reference) <= 1e-12, "f64 column \(j)")
+        }
+    }
+}

@@ -140,7 +140,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         let batch = x.rows
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
-        if let kernels = xsmmKernels(batch: batch, rank: rank) {
+        if let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: false) {
             Self.pack(forwardPlan, weight.value, into: &forwardPack)
             if let (_, u) = lowRank, rank > 0 {
                 Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: &lowRankPack)
@@ -180,8 +180,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// Pixelfly's `.sum` forward: h = x·Vᵀ into `hidden` (batch, r), then y = x·Wᵀ + h·Uᵀ + b
     /// (b is the caller's bias or nil; U is (out, r), V (r, in)). On LIBXSMM with its low-rank
-    /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`); else
-    /// h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
+    /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`), and a
+    /// bias rides on the rank-r product: `hidden` is then (batch, r + 1) with column r all ones,
+    /// U is packed with b as its column r, and y += [h 1]·[U b]ᵀ (`XSMMKernelSet.foldsBias`).
+    /// Else h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
                  u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>) throws {
         try checkInput(x, "BlockSparseLinear.forward")
@@ -190,16 +192,23 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 + "\(inputFeatures) → \(outputFeatures) (U must be \(outputFeatures)×r, V r×\(inputFeatures), r ≥ 1)")
         }
         let (batch, rank) = (x.rows, v.rows)
-        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank), let products = kernels.lowRankProducts {
+        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: b != nil),
+           let products = kernels.lowRankProducts {
             y.reshape(rows: batch, cols: outputFeatures)
-            if h.rows != batch || h.cols != rank { h.reshape(rows: batch, cols: rank) }
+            let width = kernels.hiddenWidth
+            if h.rows != batch || h.cols != width { h.reshape(rows: batch, cols: width) }
+            if width > rank {
+                h.withUnsafeMutableBufferPointer { hidden in
+                    for row in 0..<batch { hidden[row * width + rank] = 1 }
+                }
+            }
             Self.pack(forwardPlan, weight.value, into: &forwardPack)
-            Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: &lowRankPack)
+            Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, biasColumn: width > rank ? b : nil, into: &lowRankPack)
             Self.transpose(v, into: &lowRankInputPack)
             forwardPack.withUnsafeBufferPointer { pack in
                 x.withUnsafeBufferPointer { input in
                     y.withUnsafeMutableBufferPointer { output in
-                        withOptionalPointer(b) { biasPointer in
+                        withOptionalPointer(width > rank ? nil : b) { biasPointer in
                             withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
@@ -216,7 +225,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         try forward(x, into: &y, bias: b, plus: h, times: u)
     }
 
-    /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h:
+    /// Pixelfly's `.sum` backward after `forward(_:into:bias:u:v:hidden:)` with the same x and h
+    /// (batch × r, or batch × (r + 1) ending in the folded bias's ones column):
     /// dU += dyᵀ·h, dh = dy·U (into `hiddenGradient`), dV += dhᵀ·x, dW += dyᵀ·x on the kept
     /// blocks, dx = dy·W + dh·V, and db += Σ_batch dy for `pixelflyBias` (the Pixelfly layer's
     /// bias; this layer's own, if it has one, too). On LIBXSMM all four low-rank products run on
@@ -227,19 +237,22 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                   hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
-        guard h.rows == batch, h.cols == rank, u.value.rows == outputFeatures, u.value.cols == rank, v.value.cols == inputFeatures else {
+        let foldsBias = h.cols == rank + 1
+        guard h.rows == batch, h.cols == rank || foldsBias, u.value.rows == outputFeatures, u.value.cols == rank,
+              v.value.cols == inputFeatures else {
             throw ShapeError("BlockSparseLinear.backward", "h \(h.rows)×\(h.cols), U \(u.value.rows)×\(u.value.cols), V \(v.value.rows)×\(v.value.cols) "
-                + "do not fit a \(batch)-row batch of \(inputFeatures) → \(outputFeatures) (h must be \(batch)×r, U \(outputFeatures)×r, V r×\(inputFeatures))")
+                + "do not fit a \(batch)-row batch of \(inputFeatures) → \(outputFeatures) (h must be \(batch)×r or \(batch)×(r + 1), U \(outputFeatures)×r, V r×\(inputFeatures))")
         }
-        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank), let products = kernels.lowRankProducts {
+        if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: foldsBias), let products = kernels.lowRankProducts {
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
             if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
             Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: &lowRankGradientPack)
             h.withUnsafeBufferPointer { hidden in
                 u.withMutableGradientElements { uGradient in
-                    let dU = BlockSparseXSMMKernel.LowRankWeightGradient(activations: hidden.baseAddress!, gradient: uGradient.baseAddress!,
-                                                                         rank: rank, kernels: products.uGradient)
+                    let dU = BlockSparseXSMMKernel.LowRankWeightGradient(activations: hidden.baseAddress!, activationStride: h.cols,
+                                                                         gradient: uGradient.baseAddress!, rank: rank,
+                                                                         kernels: products.uGradient)
                     withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
                                         producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
                         xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU)
@@ -256,7 +269,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             return
         }
         if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
-        try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
+        // dU += dyᵀ·h[:, 0 ..< r] (h may end in the ones column of a LIBXSMM forward).
+        dy.withUnsafeBufferPointer { outputGradient in
+            h.withUnsafeBufferPointer { hidden in
+                u.withMutableGradientElements { gradient in
+                    Scalar.gemm(.transposed, .none, m: outputFeatures, n: rank, k: batch, alpha: 1,
+                                a: outputGradient.baseAddress!, lda: outputFeatures, b: hidden.baseAddress!, ldb: h.cols,
+                                beta: 1, c: gradient.baseAddress!, ldc: rank)
+                }
+            }
+        }
         try gemm(dy, .none, u.value, .none, into: &dh)
         try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
         try backward(input: x, outputGradient: dy, inputGradient: &dx, plus: dh, times: v.value)
@@ -331,7 +353,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
         if batch == 0 { return }
-        if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0) {
+        if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0, foldsBias: false) {
             if let (_, v) = lowRank, v.rows > 0 {
                 Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: &lowRankGradientPack)
             }
@@ -359,13 +381,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
-    /// The LIBXSMM kernels for `batch` rows at the current thread count (dispatched on the first
-    /// call at that size, then reused); nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
-    private func xsmmKernels(batch: Int, rank: Int) -> XSMMKernelSet? {
+    /// The LIBXSMM kernels for `batch` rows at the current thread count, with a rank-r term
+    /// that folds the bias in or not (dispatched on the first call at that size, then reused);
+    /// nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
+    private func xsmmKernels(batch: Int, rank: Int, foldsBias: Bool) -> XSMMKernelSet? {
         guard backend == .libxsmm else { return nil }
-        if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank { return kernels }
+        let foldsBias = foldsBias && rank > 0
+        if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank,
+           kernels.foldsBias == foldsBias { return kernels }
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
-                                batch: batch, threads: ComputeThreads.count, rank: rank, scalar: Scalar.self)
+                                batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias, scalar: Scalar.self)
         if let set = kernels {
             set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                                                      weightGradient: weightGradientPlan, set: set)
@@ -390,15 +415,20 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
-    /// pack ← a low-rank factor arranged for `plan`'s strips (`BlockSparseXSMMKernel.packLowRankFactor`).
+    /// pack ← a low-rank factor arranged for `plan`'s strips, with the bias as one more column
+    /// when given (`BlockSparseXSMMKernel.packLowRankFactor`).
     private static func packLowRankFactor(_ plan: BlockStripPlan, _ factor: Matrix<Scalar>, rowsAreFactorRows: Bool,
-                                          into pack: inout Matrix<Scalar>) {
-        if pack.count != factor.count { pack.reshape(rows: 1, cols: factor.count) }
+                                          biasColumn: Matrix<Scalar>? = nil, into pack: inout Matrix<Scalar>) {
         let rank = rowsAreFactorRows ? factor.cols : factor.rows
+        let count = plan.rows * (rank + (biasColumn == nil ? 0 : 1))
+        if pack.count != count { pack.reshape(rows: 1, cols: count) }
         factor.withUnsafeBufferPointer { source in
             pack.withUnsafeMutableBufferPointer { destination in
-                BlockSparseXSMMKernel.packLowRankFactor(plan, rank: rank, factor: source.baseAddress!,
-                                                        rowsAreFactorRows: rowsAreFactorRows, into: destination.baseAddress!)
+                func run(_ bias: UnsafePointer<Scalar>?) {
+                    BlockSparseXSMMKernel.packLowRankFactor(plan, rank: rank, factor: source.baseAddress!, rowsAreFactorRows: rowsAreFactorRows,
+                                                            biasColumn: bias, into: destination.baseAddress!)
+                }
+                if let biasColumn { biasColumn.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
             }
         }
     }

@@ -1,4 +1,5 @@
 import CLibXSMM
+import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,9 @@ enum BlockSparseXSMMKernel {
     /// A rank-r term added per strip while its output is in cache: out[tile, strip] +=
     /// activations[tile, :] · factor-rows-of-the-strip, with `factor` packed by
     /// `packLowRankFactor` (U for the forward, V for the input gradient) and `activations`
-    /// (batch × r) row-major. `kernels[h][tile]`. With a `producer`, each
+    /// (batch × `rank`) row-major. `rank` is r, or r + 1 when the forward folds the bias in
+    /// (activations end in a column of ones, the packed U in the bias; the producer writes the
+    /// first r columns only). `kernels[h][tile]`. With a `producer`, each
     /// tile's activations are first computed from the tile's input: activations[tile]ᵀ =
     /// producer.factor (r × plan.cols, column-major, ld r) · input[tile]ᵀ (h = x·Vᵀ with Vᵀ
     /// packed for the forward, dh = dy·U with U as stored for the input gradient).
@@ -35,10 +38,12 @@ enum BlockSparseXSMMKernel {
     }
 
     /// dU += dyᵀ·h for a Pixelfly low-rank term, computed with the weight gradient on its
-    /// transposed dy blocks: `activations` h (batch × r) row-major, `gradient` dU (out × r)
-    /// row-major, `kernels[chunk][shape index]` (`XSMMLowRankKernels.uGradient`).
+    /// transposed dy blocks: `activations` h (batch × r, rows `activationStride` apart: r, or
+    /// r + 1 with the folded bias's ones column) row-major, `gradient` dU (out × r) row-major,
+    /// `kernels[chunk][shape index]` (`XSMMLowRankKernels.uGradient`).
     struct LowRankWeightGradient<S> {
         var activations: UnsafePointer<S>
+        var activationStride: Int
         var gradient: UnsafeMutablePointer<S>
         var rank: Int
         var kernels: [[UnsafeRawPointer?]]
@@ -80,9 +85,15 @@ enum BlockSparseXSMMKernel {
     /// multiple of 4 KB) all of them fall into the same L1 sets. Packed, the 768 → 3072 Pixelfly
     /// forward went from 0.349–0.365 to 0.309–0.335 × dense (notebooks-md/kernel-families.md,
     /// "Fourth pass").
+    ///
+    /// With `biasColumn` (only for `rowsAreFactorRows`), each range gets one more column, the
+    /// bias's entries a ..< a + h: ranges are h × (r + 1) at element a·(r + 1), the factor [U b]
+    /// of the forward's folded bias.
     static func packLowRankFactor<S: TensorScalar>(_ plan: BlockStripPlan, rank: Int, factor: UnsafePointer<S>,
-                                                   rowsAreFactorRows: Bool, into pack: UnsafeMutablePointer<S>) {
+                                                   rowsAreFactorRows: Bool, biasColumn: UnsafePointer<S>? = nil,
+                                                   into pack: UnsafeMutablePointer<S>) {
         let size = UInt32(MemoryLayout<S>.stride)
+        let width = rank + (biasColumn == nil ? 0 : 1)
         let rangeCount = plan.strips.count + plan.uncoveredRows.count
         ComputeThreads.parallelRanges(rangeCount, minimumLength: 4, alignment: 1) { indices in
             for index in indices {
@@ -90,17 +101,29 @@ enum BlockSparseXSMMKernel {
                     ? plan.strips[index].row..<(plan.strips[index].row + plan.strips[index].height)
                     : plan.uncoveredRows[index - plan.strips.count]
                 let (a, h) = (rows.lowerBound, rows.count)
-                let destination = pack + a * rank
+                let destination = pack + a * width
                 if rowsAreFactorRows {
                     // Rows a ..< a + h of the (rows × r) factor, transposed.
                     libxsmm_otrans(destination, factor + a * rank, size, libxsmm_blasint(rank), libxsmm_blasint(h),
                                    libxsmm_blasint(rank), libxsmm_blasint(h))
+                    if let biasColumn { memcpy(destination + rank * h, biasColumn + a, h * MemoryLayout<S>.stride) }
                 } else {
                     for k in 0..<rank {
                         memcpy(destination + k * h, factor + k * plan.rows + a, h * MemoryLayout<S>.stride)
                     }
                 }
             }
+        }
+    }
+
+    /// out[j] += Σ_{i < rows} a[j·rows + i] for j < cols (a column-major, contiguous columns).
+    static func addColumnSums<S: TensorScalar>(_ a: UnsafePointer<S>, rows: Int, cols: Int, into out: UnsafeMutablePointer<S>) {
+        if S.self == Float.self {
+            pixelfly_column_sums_f32(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self), rows, cols, rows,
+                                     UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self))
+        } else {
+            pixelfly_column_sums_f64(UnsafeRawPointer(a).assumingMemoryBound(to: Double.self), rows, cols, rows,
+                                     UnsafeMutableRawPointer(out).assumingMemoryBound(to: Double.self))
         }
     }
 
@@ -223,13 +246,15 @@ enum BlockSparseXSMMKernel {
                                            x + start * cols + plan.column[t], transposed,
                                            panelGradients + plan.panelOffset[t])
                     if plan.sumsBias[t], let biasGradient {
-                        pixelfly_xsmm_gemm_run(set.isDouble, set.biasGradient[chunkKind][plan.shapeIndex[t]]!,
-                                               outputGradient, set.ones, biasGradient + plan.row[t])
+                        // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
+                        // (contiguous columns), not of dy in place with rows `rows` apart.
+                        addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
+                                      into: biasGradient + plan.row[t])
                     }
                     if plan.sumsBias[t], let lowRank {
                         // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
                         pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
-                                               lowRank.activations + start * lowRank.rank, transposed,
+                                               lowRank.activations + start * lowRank.activationStride, transposed,
                                                lowRank.gradient + plan.row[t] * lowRank.rank)
                     }
                 }
@@ -247,7 +272,7 @@ enum BlockSparseXSMMKernel {
                 if let lowRank {
                     S.gemm(.transposed, .none, m: range.count, n: lowRank.rank, k: min(chunk, batch - start), alpha: 1,
                            a: dy + start * rows + range.lowerBound, lda: rows,
-                           b: lowRank.activations + start * lowRank.rank, ldb: lowRank.rank, beta: 1,
+                           b: lowRank.activations + start * lowRank.activationStride, ldb: lowRank.activationStride, beta: 1,
                            c: lowRank.gradient + range.lowerBound * lowRank.rank, ldc: lowRank.rank)
                 }
             }

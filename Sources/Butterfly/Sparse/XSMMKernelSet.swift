@@ -13,6 +13,9 @@ import PixelflyCore
 /// - low-rank term (plain, β = 1, per strip, only with rank r > 0): m = h, n = tile rows, k = r;
 ///   A is the strip's rows of U (forward) or columns of V (input gradient), packed h × r with
 ///   lda = h (`BlockSparseXSMMKernel.packLowRankFactor`), B the tile of h = x·Vᵀ or dh (ldb = r).
+///   With `foldsBias` the forward's term is k = r + 1: h carries a column of ones and the packed
+///   U the bias as its column r, so y += [h 1]·[U b]ᵀ adds the bias on the pass that already
+///   reads and writes the strip's output, instead of a k = 1 pass of its own.
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, β = 1): one
 ///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel. B is
 ///   the row range's dy chunk, transposed once per thread and chunk into `transposeScratch`
@@ -22,9 +25,11 @@ import PixelflyCore
 ///   1024 → 4096 and 3072 → 768, where a range has only 3 column tiles to share the copy.
 /// - bias (plain, β = 1, k = 1, per strip): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the
 ///   strip's products, on output still in L1 (`ones` holds the 1s).
-/// - bias gradient (plain, β = 1, m = a gradient-plan tile's rows, n = 1, k = chunk rows):
-///   db[rows] += dy[chunk, rows]ᵀ · 1, right after the weight-gradient call of a tile that
-///   `sumsBias`.
+/// - bias gradient: no kernel; db[rows] += Σ_chunk dy[chunk, rows] is a column sum of the
+///   transposed dy block (`pixelfly_column_sums_f32`), right after the weight-gradient call of a
+///   tile that `sumsBias`. The n = 1 kernel it replaced read dy in place, rows `out` apart (a
+///   multiple of 4 KB at 3072 and 4096): 1.8 % of a 768 → 3072 block-sparse forward+backward's
+///   perf samples, the column sums 0.04 %.
 final class XSMMKernelSet {
     /// Batch rows per weight-gradient call.
     static let weightGradientChunk = 256
@@ -41,16 +46,18 @@ final class XSMMKernelSet {
     let inputGradient: [[UnsafeRawPointer?]]
     /// Rank of the fused low-rank term (0: none), and its kernels [height index][full, last tile].
     let rank: Int
+    /// Whether the forward's low-rank kernels carry the bias as an extra rank (k = r + 1).
+    let foldsBias: Bool
+    /// Columns of the forward's activations h: r, or r + 1 with the bias folded in.
+    var hiddenWidth: Int { rank + (foldsBias ? 1 : 0) }
     let lowRankForward: [[UnsafeRawPointer?]]
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
     /// [height index of the forward plan][full tile, last tile].
     let bias: [[UnsafeRawPointer?]]
-    /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
-    let biasGradient: [[UnsafeRawPointer?]]
     /// Ones of the layer's scalar type, as many as any bias product's batch rows (a tile, a
-    /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias kernels.
+    /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products.
     let ones: UnsafeMutableRawPointer
     /// One (largest tile rows × chunk) scratch per thread for the transposed dy chunk;
     /// `transposeScratchCount` elements each.
@@ -62,7 +69,7 @@ final class XSMMKernelSet {
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
-                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, scalar: S.Type) {
+                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
@@ -83,20 +90,20 @@ final class XSMMKernelSet {
                 }
             }
         }
-        func lowRankKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
+        func lowRankKernels(_ plan: BlockStripPlan, depth: Int) -> [[UnsafeRawPointer?]] {
             plan.heights.map { h in
                 tileRows.map { n in
                     if n == 0 || rank == 0 { return nil }
-                    let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, Int32(rank), Int32(h),
-                                                    Int32(rank), Int32(plan.rows), 0, 1)
+                    let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, Int32(depth), Int32(h),
+                                                    Int32(depth), Int32(plan.rows), 0, 1)
                     ok = ok && kernel != nil
                     return kernel
                 }
             }
         }
         let forward = stripKernels(forwardPlan)
-        let lowRankForward = lowRankKernels(forwardPlan)
-        let lowRankInputGradient = lowRankKernels(gradientPlan)
+        let lowRankForward = lowRankKernels(forwardPlan, depth: rank + (foldsBias ? 1 : 0))
+        let lowRankInputGradient = lowRankKernels(gradientPlan, depth: rank)
         let inputGradient = stripKernels(gradientPlan)
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
             weightPlan.shapes.map { shape in
@@ -115,14 +122,6 @@ final class XSMMKernelSet {
                 return kernel
             }
         }
-        let biasGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
-            weightPlan.shapes.map { shape in
-                if k == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(shape.rows), 1, k, Int32(forwardPlan.rows), k, Int32(shape.rows), 0, 1)
-                ok = ok && kernel != nil
-                return kernel
-            }
-        }
         guard ok else { return nil }
         let onesCount = max(tile, chunk, BlockSparseKernel.chunkRows)
         ones = UnsafeMutableRawPointer.allocate(byteCount: onesCount * MemoryLayout<S>.stride, alignment: 64)
@@ -131,7 +130,6 @@ final class XSMMKernelSet {
         transposeScratch = UnsafeMutableRawPointer.allocate(
             byteCount: max(1, threads * transposeScratchCount) * MemoryLayout<S>.stride, alignment: 64)
         self.bias = bias
-        self.biasGradient = biasGradient
         self.batch = batch
         self.threads = threads
         self.tile = tile
@@ -140,6 +138,7 @@ final class XSMMKernelSet {
         self.inputGradient = inputGradient
         self.weightGradient = weightGradient
         self.rank = rank
+        self.foldsBias = foldsBias && rank > 0
         self.lowRankForward = lowRankForward
         self.lowRankInputGradient = lowRankInputGradient
     }

@@ -6,6 +6,7 @@ import PixelflyCore
 /// row-major matrices, as in `XSMMKernelSet`):
 ///
 ///     h  = x·Vᵀ        per batch tile t:  h[t]ᵀ (r × n)  = Vᵀpacked (r × in, ld r) · x[t]ᵀ (in × n, ld in)
+///                      (ld of h: r, or r + 1 when h carries the folded bias's ones column)
 ///     dh = dy·U        per batch tile t:  dh[t]ᵀ (r × n) = U as stored (r × out, ld r) · dy[t]ᵀ (out × n, ld out)
 ///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k) · dy[c, R] (k × |R|, transposed)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
@@ -56,10 +57,12 @@ final class XSMMLowRankKernels {
         func featureChunks(_ features: Int) -> [Int32] {
             [min(features, Self.featureChunk), features % min(features, Self.featureChunk)].map(Int32.init)
         }
-        hidden = tiles.map { n in dispatch(r, n, input, r, input, r, transB: false, betaOne: false) }
+        // h has r + 1 columns (the last all ones) when the forward folds the bias into the term.
+        let hiddenWidth = Int32(set.hiddenWidth)
+        hidden = tiles.map { n in dispatch(r, n, input, r, input, hiddenWidth, transB: false, betaOne: false) }
         hiddenGradient = tiles.map { n in dispatch(r, n, output, r, output, r, transB: false, betaOne: false) }
         uGradient = chunks.map { k in
-            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, r, k, r, transB: false, betaOne: true) }
+            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, hiddenWidth, k, r, transB: false, betaOne: true) }
         }
         vGradient = chunks.map { k in
             featureChunks(inputFeatures).map { m in dispatch(m, r, k, input, r, input, transB: true, betaOne: true) }

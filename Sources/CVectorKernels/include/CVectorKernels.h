@@ -33,7 +33,13 @@ int pixelfly_gelu_body_available(int body);
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count);
 
-#endif
+/// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
+/// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,
+/// over the dy chunk it has just transposed (contiguous columns instead of rows `out` apart).
+/// f32 runs eight lanes with four running sums where the CPU has AVX2; f64 is portable.
+void pixelfly_column_sums_f32(const float *a, size_t rows, size_t cols, size_t lda, float *out);
+void pixelfly_column_sums_f64(const double *a, size_t rows, size_t cols, size_t lda, double *out);
+
 
 /// LayerNorm of `rows` rows of length n (biased variance, two passes, as the Swift kernel):
 ///   μ = Σx/n, σ² = Σ(x − μ)²/n, r = 1/√(σ² + ε), y = γ ⊙ (x − μ)·r + β;
@@ -46,3 +52,5 @@ void pixelfly_layernorm_rows_f32(const float *x, float *y, size_t rows, size_t n
 void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                           const float *gain, const float *stats,
                                           float *gain_gradient, float *bias_gradient);
+
+#endif
