@@ -253,16 +253,39 @@ struct BlockSparseTests {
     /// the Double reference on both backends.
     @Test(arguments: BlockSparseBackend.allCases)
     func lowRankTermCoversEmptyBlockRows(backend: BlockSparseBackend) throws {
-        var rng = SeededRandom(seed: 12)
         let layout = try BlockSparseLayout(rows: 12, cols: 8, blockSize: 4, blocks: [true, false, false, false, true, true])
+        try checkFusedLowRankTerm(layout, backend: backend, seed: 12)
+    }
+
+    /// The producers h = x·Vᵀ and dh = dy·U run in chunks along their depth
+    /// (`ProducerKernels.maximumDepth`): 2100 = 3 × 700 inputs, then 2101 outputs in chunks of
+    /// 701, 701 and 699, against the Double reference on both backends.
+    @Test(arguments: BlockSparseBackend.allCases, [(8, 2100), (2101, 8)])
+    func lowRankProducersSplitAlongTheirDepth(backend: BlockSparseBackend, shape: (rows: Int, cols: Int)) throws {
+        #expect(ProducerKernels.chunkStarts(depth: 2100) == [0, 700, 1400])
+        #expect(ProducerKernels.chunkStarts(depth: 2101) == [0, 701, 1402])
+        #expect(ProducerKernels.chunkStarts(depth: 1024) == [0])
+        var rng = SeededRandom(seed: 31)
+        let b = shape.rows == 2101 ? 1 : 4
+        let (blockRows, blockCols) = (shape.rows / b, shape.cols / b)
+        let blocks = (0..<(blockRows * blockCols)).map { _ in rng.uniform(0, 1) < 0.3 }
+        let layout = try BlockSparseLayout(rows: shape.rows, cols: shape.cols, blockSize: b, blocks: blocks)
+        try checkFusedLowRankTerm(layout, backend: backend, seed: 32)
+    }
+
+    /// y, h, dx, dU, dV and db of the fused rank-3 term with a bias on `layout`, against the
+    /// Double reference (5 batch rows).
+    func checkFusedLowRankTerm(_ layout: BlockSparseLayout, backend: BlockSparseBackend, seed: UInt64) throws {
+        var rng = SeededRandom(seed: seed)
+        let (rows, cols) = (layout.rows, layout.cols)
         let layer = try BlockSparseLinear<Double>(layout: layout, bias: false, rng: &rng)
         layer.backend = backend
         let (batch, rank) = (5, 3)
-        let x = Matrix<Double>(rows: batch, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        let dy = Matrix<Double>(rows: batch, cols: 12, initializer: .uniform(low: -1, high: 1), rng: &rng)
-        let u = Parameter(name: "u", value: Matrix<Double>(rows: 12, cols: rank, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
-        let v = Parameter(name: "v", value: Matrix<Double>(rows: rank, cols: 8, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
-        let bias = Parameter(name: "b", value: Matrix<Double>(rows: 1, cols: 12, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        let x = Matrix<Double>(rows: batch, cols: cols, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let dy = Matrix<Double>(rows: batch, cols: rows, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        let u = Parameter(name: "u", value: Matrix<Double>(rows: rows, cols: rank, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        let v = Parameter(name: "v", value: Matrix<Double>(rows: rank, cols: cols, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
+        let bias = Parameter(name: "b", value: Matrix<Double>(rows: 1, cols: rows, initializer: .uniform(low: -1, high: 1), rng: &rng), weightDecay: false)
         var y = Matrix<Double>(rows: 0, cols: 0), h = Matrix<Double>(rows: 0, cols: 0)
         var dx = Matrix<Double>(rows: 0, cols: 0), dh = Matrix<Double>(rows: 0, cols: 0)
         try layer.forward(x, into: &y, bias: bias.value, u: u.value, v: v.value, hidden: &h)
@@ -275,13 +298,13 @@ struct BlockSparseTests {
         let lowRank = try NaiveReference.gemm(hReference, .none, u.value, .transposed)
         var dxReference = try NaiveReference.gemm(dy, .none, w, .none)
         let dxLowRank = try NaiveReference.gemm(dhReference, .none, v.value, .none)
-        var dbReference = Matrix<Double>(rows: 1, cols: 12)
+        var dbReference = Matrix<Double>(rows: 1, cols: rows)
         for i in 0..<batch {
-            for j in 0..<12 {
+            for j in 0..<rows {
                 yReference[i, j] += lowRank[i, j] + bias.value[0, j]
                 dbReference[0, j] += dy[i, j]
             }
-            for j in 0..<8 { dxReference[i, j] += dxLowRank[i, j] }
+            for j in 0..<cols { dxReference[i, j] += dxLowRank[i, j] }
         }
         #expect(compare(y, yReference).maxAbs < 1e-12)
         // On LIBXSMM the bias rides on the rank-r product: h ends in a column of ones.
@@ -296,7 +319,10 @@ struct BlockSparseTests {
         #expect(compare(u.gradient, try NaiveReference.gemm(dy, .transposed, hReference, .none)).maxAbs < 1e-12)
         #expect(compare(v.gradient, try NaiveReference.gemm(dhReference, .transposed, x, .none)).maxAbs < 1e-12)
         #expect(compare(bias.gradient, dbReference).maxAbs < 1e-12)
-        for i in 0..<batch { for j in 4..<8 { #expect(abs(y[i, j] - lowRank[i, j] - bias.value[0, j]) < 1e-12) } }
+        // Rows without a kept block: the low-rank term and the bias only.
+        for range in layout.uncoveredRows {
+            for i in 0..<batch { for j in range { #expect(abs(y[i, j] - lowRank[i, j] - bias.value[0, j]) < 1e-12) } }
+        }
     }
 
     @Test func badShapesThrow() throws {

@@ -210,7 +210,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     y.withUnsafeMutableBufferPointer { output in
                         withOptionalPointer(width > rank ? nil : b) { biasPointer in
                             withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
-                                                producerFactor: lowRankInputPack, producerKernels: products.hidden) { term in
+                                                producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!,
                                                             bias: biasPointer, lowRank: term)
@@ -254,7 +254,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                                          gradient: uGradient.baseAddress!, rank: rank,
                                                                          kernels: products.uGradient)
                     withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
-                                        producerFactor: u.value, producerKernels: products.hiddenGradient) { term in
+                                        producerFactor: u.value, producerKernels: products.hiddenGradient, producerRank: rank) { term in
                         xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU)
                     }
                 }
@@ -309,14 +309,14 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// The fused low-rank term whose `activations` (batch × r) the strip loop computes tile by
     /// tile from the input with `producerFactor` and `producerKernels`.
     private func withProducedLowRank<R>(_ activations: inout Matrix<Scalar>, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
-                                        producerFactor: Matrix<Scalar>, producerKernels: [UnsafeRawPointer?],
+                                        producerFactor: Matrix<Scalar>, producerKernels: ProducerKernels, producerRank: Int,
                                         _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>) -> R) -> R {
         let rank = activations.cols
         return activations.withUnsafeMutableBufferPointer { a in
             factor.withUnsafeBufferPointer { f in
                 producerFactor.withUnsafeBufferPointer { p in
                     body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: a.baseAddress!, rank: rank,
-                                                            kernels: kernels, producer: (p.baseAddress!, producerKernels)))
+                                                            kernels: kernels, producer: (p.baseAddress!, producerRank, producerKernels)))
                 }
             }
         }

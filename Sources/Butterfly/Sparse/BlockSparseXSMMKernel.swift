@@ -26,7 +26,8 @@ enum BlockSparseXSMMKernel {
     /// (batch × `rank`) row-major. `rank` is r, or r + 1 when the forward folds the bias in
     /// (activations end in a column of ones, the packed U in the bias; the producer writes the
     /// first r columns only). `kernels[h][tile]`. With a `producer`, each
-    /// tile's activations are first computed from the tile's input: activations[tile]ᵀ =
+    /// tile's activations are first computed from the tile's input, in chunks along plan.cols
+    /// (`ProducerKernels`): activations[tile]ᵀ =
     /// producer.factor (r × plan.cols, column-major, ld r) · input[tile]ᵀ (h = x·Vᵀ with Vᵀ
     /// packed for the forward, dh = dy·U with U as stored for the input gradient).
     struct FusedLowRank<S> {
@@ -34,7 +35,7 @@ enum BlockSparseXSMMKernel {
         var activations: UnsafeMutablePointer<S>
         var rank: Int
         var kernels: [[UnsafeRawPointer?]]
-        var producer: (factor: UnsafePointer<S>, kernels: [UnsafeRawPointer?])?
+        var producer: (factor: UnsafePointer<S>, rank: Int, kernels: ProducerKernels)?
     }
 
     /// dU += dyᵀ·h for a Pixelfly low-rank term, computed with the weight gradient on its
@@ -160,8 +161,11 @@ enum BlockSparseXSMMKernel {
                             let start = t * tile
                             let tail = start + tile <= batch ? 0 : 1
                             if let lowRank, let producer = lowRank.producer {
-                                pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels[tail]!, producer.factor,
-                                                       input + start * cols, lowRank.activations + start * lowRank.rank)
+                                for c in producer.kernels.starts.indices {
+                                    let k = producer.kernels.starts[c]
+                                    pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels.kernels[tail][c]!, producer.factor + k * producer.rank,
+                                                           input + start * cols + k, lowRank.activations + start * lowRank.rank)
+                                }
                             }
                             for s in plan.strips.indices {
                                 let strip = plan.strips[s]

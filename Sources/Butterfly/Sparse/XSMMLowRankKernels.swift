@@ -30,9 +30,9 @@ final class XSMMLowRankKernels {
     let batch: Int
     let threads: Int
     let isDouble: Int32
-    /// [full tile, last tile] of `XSMMKernelSet`'s tiling; β = 0.
-    let hidden: [UnsafeRawPointer?]
-    let hiddenGradient: [UnsafeRawPointer?]
+    /// h = x·Vᵀ and dh = dy·U per batch tile, in depth chunks (`ProducerKernels`).
+    let hidden: ProducerKernels
+    let hiddenGradient: ProducerKernels
     /// [full batch chunk, last batch chunk][shape index of the `BlockGradientPlan`]; β = 1.
     let uGradient: [[UnsafeRawPointer?]]
     /// [full batch chunk, last batch chunk][full feature chunk, last feature chunk]; β = 1.
@@ -59,8 +59,18 @@ final class XSMMLowRankKernels {
         }
         // h has r + 1 columns (the last all ones) when the forward folds the bias into the term.
         let hiddenWidth = Int32(set.hiddenWidth)
-        hidden = tiles.map { n in dispatch(r, n, input, r, input, hiddenWidth, transB: false, betaOne: false) }
-        hiddenGradient = tiles.map { n in dispatch(r, n, output, r, output, r, transB: false, betaOne: false) }
+        func producer(depth: Int, ldc: Int32) -> ProducerKernels {
+            let starts = ProducerKernels.chunkStarts(depth: depth)
+            let kernels = tiles.map { n in
+                starts.indices.map { c in
+                    let end = c + 1 < starts.count ? starts[c + 1] : depth
+                    return dispatch(r, n, Int32(end - starts[c]), r, Int32(depth), ldc, transB: false, betaOne: c > 0)
+                }
+            }
+            return ProducerKernels(starts: starts, kernels: kernels)
+        }
+        hidden = producer(depth: inputFeatures, ldc: hiddenWidth)
+        hiddenGradient = producer(depth: outputFeatures, ldc: r)
         uGradient = chunks.map { k in
             plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, hiddenWidth, k, r, transB: false, betaOne: true) }
         }
@@ -89,5 +99,29 @@ final class XSMMLowRankKernels {
                 }
             }
         }
+    }
+}
+
+/// The kernels of a producer activations[tile]ᵀ (r × n) = factor (r × K, column-major, ld r) ·
+/// input[tile]ᵀ (K × n, ld K): one call per chunk of at most `maximumDepth` along K, the first
+/// writing (β = 0), the others adding (β = 1). A 64 × 1024 chunk of the factor (256 KB) stays in
+/// L2 while the kernel sweeps the tile's columns, six at a time; the whole factor (64 × 3072 or
+/// 64 × 4096, up to 1 MB) came from L3 again for every six columns. Measured on Zen 5 (`cpx`),
+/// batch 4096, 1 thread: h = x·Vᵀ at 3072 → 768 took 13 % fewer perf samples, and Pixelfly
+/// forward+backward 0.29–0.31 → 0.28–0.30 × dense at 1024 ↔ 4096 and 3072 → 768
+/// (notebooks-md/kernel-families.md, "Fifth pass").
+struct ProducerKernels {
+    static let maximumDepth = 1024
+
+    /// First K index of each chunk (chunk c ends where c + 1 starts, the last at K).
+    let starts: [Int]
+    /// [full tile, last tile][chunk].
+    let kernels: [[UnsafeRawPointer?]]
+
+    /// ⌈K / maximumDepth⌉ chunks of equal length, the last shorter when they do not divide K.
+    static func chunkStarts(depth: Int) -> [Int] {
+        let count = max(1, (depth + maximumDepth - 1) / maximumDepth)
+        let length = max(1, (depth + count - 1) / count)
+        return Array(stride(from: 0, to: max(depth, 1), by: length))
     }
 }
