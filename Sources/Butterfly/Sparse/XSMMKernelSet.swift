@@ -23,8 +23,13 @@ import PixelflyCore
 ///   through LIBXSMM's Bᵀ flag: in perf samples of `layers` at batch 1024 (Zen 5, `cpx`) the
 ///   weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less time, and the same at
 ///   1024 → 4096 and 3072 → 768, where a range has only 3 column tiles to share the copy.
-/// - bias (plain, β = 1, k = 1, per strip): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the
-///   strip's products, on output still in L1 (`ones` holds the 1s).
+/// - bias (plain, β = 1, k = 1, per strip; block-sparse layers, and Pixelfly ones whose bias is
+///   not folded): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the strip's products (`ones`
+///   holds the 1s). The strip's output columns are `out` floats apart (a multiple of 4 KB at
+///   3072 and 4096), so it is read back from L2, not L1: 3.4–8.5 % of the forward's perf samples
+///   (batch 4096: 4096 → 1024 … 768 → 3072). Writing
+///   the bias first and running the strips with β = 1 was slower (768 → 3072 forward 0.213–0.216
+///   → 0.236 × dense).
 /// - bias gradient: no kernel; db[rows] += Σ_chunk dy[chunk, rows] is a column sum of the
 ///   transposed dy block (`pixelfly_column_sums_f32`), right after the weight-gradient call of a
 ///   tile that `sumsBias`. The n = 1 kernel it replaced read dy in place, rows `out` apart (a
