@@ -257,6 +257,13 @@ struct BlockSparseTests {
         try checkFusedLowRankTerm(layout, backend: backend, seed: 12)
     }
 
+    /// A LIBXSMM forward (h ends in the folded bias's ones column) followed by an OpenBLAS
+    /// backward: the backward uses h's first r columns.
+    @Test func backendSwitchBetweenForwardAndBackward() throws {
+        let layout = try BlockSparseLayout(rows: 12, cols: 8, blockSize: 4, blocks: [true, false, false, false, true, true])
+        try checkFusedLowRankTerm(layout, backend: .libxsmm, seed: 13, backwardBackend: .openBLAS)
+    }
+
     /// The producers h = x·Vᵀ and dh = dy·U run in chunks along their depth
     /// (`ProducerKernels.maximumDepth`): 2100 = 3 × 700 inputs, then 2101 outputs in chunks of
     /// 701, 701 and 699, against the Double reference on both backends.
@@ -275,7 +282,8 @@ struct BlockSparseTests {
 
     /// y, h, dx, dU, dV and db of the fused rank-3 term with a bias on `layout`, against the
     /// Double reference (5 batch rows).
-    func checkFusedLowRankTerm(_ layout: BlockSparseLayout, backend: BlockSparseBackend, seed: UInt64) throws {
+    func checkFusedLowRankTerm(_ layout: BlockSparseLayout, backend: BlockSparseBackend, seed: UInt64,
+                               backwardBackend: BlockSparseBackend? = nil) throws {
         var rng = SeededRandom(seed: seed)
         let (rows, cols) = (layout.rows, layout.cols)
         let layer = try BlockSparseLinear<Double>(layout: layout, bias: false, rng: &rng)
@@ -289,6 +297,7 @@ struct BlockSparseTests {
         var y = Matrix<Double>(rows: 0, cols: 0), h = Matrix<Double>(rows: 0, cols: 0)
         var dx = Matrix<Double>(rows: 0, cols: 0), dh = Matrix<Double>(rows: 0, cols: 0)
         try layer.forward(x, into: &y, bias: bias.value, u: u.value, v: v.value, hidden: &h)
+        if let backwardBackend { layer.backend = backwardBackend }
         try layer.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: h, u: u, v: v, hiddenGradient: &dh, bias: bias)
 
         let w = layer.denseWeight()

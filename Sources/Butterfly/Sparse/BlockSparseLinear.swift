@@ -269,15 +269,14 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             return
         }
         if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
-        // dU += dyᵀ·h[:, 0 ..< r] (h may end in the ones column of a LIBXSMM forward).
-        dy.withUnsafeBufferPointer { outputGradient in
-            h.withUnsafeBufferPointer { hidden in
-                u.withMutableGradientElements { gradient in
-                    Scalar.gemm(.transposed, .none, m: outputFeatures, n: rank, k: batch, alpha: 1,
-                                a: outputGradient.baseAddress!, lda: outputFeatures, b: hidden.baseAddress!, ldb: h.cols,
-                                beta: 1, c: gradient.baseAddress!, ldc: rank)
-                }
-            }
+        // dU += dyᵀ·h (the parallel `gemm`). An h that ends in the ones column of a LIBXSMM
+        // forward (the backend changed in between) loses that column first.
+        if foldsBias {
+            var leading = Matrix<Scalar>(rows: batch, cols: rank)
+            for i in 0..<batch { for k in 0..<rank { leading[i, k] = h[i, k] } }
+            try u.updateGradient { try gemm(dy, .transposed, leading, .none, beta: 1, into: &$0) }
+        } else {
+            try u.updateGradient { try gemm(dy, .transposed, h, .none, beta: 1, into: &$0) }
         }
         try gemm(dy, .none, u.value, .none, into: &dh)
         try v.updateGradient { try gemm(dh, .transposed, x, .none, beta: 1, into: &$0) }
