@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Perf samples per LIBXSMM kernel, for notebooks-md/kernel-families.md ("Fifth pass").
+
+LIBXSMM's JIT code has no symbols, so `perf report` lumps every generated kernel together. With
+LIBXSMM_VERBOSE=-1 LIBXSMM prints the address of each kernel it generates to stderr
+("LIBXSMM-JIT-DUMP(ptr:file) 0x… : libxsmm_cpx_f32_nn_96x64x48_96_768_3072_a1_b0_p0_br2_….mxm",
+i.e. m × n × k, lda, ldb, ldc, α, β, batch-reduce) and writes the code to .mxm files in the
+working directory; this script names each sample's instruction pointer after the kernel whose
+code starts at most 8 KB below it. Samples whose call chain does not pass through a layer's
+forward or backward are dropped (set-up, the Double reference check, the dense layer).
+
+    cd /tmp   # the .mxm files land in the working directory
+    LIBXSMM_VERBOSE=-1 env -u OPENBLAS_CORETYPE perf record -g -o perf.data \\
+        pixelfly-bench layers --shapes 768x3072 --batches 4096 --threads 1 --kinds pixelfly \\
+        --repetitions 10 --checked-rows 2 2> libxsmm.log
+    scripts/libxsmm-kernel-profile.py libxsmm.log perf.data
+
+`layers` runs the forward twice per repetition (alone, then with the backward), so compare
+half the forward samples with the backward ones.
+"""
+import bisect
+import collections
+import re
+import subprocess
+import sys
+
+if len(sys.argv) != 3:
+    sys.exit("usage: libxsmm-kernel-profile.py LIBXSMM_STDERR_LOG PERF_DATA")
+log, data = sys.argv[1], sys.argv[2]
+
+kernels = []
+for line in open(log, errors="replace"):
+    match = re.match(r"LIBXSMM-JIT-DUMP\(ptr:file\) (0x[0-9a-f]+) : (\S+)", line)
+    if match:
+        name = re.sub(r"^libxsmm_[a-z0-9]+_f(32|64)_|_a1|_p0|_uh0_si0\.mxm$", "", match.group(2))
+        kernels.append((int(match.group(1), 16), name))
+kernels.sort()
+starts = [address for address, _ in kernels]
+
+script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"], capture_output=True, text=True, check=True).stdout
+counts, total = collections.Counter(), 0
+for sample in script.split("\n\n"):
+    frames = [line.strip() for line in sample.split("\n") if line.strip()]
+    if not frames:
+        continue
+    stack = " ".join(frames)
+    if "Linear" not in stack or "DenseLinear" in stack or "denseWeight" in stack or "forwardError" in stack:
+        continue
+    phase = "backward" if "backward" in stack else "forward"
+    address = int(frames[0].split()[0], 16)
+    index = bisect.bisect_right(starts, address) - 1
+    if index >= 0 and address - starts[index] < 0x2000:
+        name = kernels[index][1]
+    else:
+        name = " ".join(frames[0].split()[1:])[:70]
+    counts[(phase, name)] += 1
+    total += 1
+
+for (phase, name), count in counts.most_common(30):
+    print(f"{count:6d} {100 * count / total:5.1f} %  {phase:8s} {name}")
+print(f"{total:6d} samples in layer forwards and backwards")
