@@ -1,24 +1,49 @@
 import AllocationCounter
 import PixelflyCore
+import Synchronization
 import Testing
+
+/// Tests that change the process-wide `ComputeThreads.count` do it through `set(_:)`, which
+/// counts the changes, so that an allocation measurement running meanwhile on another thread
+/// (Swift Testing runs suites in parallel) can tell that its layers re-sized their per-thread
+/// workspaces for a new count — allocations that are not what `countAllocations` looks for.
+enum TestThreadCount {
+    static let changes = Atomic<Int>(0)
+
+    static func set(_ threads: Int) throws {
+        changes.add(1, ordering: .sequentiallyConsistent)
+        defer { changes.add(1, ordering: .sequentiallyConsistent) }
+        try ComputeThreads.setCount(threads)
+    }
+}
 
 /// Heap allocations made by `body` on the calling thread, counted by the malloc interposer that the
 /// test binary links (Tests/AllocationCounter).
 ///
-/// The body runs with `ComputeThreads.serially`: a parallel region boxes its closure (one
+/// `body` runs twice: once unmeasured, which sizes every buffer for the thread count in force
+/// (another test may have changed it since the caller's own warm-up), then measured. If a test
+/// changed the thread count during the two runs (`TestThreadCount`), both are repeated, up to 20
+/// times. Both runs use `ComputeThreads.serially`: a parallel region boxes its closure (one
 /// 32-byte allocation, see `ComputeThreads`), which would hide what these tests look for —
 /// buffers that are not reused. `ComputeThreadsTests` bounds the regions' own allocations.
 func countAllocations(_ body: () throws -> Void) rethrows -> Int {
     try ComputeThreads.serially {
-        allocation_counter_start()
-        defer { _ = allocation_counter_stop() }
-        try body()
-        return allocation_counter_stop()
+        var count = 0
+        for _ in 0..<20 {
+            let changes = TestThreadCount.changes.load(ordering: .sequentiallyConsistent)
+            try body()
+            allocation_counter_start()
+            do { try body() } catch { _ = allocation_counter_stop(); throw error }
+            count = allocation_counter_stop()
+            if TestThreadCount.changes.load(ordering: .sequentiallyConsistent) == changes { break }
+        }
+        return count
     }
 }
 
 /// Heap allocations of one steady-state forward + backward of `layer` on a random batch of
-/// `rows` rows, counted after one warm-up step that sizes every buffer.
+/// `rows` rows, counted after warm-up steps that size every buffer (one here, one in
+/// `countAllocations`).
 func steadyStateStepAllocations<L: LinearLayer>(_ layer: L, rows: Int = 16, rng: inout SeededRandom) throws -> Int
 where L.Scalar == Float {
     let x = Matrix<Float>(rows: rows, cols: layer.inputFeatures, initializer: .uniform(low: -1, high: 1), rng: &rng)

@@ -201,8 +201,8 @@ struct BlockSparseTests {
     /// the OpenBLAS one (itself checked against the Double reference).
     @Test(arguments: [1, 2], [(768, 3072), (3072, 768)])
     func libxsmmMatchesOpenBLASAtMixerShapes(threads: Int, shape: (input: Int, output: Int)) throws {
-        defer { try? ComputeThreads.setCount(ComputeThreads.defaultCount) }
-        try ComputeThreads.setCount(threads)
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        try TestThreadCount.set(threads)
         var rng = SeededRandom(seed: 90)
         let mask = try FlatButterflyMask(outputFeatures: shape.output, inputFeatures: shape.input,
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))

@@ -89,10 +89,10 @@ struct PixelflyTests {
     /// 1 and 2 threads, on both backends. Gradients accumulate: a second backward doubles them.
     @Test(arguments: BlockSparseBackend.allCases)
     func lowRankProductsMatchReference(backend: BlockSparseBackend) throws {
-        defer { try? ComputeThreads.setCount(ComputeThreads.defaultCount) }
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
         var rng = SeededRandom(seed: 525)
         for threads in [1, 2] {
-            try ComputeThreads.setCount(threads)
+            try TestThreadCount.set(threads)
             for (out, input) in [(144, 288), (288, 144)] {
                 let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12),
                                                       rank: 7, rng: &rng)

@@ -5,8 +5,8 @@ import Testing
 
 /// A steady-state training step (zero gradients, forward, loss, backward, clipping, schedule,
 /// AdamW) allocates nothing on the heap. Measured with `countAllocations` (a malloc interposer
-/// counting calls on the calling thread) around the third step, after two warm-up steps have
-/// sized every buffer.
+/// counting calls on the calling thread) around the fourth step, after two warm-up steps here
+/// and one in `countAllocations` have sized every buffer.
 @Suite("Training: allocation-free steady-state step", .serialized)
 struct TrainingAllocationTests {
     static func allocationsInThirdStep(_ configuration: ModelConfiguration, inputs: Matrix<Float>, labels: [Int]) throws -> Int {

@@ -41,7 +41,7 @@ final class XSMMLowRankKernels {
     /// nil if LIBXSMM cannot generate one of the kernels (the layer then uses OpenBLAS for them).
     init?(rank: Int, inputFeatures: Int, outputFeatures: Int, weightGradient plan: BlockGradientPlan, set: XSMMKernelSet) {
         guard rank > 0 else { return nil }
-        let (r, input, output) = (Int32(rank), Int32(inputFeatures), Int32(outputFeatures))
+        let (r, input) = (Int32(rank), Int32(inputFeatures))
         let isDouble = set.isDouble
         let tiles = [set.tile, set.batch % set.tile].map(Int32.init)
         let chunk = min(set.batch, XSMMKernelSet.weightGradientChunk)
