@@ -41,8 +41,9 @@ AVX2 static void column_sums_f32_avx2(const float *a, size_t rows, size_t cols, 
 
 int pixelfly_vector_kernels_use_avx2(void);
 
+/* Columns shorter than one vector have nothing to vectorise: they take the portable body. */
 void pixelfly_column_sums_f32(const float *a, size_t rows, size_t cols, size_t lda, float *out) {
-    if (pixelfly_vector_kernels_use_avx2()) column_sums_f32_avx2(a, rows, cols, lda, out);
+    if (rows >= 8 && pixelfly_vector_kernels_use_avx2()) column_sums_f32_avx2(a, rows, cols, lda, out);
     else column_sums_f32_portable(a, rows, cols, lda, out);
 }
 

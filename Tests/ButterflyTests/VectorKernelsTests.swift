@@ -114,9 +114,10 @@ extension VectorKernelsTests {
 }
 
 /// `pixelfly_column_sums_f32/f64` (the block-sparse bias gradient over a transposed dy chunk)
-/// against a Double sum: row counts with and without the 32- and 8-row tails, a leading
-/// dimension larger than the rows (the padding rows must not be summed), and sums added to
-/// what `out` already holds.
+/// against a Double sum: row counts with and without the 32- and 8-row tails (1 and 7 rows take
+/// the portable f32 body, the rest the AVX2 one where the CPU has it), a leading dimension
+/// larger than the rows (the padding rows must not be summed), and sums added to what `out`
+/// already holds.
 extension VectorKernelsTests {
     @Test(arguments: [(1, 1), (7, 3), (8, 5), (31, 2), (32, 4), (44, 48), (256, 96), (257, 3)])
     func columnSumsMatchDoubleSums(rows: Int, cols: Int) throws {

@@ -36,7 +36,8 @@ void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, 
 /// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
 /// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,
 /// over the dy chunk it has just transposed (contiguous columns instead of rows `out` apart).
-/// f32 runs eight lanes with four running sums where the CPU has AVX2; f64 is portable.
+/// f32 runs eight lanes with four running sums where the CPU has AVX2 (columns of 8 rows or
+/// more; shorter ones, and other CPUs, take the portable body); f64 is portable.
 void pixelfly_column_sums_f32(const float *a, size_t rows, size_t cols, size_t lda, float *out);
 void pixelfly_column_sums_f64(const double *a, size_t rows, size_t cols, size_t lda, double *out);
 
