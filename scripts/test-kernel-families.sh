@@ -11,7 +11,8 @@
 #   Cooperlake  SkylakeX plus bfloat16 kernels; AVX-512 CPUs with avx512_bf16 (what OpenBLAS
 #             0.3.21 picks by itself on an AMD Zen 4/5)
 #
-# On an AVX-512 CPU the LIBXSMM suites run once more with LIBXSMM's AVX2 code (LIBXSMM_TARGET=hsw).
+# On an AVX-512 CPU the LIBXSMM suites run twice more: with LIBXSMM's AVX2 code (LIBXSMM_TARGET=hsw)
+# and with the AVX-512 code it generates for a Skylake-SP Xeon (LIBXSMM_TARGET=skx).
 #
 # Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
 # (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
@@ -54,20 +55,26 @@ for family in "${families[@]}"; do
 done
 
 # LIBXSMM JIT-compiles the block-sparse kernels for the CPU's instruction set; on an AVX-512 CPU
-# the runs above exercise its AVX-512 code only. LIBXSMM_TARGET=hsw makes it generate the AVX2
-# code an AVX2-only CPU would run, for the suites that call LIBXSMM.
-if has avx2 fma && has avx512f; then
-    echo "kernel families: LIBXSMM_TARGET=hsw (AVX2 LIBXSMM kernels) with OPENBLAS_CORETYPE=Haswell"
+# the runs above exercise the code it picks for this CPU only. Forcing LIBXSMM_TARGET makes it
+# generate the code other CPUs run, for the suites that call LIBXSMM:
+#   hsw  AVX2, what an AVX2-only CPU runs (with OpenBLAS's Haswell kernels, as there)
+#   skx  AVX-512 of a Skylake-SP Xeon (with OpenBLAS's SkylakeX kernels, as there)
+libxsmm_run() {  # target coretype
+    echo "kernel families: LIBXSMM_TARGET=$1 with OPENBLAS_CORETYPE=$2"
     log=$(mktemp)
-    LIBXSMM_TARGET=hsw OPENBLAS_CORETYPE=Haswell swift test --skip-build --filter 'Allocation|BlockSparse|Pixelfly|Attention' "$@" >"$log" 2>&1
+    LIBXSMM_TARGET=$1 OPENBLAS_CORETYPE=$2 swift test --skip-build --filter 'Allocation|BlockSparse|Pixelfly|Attention' "${@:3}" >"$log" 2>&1
     status=$?
     awk '/Test run with|error:|Fatal error|recorded an issue/ { print }' "$log"
     if [ "$status" -ne 0 ]; then
-        failed+=("LIBXSMM-hsw")
+        failed+=("LIBXSMM-$1")
         tail -n 20 "$log"
     fi
     rm -f "$log"
-    families+=("LIBXSMM-hsw")
+    families+=("LIBXSMM-$1")
+}
+if has avx2 fma && has avx512f; then
+    libxsmm_run hsw Haswell "$@"
+    has avx512f avx512vl avx512bw avx512dq avx512cd && libxsmm_run skx SkylakeX "$@"
 fi
 
 if [ ${#failed[@]} -ne 0 ]; then
