@@ -110,7 +110,7 @@ let package = Package(
             name: "pixelfly-bench",
             dependencies: [
                 "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData",
-                "PixelflyTraining", "Distributed",
+                "PixelflyTraining", "Distributed", "CVectorKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -135,3 +135,40 @@ extension VectorKernelsTests {
         }
     }
 }
+
+/// `pixelfly_fma_chains_f32` (the bench's FMA-peak probe) computes what it claims: after n
+/// rounds every lane equals the Float recurrence a ← fma(a, m, c) from its start, bit for bit
+/// (a fused multiply-add rounds once, in C as in Swift's `addingProduct`). Widths the CPU lacks
+/// return 0 and leave `out` alone; other widths are refused.
+extension VectorKernelsTests {
+    @Test(arguments: [8, 16])
+    func fmaChainsFollowTheRecurrence(lanes: Int) throws {
+        let count = Int(PIXELFLY_FMA_CHAINS) * lanes
+        let start = (0..<count).map { Float($0 % 11) * 0.37 - 1.5 }
+        let (multiplier, addend): (Float, Float) = (0.9993, 0.0021)
+        var out = [Float](repeating: .nan, count: count)
+        let rounds = 1000
+        let ran = pixelfly_fma_chains_f32(Int32(lanes), rounds, start, multiplier, addend, &out)
+        let available = lanes == 8 ? pixelfly_vector_kernels_use_avx2() == 1
+            : pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX512)) == 1
+        #expect(ran == (available ? 1 : 0))
+        guard available else {
+            let untouched = out.allSatisfy { $0.isNaN }
+            #expect(untouched, "an unavailable width wrote to out")
+            return
+        }
+        for i in 0..<count {
+            var a = start[i]
+            for _ in 0..<rounds { a = addend.addingProduct(a, multiplier) }
+            #expect(out[i] == a, "lane \(i): \(out[i]) vs \(a)")
+        }
+    }
+
+    @Test func fmaChainsRefuseOtherWidths() {
+        let start = [Float](repeating: 1, count: 4 * Int(PIXELFLY_FMA_CHAINS))
+        var out = [Float](repeating: .nan, count: start.count)
+        #expect(pixelfly_fma_chains_f32(4, 10, start, 1, 0, &out) == 0)
+        let untouched = out.allSatisfy { $0.isNaN }
+        #expect(untouched)
+    }
+}

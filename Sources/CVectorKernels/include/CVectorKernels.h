@@ -54,4 +54,13 @@ void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float
                                           const float *gain, const float *stats,
                                           float *gain_gradient, float *bias_gradient);
 
+/// The core's peak single-precision FMA rate, for reading GEMM speeds against it: runs `rounds`
+/// rounds of PIXELFLY_FMA_CHAINS independent chains a ← a·multiplier + addend, each one vector
+/// of `lanes` floats (8: AVX2+FMA, 16: AVX-512F), from `start` (PIXELFLY_FMA_CHAINS·lanes
+/// floats) and stores the final values to `out` (as many). One round is
+/// 2·PIXELFLY_FMA_CHAINS·lanes FLOPs. Returns 1, or 0 (nothing written) when the CPU lacks
+/// the instruction set or `lanes` is neither 8 nor 16.
+enum { PIXELFLY_FMA_CHAINS = 12 };
+int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float multiplier, float addend, float *out);
+
 #endif

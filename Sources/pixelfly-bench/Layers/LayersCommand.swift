@@ -86,6 +86,7 @@ struct LayersCommand: ParsableCommand {
         }
         print("")
         print(table.text)
+        if let line = Self.denseShareOfPeak(rows, peak: environment.fmaPeak?.forDenseKernels) { print(line) }
         print("load average after the run: \(RunEnvironment.current().hostLoadAverage)")
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
@@ -96,6 +97,16 @@ struct LayersCommand: ParsableCommand {
                 results: rows))
             print("JSON written to \(json)")
         }
+    }
+
+    /// How close the dense baseline runs to the hardware: its f+b GFLOP/s as a share of the FMA
+    /// peak of the vector width its kernels use, times the threads (one core each).
+    static func denseShareOfPeak(_ rows: [LayerMeasurement], peak: Double?) -> String? {
+        guard let peak else { return nil }
+        let shares = rows.filter { $0.kind == "dense" }.map { $0.forwardBackwardGFLOPs / (peak * Double($0.threads)) }
+        guard let low = shares.min(), let high = shares.max() else { return nil }
+        return "dense f+b GFLOP/s ÷ (FMA peak × threads): \(format(100 * low, 0))–\(format(100 * high, 0)) % "
+            + "(peak \(format(peak, 0)) GFLOP/s per core at the width of OpenBLAS's \(OpenBLASRuntime.coreName) kernels)"
     }
 
     static func parseShape(_ text: String) throws -> (Int, Int) {

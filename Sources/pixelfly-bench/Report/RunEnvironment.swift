@@ -21,6 +21,8 @@ struct RunEnvironment: Codable, Sendable {
     var gitCommit: String
     var date: String
     var hostLoadAverage: String
+    /// One core's FMA peak per vector width (measured once per process).
+    var fmaPeak: FMAPeak?
 
     static func current(fftwPlannerFlag: String = "FFTW_ESTIMATE") -> RunEnvironment {
         let cpu = CPUFeatures.current()
@@ -39,7 +41,7 @@ struct RunEnvironment: Codable, Sendable {
             fftwPlannerFlag: fftwPlannerFlag,
             swiftCompiler: compilerVersion, buildConfiguration: build,
             gitCommit: gitDescription(), date: ISO8601DateFormatter().string(from: Date()),
-            hostLoadAverage: loadAverage())
+            hostLoadAverage: loadAverage(), fmaPeak: .current)
     }
 
     var header: String {
@@ -47,6 +49,7 @@ struct RunEnvironment: Codable, Sendable {
         CPU: \(cpuModel), \(logicalCores) logical cores; \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
         \(OpenBLASRuntime.summary)
         OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
+        \(fmaPeak?.summary ?? "FMA peak: not measured")
         """
     }
 }
