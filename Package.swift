@@ -116,11 +116,13 @@ let package = Package(
         ),
         // Test-only: counts heap allocations by interposing malloc in the test binary.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        // The tests import the bench executable too (`@testable import pixelfly_bench`) for its
+        // report logic, and run its binary for the end-to-end and data-parallel tests.
         .testTarget(
             name: "ButterflyTests",
             dependencies: [
                 "PixelflyCore", "FFTWOracle", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData",
-                "PixelflyTraining", "AllocationCounter", "CVectorKernels",
+                "PixelflyTraining", "AllocationCounter", "CVectorKernels", "pixelfly-bench",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -47,6 +47,7 @@ struct DefaultJob: ParsableCommand {
         print("\n== 2. Linear layers: time ÷ dense time (same process, same kernels, interleaved)")
         let layers = try DefaultLayerSection.run(full: full, timing: timing)
         print(layers.table.text)
+        for line in layers.targetLines(machine: environment.machine) { print(line) }
         fflush(nil)
 
         print("\n== 3. Blocks: forward + backward, dense vs Pixelfly linears")
@@ -57,6 +58,7 @@ struct DefaultJob: ParsableCommand {
         print("\n== 4. Training: MLP-Mixer on Fashion-MNIST, dense vs Pixelfly")
         let training = try DefaultTrainingSection.run(options: model, full: full)
         print(training.table.text)
+        print(training.targetLine)
 
         var language: DefaultLanguageSection?
         if full {

@@ -67,6 +67,11 @@ struct DefaultLayerSection: Encodable {
         return DefaultLayerSection(rows: rows, table: table, sweepBatch: sweep)
     }
 
+    /// The issue-11 verdicts on these rows (`LayerSpeedTarget`), under a heading naming `machine`.
+    func targetLines(machine: String) -> [String] {
+        LayerSpeedTarget.report(rows, rank: Self.settings.rank, machine: machine)
+    }
+
     /// Speed-up (dense f+b time ÷ layer f+b time) against FLOP density, sweep batch, 1 thread.
     var plot: SVGPlot {
         var plot = SVGPlot(title: "Linear layers: speed-up over dense (forward+backward, batch \(sweepBatch), 1 thread)",

@@ -43,6 +43,8 @@ struct DefaultReport: Encodable {
 
         \(layers.table.markdown)
 
+        \(layers.targetLines(machine: environment.machine).map { "    " + $0 }.joined(separator: "\n"))
+
         ![speed-up against density](layer-speedup.svg)
 
         ## Blocks (forward + backward)
@@ -52,6 +54,8 @@ struct DefaultReport: Encodable {
         ## Training (same seed and data order for both)
 
         \(training.table.markdown)
+
+        \(training.targetLine)
 
         ![accuracy against time](accuracy-vs-time.svg)
 

@@ -90,6 +90,14 @@ struct DefaultTrainingSection: Encodable {
             + "\(format(dense.result.evaluations.last?.epoch ?? 0, 1)) epochs"
     }
 
+    /// The issue-11 training target: the median step ≥ 3× dense at equal accuracy, read as a test
+    /// accuracy at most 0.5 points below dense's (a Pixelfly model that does better is not a miss).
+    var targetLine: String {
+        let fast = stepSpeedup >= 3, close = accuracyDifferencePoints >= -0.5
+        return "Speed target on this run: Mixer step ≥ 3× dense, test accuracy at most 0.5 points below dense: "
+            + (fast && close ? "met" : "not met") + " (\(format(stepSpeedup, 2))×, \(format(accuracyDifferencePoints, 2)) points)"
+    }
+
     /// Accuracy against training wall-clock time, both runs.
     var plot: SVGPlot {
         var plot = SVGPlot(title: "MLP-Mixer on Fashion-MNIST: test accuracy vs training time",

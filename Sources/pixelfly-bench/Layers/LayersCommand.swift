@@ -87,6 +87,7 @@ struct LayersCommand: ParsableCommand {
         print("")
         print(table.text)
         if let line = Self.denseShareOfPeak(rows, peak: environment.fmaPeak?.forDenseKernels) { print(line) }
+        for line in LayerSpeedTarget.report(rows, rank: rank, machine: environment.machine) { print(line) }
         print("load average after the run: \(RunEnvironment.current().hostLoadAverage)")
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(

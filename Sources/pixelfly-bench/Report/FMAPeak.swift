@@ -10,7 +10,13 @@ struct FMAPeak: Codable, Sendable {
     var avx2: Double?
     var avx512: Double?
 
+    /// Not measured in a debug build: its C code is compiled without optimisation, so the chains
+    /// live in memory and the probe would report a small fraction of the peak.
+    #if DEBUG
+    static let current = FMAPeak(avx2: nil, avx512: nil)
+    #else
     static let current = FMAPeak(avx2: measure(lanes: 8), avx512: measure(lanes: 16))
+    #endif
 
     /// The peak of the vector width OpenBLAS's dense kernels use (AVX-512 families: 16 lanes;
     /// `Haswell`/`Zen`: 8), or nil for the SSE families and non-x86 CPUs.
@@ -21,7 +27,11 @@ struct FMAPeak: Codable, Sendable {
 
     var summary: String {
         func text(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "n/a" }
+        #if DEBUG
+        return "FMA peak of one core: not measured in a debug build"
+        #else
         return "FMA peak of one core (fp32): AVX2 \(text(avx2)) GFLOP/s, AVX-512 \(text(avx512)) GFLOP/s"
+        #endif
     }
 
     private static func measure(lanes: Int) -> Double? {

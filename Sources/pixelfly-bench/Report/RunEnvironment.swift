@@ -44,6 +44,11 @@ struct RunEnvironment: Codable, Sendable {
             hostLoadAverage: loadAverage(), fmaPeak: .current)
     }
 
+    /// CPU, OpenBLAS kernel family and LIBXSMM target in one phrase, for verdict lines.
+    var machine: String {
+        "\(cpuModel), OpenBLAS \(openBLASCore), LIBXSMM \(libxsmmTarget ?? "unknown")"
+    }
+
     var header: String {
         """
         CPU: \(cpuModel), \(logicalCores) logical cores; \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)

@@ -1,0 +1,83 @@
+/// The speed targets the layer rows are held to (issue 11, "Speed-up on every x86 CPU"), checked
+/// on the rows of one run: every ratio is against the dense layer timed interleaved in the same
+/// process (same OpenBLAS kernels, same threads), so a verdict holds for the machine, kernel
+/// family and thread count the run names — nowhere else.
+struct LayerSpeedTarget: Sendable {
+    enum Metric: Sendable {
+        /// forward+backward time ÷ dense time, at most `bound`.
+        case timeRatio
+        /// forward+backward GFLOP/s on nonzero work ÷ dense GFLOP/s, at least `bound`.
+        case rateShare
+    }
+
+    var label: String
+    var kind: String
+    var batches: ClosedRange<Int>
+    var metric: Metric
+    var bound: Double
+
+    /// The issue's targets. The Pixelfly ones are set for rank 64 and apply only to runs at that
+    /// rank.
+    static func issue11(rank: Int) -> [LayerSpeedTarget] {
+        var targets = [
+            LayerSpeedTarget(label: "block-sparse f+b ≤ 0.22× dense, batch ≥ 1024", kind: "sparse",
+                             batches: 1024...Int.max, metric: .timeRatio, bound: 0.22),
+            LayerSpeedTarget(label: "block-sparse GFLOP/s ≥ 85 % of dense, batch ≥ 1024", kind: "sparse",
+                             batches: 1024...Int.max, metric: .rateShare, bound: 0.85),
+            LayerSpeedTarget(label: "block-sparse f+b ≤ 0.5× dense, batch ≤ 64", kind: "sparse",
+                             batches: 1...64, metric: .timeRatio, bound: 0.5),
+        ]
+        if rank == 64 {
+            targets += [
+                LayerSpeedTarget(label: "Pixelfly r64 f+b ≤ 0.30× dense, batch ≥ 1024", kind: "pixelfly",
+                                 batches: 1024...Int.max, metric: .timeRatio, bound: 0.30),
+                LayerSpeedTarget(label: "Pixelfly r64 f+b ≤ 0.5× dense, batch ≤ 64", kind: "pixelfly",
+                                 batches: 1...64, metric: .timeRatio, bound: 0.5),
+            ]
+        }
+        return targets
+    }
+
+    struct Verdict: Sendable {
+        var target: LayerSpeedTarget
+        var met: Int
+        var rows: Int
+        /// The row farthest on the wrong side of the bound (or closest to it when all are met).
+        var worst: LayerMeasurement
+        var worstValue: Double
+
+        var line: String {
+            let value = target.metric == .timeRatio ? format(worstValue, 3) + "×" : format(100 * worstValue, 0) + " %"
+            return "\(target.label): \(met) of \(rows) rows; worst \(value) (\(worst.input)→\(worst.output), "
+                + "batch \(worst.batch), \(worst.threads) thread\(worst.threads == 1 ? "" : "s"))"
+        }
+    }
+
+    /// nil when the run has no row this target applies to.
+    func check(_ rows: [LayerMeasurement]) -> Verdict? {
+        let applicable = rows.filter { $0.kind == kind && batches.contains($0.batch) }
+        let measured: [(LayerMeasurement, Double)] = applicable.compactMap { row in
+            switch metric {
+            case .timeRatio:
+                return (row, row.forwardBackwardRatio)
+            case .rateShare:
+                guard let dense = rows.first(where: {
+                    $0.kind == "dense" && $0.input == row.input && $0.output == row.output && $0.batch == row.batch
+                        && $0.threads == row.threads
+                }) else { return nil }
+                return (row, row.forwardBackwardGFLOPs / dense.forwardBackwardGFLOPs)
+            }
+        }
+        let ordered = measured.sorted { metric == .timeRatio ? $0.1 > $1.1 : $0.1 < $1.1 }
+        guard let (worst, worstValue) = ordered.first else { return nil }
+        let met = measured.filter { metric == .timeRatio ? $0.1 <= bound : $0.1 >= bound }.count
+        return Verdict(target: self, met: met, rows: measured.count, worst: worst, worstValue: worstValue)
+    }
+
+    /// One line per target with rows in `rows`, under a heading that names the machine state.
+    static func report(_ rows: [LayerMeasurement], rank: Int, machine: String) -> [String] {
+        let verdicts = issue11(rank: rank).compactMap { $0.check(rows) }
+        guard !verdicts.isEmpty else { return [] }
+        return ["Speed targets on this run (\(machine)):"] + verdicts.map { "  " + $0.line }
+    }
+}
