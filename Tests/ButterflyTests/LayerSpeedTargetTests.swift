@@ -47,7 +47,7 @@ struct LayerSpeedTargetTests {
         let verdict = try #require(try Self.target("block-sparse GFLOP/s ≥ 85 %").check(rows))
         #expect(verdict.met == 1 && verdict.rows == 2)
         #expect(abs(verdict.worstValue - 0.8) < 1e-12)
-        #expect(verdict.line.contains("worst 80 % (1024→4096, batch 1024, 2 threads)"), "\(verdict.line)")
+        #expect(verdict.line.contains("worst 80.0 % (1024→4096, batch 1024, 2 threads)"), "\(verdict.line)")
     }
 
     @Test func noApplicableRowsGivesNoVerdict() throws {

@@ -47,7 +47,7 @@ struct LayerSpeedTarget: Sendable {
         var worstValue: Double
 
         var line: String {
-            let value = target.metric == .timeRatio ? format(worstValue, 3) + "×" : format(100 * worstValue, 0) + " %"
+            let value = target.metric == .timeRatio ? format(worstValue, 3) + "×" : format(100 * worstValue, 1) + " %"
             return "\(target.label): \(met) of \(rows) rows; worst \(value) (\(worst.input)→\(worst.output), "
                 + "batch \(worst.batch), \(worst.threads) thread\(worst.threads == 1 ? "" : "s"))"
         }
