@@ -17,6 +17,9 @@ public enum OpenBLASRuntime {
     /// Whether OpenBLAS runs an AVX-512 kernel family (`SkylakeX`, `Cooperlake`, …).
     public static var usesAVX512Kernels: Bool { KernelSelection.avx512Families.contains(coreName) }
 
+    /// Whether OpenBLAS runs a family with at least AVX2 + FMA (`Haswell`, `Zen`, and the AVX-512 ones).
+    public static var usesAVX2Kernels: Bool { KernelSelection.avx2Families.contains(coreName) }
+
     /// OpenBLAS's build configuration string (version, DYNAMIC_ARCH, …).
     public static var configuration: String {
         guard let config = openblas_get_config() else { return "unknown" }

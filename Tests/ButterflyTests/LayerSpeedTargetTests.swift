@@ -56,6 +56,16 @@ struct LayerSpeedTargetTests {
         #expect(LayerSpeedTarget.report(rows, rank: 64, machine: "m").isEmpty)
     }
 
+    @Test func labelsStateTheBoundsTheyCheck() {
+        #expect(LayerSpeedTarget.issue11(rank: 64).map(\.label) == [
+            "block-sparse f+b ≤ 0.22× dense, batch ≥ 1024",
+            "block-sparse GFLOP/s ≥ 85 % of dense, batch ≥ 1024",
+            "block-sparse f+b ≤ 0.50× dense, batch ≤ 64",
+            "Pixelfly r64 f+b ≤ 0.30× dense, batch ≥ 1024",
+            "Pixelfly r64 f+b ≤ 0.50× dense, batch ≤ 64",
+        ])
+    }
+
     @Test func pixelflyTargetsOnlyAtRank64() {
         #expect(LayerSpeedTarget.issue11(rank: 64).filter { $0.kind == "pixelfly" }.count == 2)
         #expect(LayerSpeedTarget.issue11(rank: 32).allSatisfy { $0.kind != "pixelfly" })

@@ -22,14 +22,14 @@ struct FMAPeak: Codable, Sendable {
     /// `Haswell`/`Zen`: 8), or nil for the SSE families and non-x86 CPUs.
     var forDenseKernels: Double? {
         if OpenBLASRuntime.usesAVX512Kernels { return avx512 }
-        return ["Haswell", "Zen"].contains(OpenBLASRuntime.coreName) ? avx2 : nil
+        return OpenBLASRuntime.usesAVX2Kernels ? avx2 : nil
     }
 
     var summary: String {
-        func text(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "n/a" }
         #if DEBUG
         return "FMA peak of one core: not measured in a debug build"
         #else
+        func text(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "n/a" }
         return "FMA peak of one core (fp32): AVX2 \(text(avx2)) GFLOP/s, AVX-512 \(text(avx512)) GFLOP/s"
         #endif
     }
