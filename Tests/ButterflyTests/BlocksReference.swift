@@ -9,6 +9,13 @@ enum BlocksReference {
         0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
     }
 
+    /// d gelu / dx = ½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²), t = tanh(√(2/π)·(x + 0.044715·x³)).
+    static func geluDerivative(_ x: Double) -> Double {
+        let c = (2 / Double.pi).squareRoot()
+        let t = tanh(c * (x + 0.044715 * x * x * x))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    }
+
     static func layerNorm(_ x: Matrix<Double>, gain: Matrix<Double>, bias: Matrix<Double>, epsilon: Double) -> Matrix<Double> {
         var y = Matrix<Double>(rows: x.rows, cols: x.cols)
         for i in 0..<x.rows {

@@ -134,9 +134,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         try multiply(x, into: &y, bias: b, lowRank: (h, u))
     }
 
-    /// y = x·Wᵀ (+ bias) (+ h·Uᵀ).
-    private func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil) throws {
+    /// y = x·Wᵀ (+ bias) (+ h·Uᵀ), then the `epilogue` on y block by block (LIBXSMM only:
+    /// callers check `fusesEpilogue`).
+    func multiply(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias: Matrix<Scalar>?,
+                  lowRank: (Matrix<Scalar>, Matrix<Scalar>)? = nil, epilogue: OutputEpilogue<Scalar>? = nil) throws {
         let batch = x.rows
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
@@ -152,7 +153,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!,
-                                                            bias: biasPointer, lowRank: term)
+                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
                         }
                     }
@@ -160,6 +161,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             return
         }
+        try Self.refuse(epilogue, "BlockSparseLinear.forward")
         if let bias { try broadcastRows(bias, into: &y) }
         let beta: Scalar = bias == nil ? 0 : 1
         let workspaceCount = BlockSparseKernel.forwardWorkspaceCount(layout, batch: batch)
@@ -183,9 +185,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// kernels, h is computed tile by tile inside the strip loop (`XSMMLowRankKernels`), and a
     /// bias rides on the rank-r product: `hidden` is then (batch, r + 1) with column r all ones,
     /// U is packed with b as its column r, and y += [h 1]·[U b]ᵀ (`XSMMKernelSet.foldsBias`).
-    /// Else h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`.
+    /// Else h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`. An
+    /// `epilogue` runs on y block by block (LIBXSMM only: callers check `fusesEpilogue`).
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
-                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>) throws {
+                 u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>,
+                 epilogue: OutputEpilogue<Scalar>? = nil) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard u.rows == outputFeatures, v.cols == inputFeatures, u.cols == v.rows, v.rows > 0 else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank factors U \(u.rows)×\(u.cols), V \(v.rows)×\(v.cols) do not fit "
@@ -213,7 +217,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
                                 BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!,
-                                                            bias: biasPointer, lowRank: term)
+                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
                         }
                     }
@@ -221,6 +225,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             return
         }
+        try Self.refuse(epilogue, "BlockSparseLinear.forward")
         try gemm(x, .none, v, .transposed, into: &h)
         try forward(x, into: &y, bias: b, plus: h, times: u)
     }
@@ -231,10 +236,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// blocks, dx = dy·W + dh·V, and db += Σ_batch dy for `pixelflyBias` (the Pixelfly layer's
     /// bias; this layer's own, if it has one, too). On LIBXSMM all four low-rank products run on
     /// its kernels, dh tile by tile inside the input gradient's strip loop and db with the weight
-    /// gradient's tiles; else they are `gemm` calls and `addColumnSums`.
+    /// gradient's tiles; else they are `gemm` calls and `addColumnSums`. An `epilogue` runs on
+    /// dx block by block (LIBXSMM only: callers check `fusesEpilogue`).
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
-                  hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?) throws {
+                  hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?,
+                  epilogue: OutputEpilogue<Scalar>? = nil) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         let foldsBias = h.cols == rank + 1
@@ -255,7 +262,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                                          kernels: products.uGradient)
                     withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
                                         producerFactor: u.value, producerKernels: products.hiddenGradient, producerRank: rank) { term in
-                        xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU)
+                        xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
+                                     epilogue: epilogue)
                     }
                 }
             }
@@ -268,6 +276,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             }
             return
         }
+        try Self.refuse(epilogue, "BlockSparseLinear.backward")
         if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         // dU += dyᵀ·h (the parallel `gemm`). An h that ends in the ones column of a LIBXSMM
         // forward (the backend changed in between) loses that column first.
@@ -346,8 +355,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: (dh, v))
     }
 
-    private func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
-                          lowRank: (Matrix<Scalar>, Matrix<Scalar>)?) throws {
+    /// The backward with an optional low-rank term, then the `epilogue` on dx block by block
+    /// (LIBXSMM only: callers check `fusesEpilogue`).
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
+                  lowRank: (Matrix<Scalar>, Matrix<Scalar>)?, epilogue: OutputEpilogue<Scalar>? = nil) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let batch = x.rows
         dx.reshape(rows: batch, cols: inputFeatures)
@@ -357,10 +368,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: &lowRankGradientPack)
             }
             withFusedLowRank(lowRank?.0, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient) { term in
-                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias, uGradient: nil)
+                xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias, uGradient: nil, epilogue: epilogue)
             }
             return
         }
+        try Self.refuse(epilogue, "BlockSparseLinear.backward")
         if let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -395,6 +407,22 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                      weightGradient: weightGradientPlan, set: set)
         }
         return kernels
+    }
+
+    /// Whether an `OutputEpilogue` can run inside this layer's products at `batch` rows with a
+    /// rank-`rank` term (0: none) that folds the bias in or not: LIBXSMM kernels (and, with a
+    /// term, its low-rank kernels) at that size, Float.
+    func fusesEpilogue(batch: Int, rank: Int, foldsBias: Bool) -> Bool {
+        guard OutputEpilogue<Scalar>.isAvailable, batch > 0,
+              let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: foldsBias) else { return false }
+        return rank == 0 || kernels.lowRankProducts != nil
+    }
+
+    /// Throws when an epilogue reaches a path that cannot run it (the caller skipped `fusesEpilogue`).
+    private static func refuse(_ epilogue: OutputEpilogue<Scalar>?, _ operation: String) throws {
+        guard epilogue != nil else { return }
+        throw ConfigurationError(operation, "a fused activation needs the LIBXSMM backend with kernels for this batch "
+            + "and Float; check fusesGELU(batch:) first")
     }
 
     /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows
@@ -446,7 +474,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// dx = dy·W (+ the low-rank `term`).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                               term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
-                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?) {
+                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?, epilogue: OutputEpilogue<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -462,7 +490,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
                                                     set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                    output: inputGradient.baseAddress!, bias: nil, lowRank: term)
+                                                    output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                     }
                 }
             }

@@ -144,11 +144,13 @@ enum BlockSparseXSMMKernel {
     /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
     /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
-    /// y is written once. `kernels[h][tile]`.
+    /// y is written once. `kernels[h][tile]`. An `epilogue` runs over each tile's finished
+    /// output rows, whole and contiguous (per chunk, after them, where rows no strip covers are
+    /// filled in per chunk).
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
-        lowRank: FusedLowRank<S>?
+        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil
     ) {
         let (rows, cols, batch, tile) = (plan.rows, plan.cols, set.batch, set.tile)
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / tile)
@@ -182,6 +184,9 @@ enum BlockSparseXSMMKernel {
                                     pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail]!, bias + strip.row, set.ones, c)
                                 }
                             }
+                            if let epilogue, plan.uncoveredRows.isEmpty {
+                                epilogue.run(output, offset: start * rows, count: min(tile, batch - start) * rows)
+                            }
                         }
                         let first = chunkTiles.lowerBound * tile
                         let chunk = min(batch, chunkTiles.upperBound * tile) - first
@@ -209,6 +214,9 @@ enum BlockSparseXSMMKernel {
                                        b: lowRank.factor + range.lowerBound * lowRank.rank, ldb: range.count, beta: 1,
                                        c: output + first * rows + range.lowerBound, ldc: rows)
                             }
+                        }
+                        if let epilogue, !plan.uncoveredRows.isEmpty {
+                            epilogue.run(output, offset: first * rows, count: chunk * rows)
                         }
                     }
                 }

@@ -13,7 +13,8 @@
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
 ///   forward   y = x·s,                                 s = σ(2u)
 ///   backward  dx = dy·(s + x·s(1−s)·2√(2/π)(1 + 3·0.044715x²))
-/// Where e^(−2u) would exceed Float's range, s is exactly 0.
+/// Where e^(−2u) would exceed Float's range, s is exactly 0. The backward may run in place
+/// (dx == dy: every element is read before it is written).
 
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count);

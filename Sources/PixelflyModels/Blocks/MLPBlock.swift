@@ -4,13 +4,20 @@ import PixelflyCore
 ///
 /// Both linears come from the factory, so either can be dense, Pixelfly, low-rank or
 /// butterfly. Backward chains the three pieces: ∂a = fc2ᵀ(∂y), ∂h = gelu′(h) ⊙ ∂a,
-/// ∂x = fc1ᵀ(∂h), each linear accumulating its own parameter gradients.
+/// ∂x = fc1ᵀ(∂h), each linear accumulating its own parameter gradients. Where fc1 can run GELU
+/// inside its forward kernel, and fc2 GELU's derivative inside its input-gradient kernel
+/// (`GELUFusingLinear`: block-sparse and Pixelfly layers on LIBXSMM, Float), they do, and the
+/// separate activation pass over the (batch × hidden) matrices is skipped; the results are
+/// the same.
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
     public let fc1: any LinearLayer<Scalar>
     public let fc2: any LinearLayer<Scalar>
     private let activation = GELU<Scalar>()
+    /// fc1 and fc2 where they can fuse GELU (checked per batch size).
+    private let fc1GELU: (any GELUFusingLinear<Scalar>)?
+    private let fc2GELU: (any GELUFusingLinear<Scalar>)?
     /// fc1 output h, GELU output a, and their gradients: reused across steps.
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
@@ -36,6 +43,8 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         fc2 = try linear(hiddenFeatures, features, name + ".fc2", &rng)
         try Self.check(fc1, input: features, output: hiddenFeatures, "fc1")
         try Self.check(fc2, input: hiddenFeatures, output: features, "fc2")
+        fc1GELU = fc1 as? any GELUFusingLinear<Scalar>
+        fc2GELU = fc2 as? any GELUFusingLinear<Scalar>
     }
 
     static func check(_ layer: any LinearLayer<Scalar>, input: Int, output: Int, _ role: String) throws {
@@ -49,8 +58,12 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         forwardInput.record(x)
-        try fc1.forward(x, into: &hidden)
-        try activation.forward(hidden, into: &activated)
+        if let fc1GELU, fc1GELU.fusesGELU(batch: x.rows) {
+            try fc1GELU.forward(x, into: &hidden, gelu: &activated)
+        } else {
+            try fc1.forward(x, into: &hidden)
+            try activation.forward(hidden, into: &activated)
+        }
         try fc2.forward(activated, into: &y)
     }
 
@@ -60,8 +73,12 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
-        try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
+        if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
+            try fc2GELU.backward(input: activated, outputGradient: dy, geluInput: hidden, inputGradient: &hiddenGradient)
+        } else {
+            try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
+            try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
+        }
         try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
     }
 }

@@ -1,0 +1,43 @@
+import CVectorKernels
+import PixelflyCore
+
+/// An element-wise pass that a block-sparse product runs over each batch tile of its output
+/// once the tile's rows are finished (block products, a fused low-rank term and the bias):
+/// GELU's forward on fc1's output, GELU's derivative on fc2's input gradient in an MLP
+/// (`GELUFusingLinear`). The tile (64 rows × out) was just written, so the pass reads it from
+/// L2 instead of reading the whole (batch × hidden) matrix back from memory in a separate pass,
+/// and it runs inside the kernel's thread split instead of a parallel region of its own.
+///
+/// Whole rows, not strip by strip: a strip's block (64 rows of 48–128 elements, rows `out`
+/// apart) is still in L1, but the operand at the same offsets (a for the forward, h for the
+/// derivative) then streams in 192-byte pieces 12 KB apart, which the prefetchers do not follow:
+/// on Zen 5, a 1024 × 3072 GELU in such blocks took 1.7–2.5 ms against 0.8–1.1 ms contiguous
+/// (1 thread), and the Mixer step did not get faster (notebooks-md/kernel-families.md,
+/// "Seventh pass").
+///
+/// `output` and the epilogue's operand are row-major with the same shape, so the rows at
+/// `offset` of one are the rows at `offset` of the other. Float only: the GELU bodies are
+/// CVectorKernels' (AVX-512F, AVX2+FMA or portable, chosen at run time), those of the `GELU`
+/// layer.
+enum OutputEpilogue<S> {
+    /// activated = gelu(output).
+    case gelu(activated: UnsafeMutablePointer<S>)
+    /// output ← output ⊙ gelu′(preActivation): dh = gelu′(h) ⊙ da.
+    case geluDerivative(preActivation: UnsafePointer<S>)
+
+    /// Whether the epilogue can run for this scalar type.
+    static var isAvailable: Bool { S.self == Float.self }
+
+    /// Runs the pass over `count` contiguous elements of `output` from `offset`.
+    func run(_ output: UnsafeMutablePointer<S>, offset: Int, count: Int) {
+        precondition(Self.isAvailable, "OutputEpilogue runs on Float only; callers check isAvailable")
+        guard count > 0 else { return }
+        let out = UnsafeMutableRawPointer(output + offset).assumingMemoryBound(to: Float.self)
+        switch self {
+        case .gelu(let activated):
+            pixelfly_gelu_forward_f32(out, UnsafeMutableRawPointer(activated + offset).assumingMemoryBound(to: Float.self), count)
+        case .geluDerivative(let preActivation):
+            pixelfly_gelu_backward_f32(UnsafeRawPointer(preActivation + offset).assumingMemoryBound(to: Float.self), out, out, count)
+        }
+    }
+}

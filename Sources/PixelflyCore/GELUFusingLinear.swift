@@ -1,0 +1,25 @@
+/// A linear layer whose kernels can apply GELU to its output as they produce it, and GELU's
+/// derivative to its input gradient, so that an MLP `fc2(gelu(fc1(x)))` needs no separate
+/// activation pass over the (batch × hidden) matrices:
+///
+///     fc1:  h = x·Wᵀ + b,  a = gelu(h)                  `forward(_:into:gelu:)`
+///     fc2:  dh = gelu′(h) ⊙ (dy·W)  (for input a = gelu(h))   `backward(input:outputGradient:geluInput:inputGradient:)`
+///
+/// Each output block gets the activation while it is still in cache after its products. The
+/// results equal the unfused sequence (the same GELU bodies, element for element). A layer
+/// fuses only where its kernels can (`fusesGELU(batch:)`); callers fall back to `forward` or
+/// `backward` plus a separate GELU otherwise.
+public protocol GELUFusingLinear<Scalar>: LinearLayer {
+    /// Whether the two fused calls run at this batch size with the layer's current backend.
+    func fusesGELU(batch: Int) -> Bool
+
+    /// `forward(x, into: &y)`, then `activated = gelu(y)` block by block. Throws
+    /// `ConfigurationError` if `fusesGELU(batch: x.rows)` is false.
+    func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, gelu activated: inout Matrix<Scalar>) throws
+
+    /// `backward(input: x, outputGradient: dy, inputGradient: &dx)` with dx multiplied by
+    /// gelu′(`geluInput`) block by block, where x = gelu(geluInput). The parameter gradients are
+    /// those of `backward`. Throws `ConfigurationError` if `fusesGELU(batch: x.rows)` is false.
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, geluInput: Matrix<Scalar>,
+                  inputGradient dx: inout Matrix<Scalar>) throws
+}
