@@ -95,6 +95,21 @@ struct TrainingOptimizerTests {
         #expect(abs(a.gradient[0, 0] / b.gradient[0, 0] - 0.75) < 1e-12) // direction kept
     }
 
+    /// The norm of Float gradients spanning several 4096-element blocks, with lengths that are
+    /// not multiples of the eight running sums, against a Double sum of squares.
+    @Test func globalNormOfLargeFloatGradients() throws {
+        var rng = SeededRandom(seed: 4)
+        let parameters = [9_003, 5, 4_096, 8].map { count in
+            Parameter<Float>(name: "p\(count)", value: Matrix(rows: 1, cols: count), weightDecay: true)
+        }
+        for p in parameters {
+            try p.assignGradient(Matrix(rows: 1, cols: p.value.cols, initializer: .normal(mean: 0, standardDeviation: 2), rng: &rng))
+        }
+        let expected = parameters.flatMap(\.gradient.storage).map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        let norm = clipGradientNorm(parameters, maxNorm: .infinity)
+        #expect(abs(norm - expected) / expected < 1e-6, "norm \(norm), Double reference \(expected)")
+    }
+
     /// Optimizer step, clipping and schedule allocate nothing once the moments exist. (In a
     /// debug build a `for x in array` loop in unspecialised generic code allocates once per
     /// iteration, so the hot paths loop over indices.)

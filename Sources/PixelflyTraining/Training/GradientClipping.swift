@@ -16,15 +16,37 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scal
     return norm
 }
 
-/// Σ m², accumulated per tensor in `Scalar` and returned in Double.
+/// Σ m²: eight running sums in `Scalar` over blocks of `sumOfSquaresBlock` elements, each
+/// block's total added in Double. One running sum was a chain of dependent additions, one per
+/// element at the adder's latency: 1.7 ms of a 62 ms Pixelfly Mixer step (2.3 M gradients) and
+/// about 8 ms of the dense one on Zen 5; eight independent sums let the adds overlap (and the
+/// compiler pair them into vector adds). The order is fixed, so the result does not depend on
+/// the thread count or the machine.
 @usableFromInline
 func sumOfSquaresOf<Scalar: TensorScalar>(_ m: Matrix<Scalar>) -> Double {
     m.withUnsafeBufferPointer { g in
-        var partial: Scalar = 0
-        for i in g.indices { partial += g[i] * g[i] }
-        return Double(partial)
+        var total = 0.0
+        var start = 0
+        while start < g.count {
+            let end = min(g.count, start + sumOfSquaresBlock)
+            var (s0, s1, s2, s3, s4, s5, s6, s7) = (Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0), Scalar(0))
+            var i = start
+            while i + 8 <= end {
+                s0 += g[i] * g[i]; s1 += g[i + 1] * g[i + 1]; s2 += g[i + 2] * g[i + 2]; s3 += g[i + 3] * g[i + 3]
+                s4 += g[i + 4] * g[i + 4]; s5 += g[i + 5] * g[i + 5]; s6 += g[i + 6] * g[i + 6]; s7 += g[i + 7] * g[i + 7]
+                i += 8
+            }
+            while i < end { s0 += g[i] * g[i]; i += 1 }
+            total += Double(((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+            start = end
+        }
+        return total
     }
 }
+
+/// Elements per block of `sumOfSquaresOf` (its Double accumulation step).
+@usableFromInline
+let sumOfSquaresBlock = 4096
 
 /// m ← s·m.
 @usableFromInline
