@@ -52,7 +52,12 @@ public func addResidual<Scalar: TensorScalar>(_ x: Matrix<Scalar>, to y: inout M
     x.withUnsafeBufferPointer { px in
         y.withUnsafeMutableBufferPointer { py in
             guard let source = px.baseAddress, let target = py.baseAddress else { return }
-            Scalar.axpy(count: px.count, alpha: 1, x: source, y: target)
+            // Split over the compute threads: one `axpy` on the calling thread was 1.4 % of a
+            // Pixelfly Mixer step while the other thread waited (notebooks-md/kernel-families.md,
+            // "Seventh pass").
+            ComputeThreads.parallelRanges(px.count, minimumLength: 65_536) { range in
+                Scalar.axpy(count: range.count, alpha: 1, x: source + range.lowerBound, y: target + range.lowerBound)
+            }
         }
     }
 }
