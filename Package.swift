@@ -6,7 +6,7 @@
 //         │                 │
 //         │                 ▼
 //         ├──────────► PixelflyTraining ──► PixelflyData ──► CZlib
-//         │                 │                    │
+//         │                 │  (and ──► CVectorKernels: AdamW)
 //         │                 ▼                    ▼
 //         ├──────────► PixelflyModels ──► Butterfly ──► LowRank ──► PixelflyCore ──► COpenBLAS
 //         │                 │                 ├──► CLibXSMM              ▲
@@ -19,8 +19,8 @@
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
-// CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums) in C with AVX2+FMA (GELU
-//               also AVX-512F) bodies chosen at run time (Swift code is built for baseline x86-64;
+// CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums, AdamW) in C with AVX2+FMA
+//               (GELU and AdamW also AVX-512F) bodies chosen at run time (Swift code is built for baseline x86-64;
 //               the package passes no unsafe flags).
 // PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a
 //               key/value cache. No file I/O.
@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "PixelflyData", dependencies: ["PixelflyCore", "CZlib"]),
         .target(
             name: "PixelflyTraining",
-            dependencies: ["PixelflyCore", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData"]
+            dependencies: ["PixelflyCore", "LowRank", "Butterfly", "PixelflyModels", "PixelflyData", "CVectorKernels"]
         ),
         .target(name: "Distributed", dependencies: ["PixelflyTraining", "PixelflyModels", "PixelflyCore", "CMPI"]),
         .executableTarget(

@@ -55,6 +55,21 @@ void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float
                                           const float *gain, const float *stats,
                                           float *gain_gradient, float *bias_gradient);
 
+/// One AdamW step (PyTorch's `AdamW`, decoupled decay folded into `decay`) over `count`
+/// elements, the constants of the step and parameter in `c`:
+///   m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,
+///   θ ← θ·decay − step_size·m / (√v · inverse_sqrt_correction2 + ε)
+/// with decay = 1 − ηλ (1 without decay), step_size = η/(1 − β₁ᵗ), inverse_sqrt_correction2 =
+/// 1/√(1 − β₂ᵗ). AVX-512F body (masked tail) where the CPU has it, else AVX2+FMA, else portable;
+/// the bodies are those `pixelfly_gelu_body_available` reports, and `_body` runs a named one.
+struct pixelfly_adamw_constants {
+    float beta1, beta2, epsilon, decay, step_size, inverse_sqrt_correction2;
+};
+void pixelfly_adamw_f32(float *theta, const float *g, float *m, float *v, size_t count,
+                        const struct pixelfly_adamw_constants *c);
+void pixelfly_adamw_f32_body(int body, float *theta, const float *g, float *m, float *v, size_t count,
+                             const struct pixelfly_adamw_constants *c);
+
 /// The core's peak single-precision FMA rate, for reading GEMM speeds against it: runs `rounds`
 /// rounds of PIXELFLY_FMA_CHAINS independent chains a ← a·multiplier + addend, each one vector
 /// of `lanes` floats (8: AVX2+FMA, 16: AVX-512F), from `start` (PIXELFLY_FMA_CHAINS·lanes

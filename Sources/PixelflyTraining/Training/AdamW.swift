@@ -1,3 +1,4 @@
+import CVectorKernels
 import PixelflyCore
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter; PyTorch's `AdamW`).
@@ -70,8 +71,11 @@ public final class AdamW<Scalar: TensorScalar> {
         }
     }
 
-    /// The per-element loop (specialised for Float and Double inside this module), split over
-    /// `ComputeThreads` for large parameters.
+    /// The per-element loop, split over `ComputeThreads` for large parameters: Float through
+    /// `pixelfly_adamw_f32` (AVX-512F or AVX2+FMA bodies chosen at run time; the Swift loop,
+    /// built for baseline x86-64, ran one element at a time: 3.7 ms of a 62 ms Pixelfly Mixer
+    /// step for 2.3 M parameters on Zen 5, notebooks-md/kernel-families.md, "Seventh pass"),
+    /// Double in Swift.
     @usableFromInline
     static func updateOne(value theta: UnsafeMutableBufferPointer<Scalar>, gradient: Matrix<Scalar>,
                           m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
@@ -80,6 +84,23 @@ public final class AdamW<Scalar: TensorScalar> {
         gradient.withUnsafeBufferPointer { g in
             m.withUnsafeMutableBufferPointer { m in
                 v.withUnsafeMutableBufferPointer { v in
+                    if Scalar.self == Float.self, let t = theta.baseAddress, let gp = g.baseAddress,
+                       let mp = m.baseAddress, let vp = v.baseAddress {
+                        let constants = pixelfly_adamw_constants(
+                            beta1: Float(beta1), beta2: Float(beta2), epsilon: Float(epsilon), decay: Float(decay),
+                            step_size: Float(stepSize), inverse_sqrt_correction2: Float(inverseSqrtCorrection2))
+                        let (tf, gf, mf, vf) = (UnsafeMutableRawPointer(t).assumingMemoryBound(to: Float.self),
+                                                UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
+                                                UnsafeMutableRawPointer(mp).assumingMemoryBound(to: Float.self),
+                                                UnsafeMutableRawPointer(vp).assumingMemoryBound(to: Float.self))
+                        withUnsafePointer(to: constants) { c in
+                            ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
+                                let i = range.lowerBound
+                                pixelfly_adamw_f32(tf + i, gf + i, mf + i, vf + i, range.count, c)
+                            }
+                        }
+                        return
+                    }
                     ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
                         for i in range {
                             let gi = g[i]
