@@ -6,24 +6,20 @@ import Testing
 /// fastest one) on counts around every vector width, one step from non-zero moments, against
 /// the same step in Double. The element after the last is a sentinel that no body may write
 /// (the AVX-512 tail is a masked store).
-@Suite("AdamW C bodies")
-struct AdamWBodyTests {
-    static let counts = [1, 7, 8, 9, 15, 16, 17, 33, 1000]
-    static var avx512Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX512)) == 0 }
-    static var avx2Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX2)) == 0 }
-
+/// (Part of the `VectorKernelsTests` suite, whose CPU checks decide which bodies run.)
+extension VectorKernelsTests {
     @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state, so the AVX-512 body cannot run"),
-          arguments: counts)
-    func avx512Body(count: Int) throws { try check(Int32(PIXELFLY_GELU_AVX512), count: count) }
+          arguments: bodyCounts)
+    func adamWAVX512Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_AVX512), count: count) }
 
     @Test(.disabled(if: avx2Unavailable, "this CPU does not report AVX2 and FMA, so the AVX2 body cannot run"),
-          arguments: counts)
-    func avx2Body(count: Int) throws { try check(Int32(PIXELFLY_GELU_AVX2), count: count) }
+          arguments: bodyCounts)
+    func adamWAVX2Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_AVX2), count: count) }
 
-    @Test(arguments: counts)
-    func portableBody(count: Int) throws { try check(Int32(PIXELFLY_GELU_PORTABLE), count: count) }
+    @Test(arguments: bodyCounts)
+    func adamWPortableBody(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_PORTABLE), count: count) }
 
-    func check(_ body: Int32, count: Int) throws {
+    func checkAdamWBody(_ body: Int32, count: Int) throws {
         var rng = SeededRandom(seed: UInt64(count) &* 13 &+ UInt64(body))
         func draw(_ low: Double, _ high: Double) -> [Float] {
             Matrix<Float>(rows: 1, cols: count, initializer: .uniform(low: low, high: high), rng: &rng).storage
