@@ -144,9 +144,9 @@ enum BlockSparseXSMMKernel {
     /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
     /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
-    /// y is written once. `kernels[h][tile]`. An `epilogue` runs over each tile's finished
-    /// output rows, whole and contiguous (per chunk, after them, where rows no strip covers are
-    /// filled in per chunk).
+    /// y is written once. `kernels[h][tile]`. An `epilogue` runs over each tile's output rows,
+    /// whole and contiguous, once the tile is finished (per chunk instead, after the chunk's
+    /// uncovered rows are filled, when the plan has rows no strip covers).
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,

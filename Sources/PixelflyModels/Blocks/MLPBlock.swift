@@ -18,9 +18,9 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     /// fc1 and fc2 where they can fuse GELU (checked per batch size).
     private let fc1GELU: (any GELUFusingLinear<Scalar>)?
     private let fc2GELU: (any GELUFusingLinear<Scalar>)?
-    /// fc1 output h, GELU output a, and their gradients: reused across steps.
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
+    /// fc1 output h, GELU output a, and their gradients: reused across steps.
     private var hidden = Matrix<Scalar>(rows: 0, cols: 0)
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
     private var activatedGradient = Matrix<Scalar>(rows: 0, cols: 0)
