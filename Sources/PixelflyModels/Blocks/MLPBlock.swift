@@ -7,8 +7,8 @@ import PixelflyCore
 /// ∂x = fc1ᵀ(∂h), each linear accumulating its own parameter gradients. Where fc1 can run GELU
 /// inside its forward kernel, and fc2 GELU's derivative inside its input-gradient kernel
 /// (`GELUFusingLinear`: block-sparse and Pixelfly layers on LIBXSMM, Float), they do, and the
-/// separate activation pass over the (batch × hidden) matrices is skipped; the results are
-/// the same.
+/// separate activation pass over the (batch × hidden) matrices is skipped; the results agree
+/// up to rounding.
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
