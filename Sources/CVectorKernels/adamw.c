@@ -71,9 +71,7 @@ void pixelfly_adamw_f32_body(int body, float *theta, const float *g, float *m, f
 
 void pixelfly_adamw_f32(float *theta, const float *g, float *m, float *v, size_t count,
                         const struct pixelfly_adamw_constants *c) {
-    int body = pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512) ? PIXELFLY_GELU_AVX512
-             : pixelfly_vector_kernels_use_avx2() ? PIXELFLY_GELU_AVX2 : PIXELFLY_GELU_PORTABLE;
-    pixelfly_adamw_f32_body(body, theta, g, m, v, count, c);
+    pixelfly_adamw_f32_body(pixelfly_fastest_body(), theta, g, m, v, count, c);
 }
 
 #else

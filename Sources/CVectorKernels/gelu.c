@@ -187,19 +187,19 @@ void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, 
     else gelu_backward_portable(x, dy, dx, 0, count);
 }
 
-/* The fastest body this CPU has: AVX-512F (16 lanes, about twice the AVX2 body on Zen 5; see
-   notebooks-md/blocks.md), else AVX2+FMA, else portable. */
-static int gelu_body(void) {
+/* The fastest body this CPU has: AVX-512F (16 lanes, about twice the AVX2 body on Zen 5 for
+   GELU; see notebooks-md/blocks.md), else AVX2+FMA, else portable. */
+int pixelfly_fastest_body(void) {
     if (pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512)) return PIXELFLY_GELU_AVX512;
     return pixelfly_vector_kernels_use_avx2() ? PIXELFLY_GELU_AVX2 : PIXELFLY_GELU_PORTABLE;
 }
 
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
-    pixelfly_gelu_forward_f32_body(gelu_body(), x, y, count);
+    pixelfly_gelu_forward_f32_body(pixelfly_fastest_body(), x, y, count);
 }
 
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
-    pixelfly_gelu_backward_f32_body(gelu_body(), x, dy, dx, count);
+    pixelfly_gelu_backward_f32_body(pixelfly_fastest_body(), x, dy, dx, count);
 }
 
 #else
@@ -207,6 +207,8 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
 int pixelfly_vector_kernels_use_avx2(void) { return 0; }
 
 int pixelfly_gelu_body_available(int body) { return body == PIXELFLY_GELU_PORTABLE; }
+
+int pixelfly_fastest_body(void) { return PIXELFLY_GELU_PORTABLE; }
 
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
     (void)body;

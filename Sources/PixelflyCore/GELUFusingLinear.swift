@@ -24,3 +24,19 @@ public protocol GELUFusingLinear<Scalar>: LinearLayer {
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, geluInput: Matrix<Scalar>,
                   inputGradient dx: inout Matrix<Scalar>) throws
 }
+
+extension GELUFusingLinear {
+    /// Throws `ConfigurationError` unless `fusesGELU(batch:)`.
+    package func requireGELUFusion(batch: Int, _ operation: String) throws {
+        guard !fusesGELU(batch: batch) else { return }
+        throw ConfigurationError(operation, "GELU fuses only on the LIBXSMM backend, in Float, with kernels for a "
+            + "\(batch)-row batch; check fusesGELU(batch:) and use forward/backward with a separate GELU otherwise")
+    }
+
+    /// Throws `ShapeError` unless `geluInput` has the shape of the input x it produced.
+    package func checkGELUInput(_ geluInput: Matrix<Scalar>, of x: Matrix<Scalar>, _ operation: String) throws {
+        guard geluInput.rows == x.rows, geluInput.cols == x.cols else {
+            throw ShapeError(operation, "GELU input is \(geluInput.rows)×\(geluInput.cols); the layer's input x = gelu(·) is \(x.rows)×\(x.cols)")
+        }
+    }
+}

@@ -1,8 +1,8 @@
 import PixelflyCore
 
 /// GELU fused into the block-sparse products (`GELUFusingLinear`): on the LIBXSMM backend, in
-/// Float, each strip's block of the output gets the activation (forward) or its derivative
-/// (input gradient) right after the strip's products, while it is in L1 (`OutputEpilogue`).
+/// Float, each batch tile of the output gets the activation (forward) or its derivative (input
+/// gradient) once the tile's strips are done, while it is in L2 (`OutputEpilogue`).
 extension BlockSparseLinear: GELUFusingLinear {
     public func fusesGELU(batch: Int) -> Bool { fusesEpilogue(batch: batch, rank: 0, foldsBias: false) }
 
@@ -25,22 +25,6 @@ extension BlockSparseLinear: GELUFusingLinear {
         try geluInput.withUnsafeBufferPointer { h in
             try backward(input: x, outputGradient: dy, inputGradient: &dx, lowRank: nil,
                          epilogue: .geluDerivative(preActivation: h.baseAddress!))
-        }
-    }
-}
-
-extension GELUFusingLinear {
-    /// Throws `ConfigurationError` unless `fusesGELU(batch:)`.
-    func requireGELUFusion(batch: Int, _ operation: String) throws {
-        guard !fusesGELU(batch: batch) else { return }
-        throw ConfigurationError(operation, "GELU fuses only on the LIBXSMM backend, in Float, with kernels for a "
-            + "\(batch)-row batch; check fusesGELU(batch:) and use forward/backward with a separate GELU otherwise")
-    }
-
-    /// Throws `ShapeError` unless `geluInput` has the shape of the input x it produced.
-    func checkGELUInput(_ geluInput: Matrix<Scalar>, of x: Matrix<Scalar>, _ operation: String) throws {
-        guard geluInput.rows == x.rows, geluInput.cols == x.cols else {
-            throw ShapeError(operation, "GELU input is \(geluInput.rows)×\(geluInput.cols); the layer's input x = gelu(·) is \(x.rows)×\(x.cols)")
         }
     }
 }

@@ -1,9 +1,9 @@
 import PixelflyCore
 
 /// GELU fused into Pixelfly's `.sum` products (`GELUFusingLinear`): the activation, or its
-/// derivative, runs on each strip's block of y (or dx) after the block-sparse products, the
-/// rank-r term and the bias, while the block is in L1 (`OutputEpilogue`). LIBXSMM backend,
-/// Float; `.gated` does not fuse (its blend runs after both terms).
+/// derivative, runs on each batch tile of y (or dx) once the block-sparse products, the rank-r
+/// term and the bias of the tile are done, while it is in L2 (`OutputEpilogue`). LIBXSMM
+/// backend, Float; `.gated` does not fuse (its blend runs after both terms).
 extension PixelflyLinear: GELUFusingLinear {
     public func fusesGELU(batch: Int) -> Bool {
         combination == .sum && sparse.fusesEpilogue(batch: batch, rank: lowRank.rank, foldsBias: bias != nil)

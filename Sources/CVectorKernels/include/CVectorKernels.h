@@ -30,6 +30,10 @@ enum { PIXELFLY_GELU_PORTABLE = 0, PIXELFLY_GELU_AVX2 = 1, PIXELFLY_GELU_AVX512 
 /// requires the OS to save the ZMM state), else 0.
 int pixelfly_gelu_body_available(int body);
 
+/// The fastest of those bodies this CPU can run (AVX-512F, else AVX2+FMA, else portable): the
+/// one the dispatching GELU and AdamW entry points use.
+int pixelfly_fastest_body(void);
+
 /// The GELU forward/backward through one named body; an unavailable body runs the portable one.
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count);
