@@ -7,7 +7,7 @@
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
 /// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
 /// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs;
-/// GELU also has an AVX-512F body (16 lanes, masked tail), preferred where the CPU reports
+/// GELU, LayerNorm and AdamW also have an AVX-512F body (16 lanes, masked tail), preferred where the CPU reports
 /// AVX-512F.
 ///
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
@@ -19,7 +19,7 @@
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count);
 
-/// 1 when the CPU has AVX2+FMA (the LayerNorm body in use; GELU uses it unless AVX-512F is
+/// 1 when the CPU has AVX2+FMA (the body GELU, LayerNorm and AdamW use unless AVX-512F is
 /// there too), 0 for the portable ones.
 int pixelfly_vector_kernels_use_avx2(void);
 
@@ -58,6 +58,16 @@ void pixelfly_layernorm_rows_f32(const float *x, float *y, size_t rows, size_t n
 void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                           const float *gain, const float *stats,
                                           float *gain_gradient, float *bias_gradient);
+
+/// The two LayerNorm passes through one named body (`PIXELFLY_GELU_AVX512`: 16 lanes, any n,
+/// masked tail; `PIXELFLY_GELU_AVX2`: 8 lanes, n a multiple of 8; portable), for tests and
+/// timing; a body the CPU lacks, or AVX2 on another n, runs the portable one. The entry points
+/// above take `pixelfly_fastest_body()`. The vector bodies keep four running sums per row.
+void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t n,
+                                      const float *gain, const float *bias, float epsilon, float *stats);
+void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows,
+                                               size_t n, const float *gain, const float *stats,
+                                               float *gain_gradient, float *bias_gradient);
 
 /// One AdamW step (PyTorch's `AdamW`, decoupled decay folded into `decay`) over `count`
 /// elements, the constants of the step and parameter in `c`:

@@ -56,7 +56,7 @@ extension BlockKernels {
 
 extension BlockKernels {
     /// LayerNorm of `rows` rows of length n (`layerNormRow` each; for Float the same formulas in
-    /// C with an AVX2+FMA body), rows spread over `ComputeThreads`; `statistics[2i],
+    /// C with AVX-512F and AVX2+FMA bodies), rows spread over `ComputeThreads`; `statistics[2i],
     /// statistics[2i+1]` receive row i's (μ, r).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -67,7 +67,7 @@ extension BlockKernels {
     ) {
         ComputeThreads.parallelRanges(rows, minimumLength: max(1, 16_384 / max(n, 1)), alignment: 1) { range in
             if Scalar.self == Float.self {
-                // The C body has an AVX2+FMA path (CVectorKernels).
+                // CVectorKernels runs the fastest body the CPU has (AVX-512F, AVX2+FMA, portable).
                 let first = range.lowerBound
                 return pixelfly_layernorm_rows_f32(x.asFloat + first * n, y.asFloat + first * n, range.count, n,
                                                    gain.asFloat, bias.asFloat, Float(epsilon), statistics.asFloat + 2 * first)
