@@ -12,6 +12,7 @@
 //         │                 │                 ├──► CLibXSMM              ▲
 //         │                 └──► CVectorKernels ◄──┘                     │
 //         └──► FFTWOracle ──► CFFTW          FFTWOracle ─────────────────┘
+//   (and PixelflyCore ──► CVectorKernels: the spin-wait hint of the compute threads' pool)
 //
 // PixelflyCore: matrices, BLAS/LAPACK products, seeded initialisers, the layer protocol, the
 //               compute threads and the one rule by which kernels split work over them.
@@ -20,7 +21,7 @@
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
 // CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums, AdamW) in C with AVX2+FMA
-//               (GELU and AdamW also AVX-512F) bodies chosen at run time (Swift code is built for baseline x86-64;
+//               (GELU, LayerNorm and AdamW also AVX-512F) bodies chosen at run time, and the spin-wait hint (Swift code is built for baseline x86-64;
 //               the package passes no unsafe flags).
 // PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a
 //               key/value cache. No file I/O.
@@ -92,6 +93,7 @@ let package = Package(
             name: "PixelflyCore",
             dependencies: [
                 "COpenBLAS",
+                "CVectorKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ]
         ),

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CVectorKernels
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -106,14 +107,18 @@ final class ThreadFlagKey: Sendable {
 }
 
 /// Persistent worker threads behind `ComputeThreads`. Workers spin briefly after a region (the
-/// next one usually follows within microseconds), then sleep on a condition variable.
+/// next one usually follows within microseconds), then sleep on a condition variable. Every
+/// busy-wait loop runs the processor's spin-wait hint (`pixelfly_spin_pause`), so that on a core
+/// shared by two hardware threads the waiting thread leaves the issue slots to the working one.
 @usableFromInline
 final class WorkerPool: @unchecked Sendable {
-    /// Spins (roughly 0.5–1 ms) a worker makes waiting for the next region before it sleeps. On
-    /// this project's virtual machines waking a sleeping thread is slow enough to matter: with
-    /// 20 000 spins the Pixelfly MLP block (768 → 3072 → 768, 1024 rows) measured 72–108 ms over
-    /// four runs, with 400 000 spins 62–75 ms.
-    private static let spinsBeforeSleep = 400_000
+    /// How long a worker spins waiting for the next region before it sleeps. On this project's
+    /// virtual machines waking a sleeping thread is slow enough to matter: spinning about
+    /// 0.05 ms, the Pixelfly MLP block (768 → 3072 → 768, 1024 rows) measured 72–108 ms over four
+    /// runs, spinning about 0.5–1 ms 62–75 ms.
+    private static let spinSecondsBeforeSleep = 0.001
+    /// Spin-wait hints between two reads of the clock (≈ 1 µs on Zen 5, 2 µs on Intel).
+    private static let pausesPerClockRead = 32
 
     /// Read by any thread (`ComputeThreads.count`), written by `resize` while it holds `busy`.
     private let threadCountValue = Atomic<Int>(1)
@@ -196,9 +201,9 @@ final class WorkerPool: @unchecked Sendable {
             pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
             runTasks(worker: 0)
             pthread_setspecific(key, nil)
-            while unfinished.load(ordering: .acquiring) > 0 {}
+            while unfinished.load(ordering: .acquiring) > 0 { pixelfly_spin_pause() }
             openGeneration.store(-1, ordering: .sequentiallyConsistent)
-            while inside.load(ordering: .sequentiallyConsistent) > 0 {}
+            while inside.load(ordering: .sequentiallyConsistent) > 0 { pixelfly_spin_pause() }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
@@ -217,10 +222,15 @@ final class WorkerPool: @unchecked Sendable {
         pthread_setspecific(ComputeThreads.insideRegionKey.key, UnsafeRawPointer(bitPattern: 1))
         var seen = generation.load(ordering: .acquiring)
         while true {
-            var spins = 0
+            var pauses = 0
+            var sleepAt = 0.0
             while generation.load(ordering: .acquiring) == seen {
-                spins += 1
-                if spins < Self.spinsBeforeSleep { continue }
+                pixelfly_spin_pause()
+                pauses += 1
+                if pauses % Self.pausesPerClockRead != 0 { continue }
+                let now = monotonicSeconds()
+                if sleepAt == 0 { sleepAt = now + Self.spinSecondsBeforeSleep }
+                if now < sleepAt { continue }
                 pthread_mutex_lock(&mutex)
                 sleepers += 1
                 while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }

@@ -2,6 +2,7 @@
 #define CVECTORKERNELS_H
 
 #include <stddef.h>
+#include "SpinWait.h"
 
 /// Element-wise Float kernels that Swift cannot vectorise well without compiler flags: the
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
