@@ -2,12 +2,24 @@
 public struct CPUFeatures: Sendable, Equatable {
     public var modelName: String
     public var logicalCores: Int
+    /// Distinct (physical id, core id) pairs: fewer than `logicalCores` when hardware threads
+    /// share a core (Hyper-Threading, SMT), so that two compute threads may be one core's two
+    /// threads. nil when /proc/cpuinfo does not say.
+    public var physicalCores: Int?
     public var flags: Set<String>
 
-    public init(modelName: String, logicalCores: Int, flags: Set<String>) {
+    public init(modelName: String, logicalCores: Int, physicalCores: Int? = nil, flags: Set<String>) {
         self.modelName = modelName
         self.logicalCores = logicalCores
+        self.physicalCores = physicalCores
         self.flags = flags
+    }
+
+    /// "2 logical cores on 1 physical core", or "2 logical cores" when the topology is unknown.
+    public var coreSummary: String {
+        let logical = "\(logicalCores) logical core\(logicalCores == 1 ? "" : "s")"
+        guard let physicalCores else { return logical }
+        return logical + " on \(physicalCores) physical core\(physicalCores == 1 ? "" : "s")"
     }
 
     /// AVX-512 Foundation plus the BW/VL/DQ/CD subsets that OpenBLAS's SkylakeX kernels use.
@@ -17,24 +29,30 @@ public struct CPUFeatures: Sendable, Equatable {
 
     public var hasAVX2: Bool { flags.contains("avx2") && flags.contains("fma") }
 
-    /// Parses the text of `/proc/cpuinfo` (the first processor's `model name` and `flags`).
+    /// Parses the text of `/proc/cpuinfo` (the first processor's `model name` and `flags`; the
+    /// cores from every processor's `physical id` and `core id`, when each processor has both).
     public static func parse(cpuinfo text: String) -> CPUFeatures {
         var model = "unknown"
         var flags = Set<String>()
         var processors = 0
+        var cores = Set<String>(), coreIDs = 0
+        var physicalID = ""
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }
             let key = parts[0].trimmingWhitespace()
             let value = parts[1].trimmingWhitespace()
             switch key {
-            case "processor": processors += 1
+            case "processor": processors += 1; physicalID = ""
             case "model name" where model == "unknown": model = value
             case "flags" where flags.isEmpty: flags = Set(value.split(separator: " ").map(String.init))
+            case "physical id": physicalID = value
+            case "core id": coreIDs += 1; cores.insert(physicalID + "/" + value)
             default: break
             }
         }
-        return CPUFeatures(modelName: model, logicalCores: max(processors, 1), flags: flags)
+        let physical = coreIDs == processors && processors > 0 ? cores.count : nil
+        return CPUFeatures(modelName: model, logicalCores: max(processors, 1), physicalCores: physical, flags: flags)
     }
 
     /// This machine's features, read from `/proc/cpuinfo` (empty flags if it cannot be read).

@@ -30,7 +30,25 @@ struct KernelSelectionTests {
         let cpu = CPUFeatures.parse(cpuinfo: text)
         #expect(cpu.modelName == "Intel(R) Xeon(R) Platinum")
         #expect(cpu.logicalCores == 2)
+        #expect(cpu.physicalCores == nil, "no core ids: the topology is unknown")
+        #expect(cpu.coreSummary == "2 logical cores")
         #expect(cpu.hasAVX512 && cpu.hasAVX2)
+    }
+
+    /// Hardware threads of one core (a 2-vCPU cloud machine with Hyper-Threading) read as one
+    /// physical core; cores with the same core id on different sockets stay distinct.
+    @Test func countsPhysicalCoresFromCoreIDs() {
+        func processor(_ index: Int, socket: Int, core: Int) -> String {
+            "processor\t: \(index)\nmodel name\t: Xeon\nflags\t\t: avx2 fma\nphysical id\t: \(socket)\ncore id\t\t: \(core)\n"
+        }
+        let siblings = CPUFeatures.parse(cpuinfo: processor(0, socket: 0, core: 0) + "\n" + processor(1, socket: 0, core: 0))
+        #expect(siblings.physicalCores == 1)
+        #expect(siblings.coreSummary == "2 logical cores on 1 physical core")
+        let sockets = CPUFeatures.parse(cpuinfo: [processor(0, socket: 0, core: 0), processor(1, socket: 1, core: 0),
+                                                  processor(2, socket: 0, core: 1), processor(3, socket: 1, core: 1)].joined(separator: "\n"))
+        #expect(sockets.physicalCores == 4)
+        let partial = CPUFeatures.parse(cpuinfo: processor(0, socket: 0, core: 0) + "\nprocessor\t: 1\nmodel name\t: Xeon\n")
+        #expect(partial.physicalCores == nil, "a processor without a core id leaves the topology unknown")
     }
 
     /// The kernel family OpenBLAS reports is one of its x86-64 families (or, off x86-64, any

@@ -6,6 +6,8 @@ import PixelflyCore
 struct RunEnvironment: Codable, Sendable {
     var cpuModel: String
     var logicalCores: Int
+    /// nil when /proc/cpuinfo gives no core ids (and in results written before it was recorded).
+    var physicalCores: Int?
     var openBLASCore: String
     /// Threads of the library's parallel regions (`ComputeThreads.count`); OpenBLAS itself runs
     /// one thread per call, on each of them.
@@ -32,7 +34,7 @@ struct RunEnvironment: Codable, Sendable {
         let build = "release"
         #endif
         return RunEnvironment(
-            cpuModel: cpu.modelName, logicalCores: cpu.logicalCores,
+            cpuModel: cpu.modelName, logicalCores: cpu.logicalCores, physicalCores: cpu.physicalCores,
             openBLASCore: OpenBLASRuntime.coreName, computeThreads: ComputeThreads.count,
             openBLASThreadsPerCall: OpenBLASRuntime.threads,
             openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
@@ -44,6 +46,12 @@ struct RunEnvironment: Codable, Sendable {
             hostLoadAverage: loadAverage(), fmaPeak: .current)
     }
 
+    /// "2 logical cores on 1 physical core" (two compute threads then share one core), or
+    /// "2 logical cores" when the topology is unknown.
+    var cores: String {
+        CPUFeatures(modelName: cpuModel, logicalCores: logicalCores, physicalCores: physicalCores, flags: []).coreSummary
+    }
+
     /// CPU, OpenBLAS kernel family and LIBXSMM target in one phrase, for verdict lines.
     var machine: String {
         "\(cpuModel), OpenBLAS \(openBLASCore), LIBXSMM \(libxsmmTarget ?? "unknown")"
@@ -51,7 +59,7 @@ struct RunEnvironment: Codable, Sendable {
 
     var header: String {
         """
-        CPU: \(cpuModel), \(logicalCores) logical cores; \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
+        CPU: \(cpuModel), \(cores); \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
         \(OpenBLASRuntime.summary)
         OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
         \(fmaPeak?.summary ?? "FMA peak: not measured")
