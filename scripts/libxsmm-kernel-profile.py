@@ -18,24 +18,17 @@ forward or backward are dropped (set-up, the Double reference check, the dense l
 `layers` runs the forward twice per repetition (alone, then with the backward), so compare
 half the forward samples with the backward ones.
 """
-import bisect
 import collections
-import re
 import subprocess
 import sys
+
+from libxsmm_jit_dump import JITKernels
 
 if len(sys.argv) != 3:
     sys.exit("usage: libxsmm-kernel-profile.py LIBXSMM_STDERR_LOG PERF_DATA")
 log, data = sys.argv[1], sys.argv[2]
 
-kernels = []
-for line in open(log, errors="replace"):
-    match = re.match(r"LIBXSMM-JIT-DUMP\(ptr:file\) (0x[0-9a-f]+) : (\S+)", line)
-    if match:
-        name = re.sub(r"^libxsmm_[a-z0-9]+_f(32|64)_|_a1|_p0|_uh0_si0\.mxm$", "", match.group(2))
-        kernels.append((int(match.group(1), 16), name))
-kernels.sort()
-starts = [address for address, _ in kernels]
+kernels = JITKernels(log, short_names=True)
 
 script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"], capture_output=True, text=True, check=True).stdout
 counts, total = collections.Counter(), 0
@@ -47,12 +40,7 @@ for sample in script.split("\n\n"):
     if "Linear" not in stack or "DenseLinear" in stack or "denseWeight" in stack or "forwardError" in stack:
         continue
     phase = "backward" if "backward" in stack else "forward"
-    address = int(frames[0].split()[0], 16)
-    index = bisect.bisect_right(starts, address) - 1
-    if index >= 0 and address - starts[index] < 0x2000:
-        name = kernels[index][1]
-    else:
-        name = " ".join(frames[0].split()[1:])[:70]
+    name = kernels.name_at(int(frames[0].split()[0], 16)) or " ".join(frames[0].split()[1:])[:70]
     counts[(phase, name)] += 1
     total += 1
 

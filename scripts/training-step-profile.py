@@ -24,31 +24,24 @@ first one whose chain reaches `Trainer.step` to the first one whose chain reache
 (set-up, data loading and the FMA-peak probe come before, the evaluation after; keep
 `--eval-interval` above the step count so that it runs once, at the end).
 """
-import bisect
 import collections
-import re
 import subprocess
 import sys
+
+from libxsmm_jit_dump import JITKernels
 
 if len(sys.argv) != 3:
     sys.exit("usage: training-step-profile.py LIBXSMM_STDERR_LOG PERF_DATA")
 log, data = sys.argv[1], sys.argv[2]
 
-kernels = []
-for line in open(log, errors="replace"):
-    match = re.match(r"LIBXSMM-JIT-DUMP\(ptr:file\) (0x[0-9a-f]+) : (\S+)", line)
-    if match:
-        kernels.append((int(match.group(1), 16), match.group(2)))
-kernels.sort()
-starts = [address for address, _ in kernels]
+kernels = JITKernels(log)
 
 
 
 def libxsmm_kind(ip):
-    i = bisect.bisect_right(starts, ip) - 1
-    if i < 0 or ip - starts[i] >= 0x2000:
+    name = kernels.name_at(ip)
+    if name is None:
         return None
-    name = kernels[i][1]
     if ".trans" in name or "_trans_" in name:
         return "LIBXSMM transposes"
     if "_br2" in name:
