@@ -54,7 +54,7 @@ static int ascending(const void *a, const void *b) {
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 41;
     if (reps < 1 || reps > MAX_REPS) { fprintf(stderr, "repetitions must be 1...%d\n", MAX_REPS); return 1; }
-    if (!pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512) || !pixelfly_gelu_body_available(PIXELFLY_GELU_AVX2)) {
+    if (!pixelfly_body_available(PIXELFLY_BODY_AVX512) || !pixelfly_body_available(PIXELFLY_BODY_AVX2)) {
         fprintf(stderr, "this CPU lacks AVX-512F or AVX2+FMA; nothing to compare\n");
         return 1;
     }
@@ -67,10 +67,10 @@ int main(int argc, char **argv) {
     }
     static double avx2[MAX_REPS], avx512[MAX_REPS];
     for (int threads = 1; threads <= 2; threads++) {
-        for (int w = 0; w < 3; w++) { step(PIXELFLY_GELU_AVX2, threads); step(PIXELFLY_GELU_AVX512, threads); }
+        for (int w = 0; w < 3; w++) { step(PIXELFLY_BODY_AVX2, threads); step(PIXELFLY_BODY_AVX512, threads); }
         for (int r = 0; r < reps; r++) {
-            avx2[r] = step(PIXELFLY_GELU_AVX2, threads);
-            avx512[r] = step(PIXELFLY_GELU_AVX512, threads);
+            avx2[r] = step(PIXELFLY_BODY_AVX2, threads);
+            avx512[r] = step(PIXELFLY_BODY_AVX512, threads);
         }
         qsort(avx2, reps, sizeof(double), ascending);
         qsort(avx512, reps, sizeof(double), ascending);

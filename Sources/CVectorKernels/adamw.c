@@ -63,9 +63,9 @@ AVX512 static void adamw_f32_avx512(float *theta, const float *g, float *m, floa
 
 void pixelfly_adamw_f32_body(int body, float *theta, const float *g, float *m, float *v, size_t count,
                              const struct pixelfly_adamw_constants *c) {
-    if (!pixelfly_gelu_body_available(body)) body = PIXELFLY_GELU_PORTABLE;
-    if (body == PIXELFLY_GELU_AVX512) adamw_f32_avx512(theta, g, m, v, count, c);
-    else if (body == PIXELFLY_GELU_AVX2) adamw_f32_avx2(theta, g, m, v, count, c);
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    if (body == PIXELFLY_BODY_AVX512) adamw_f32_avx512(theta, g, m, v, count, c);
+    else if (body == PIXELFLY_BODY_AVX2) adamw_f32_avx2(theta, g, m, v, count, c);
     else adamw_f32_portable(theta, g, m, v, 0, count, c);
 }
 

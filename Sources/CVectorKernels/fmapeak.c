@@ -38,7 +38,7 @@ int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float mu
         fma_chains_avx2(rounds, start, multiplier, addend, out);
         return 1;
     }
-    if (lanes == 16 && pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512)) {
+    if (lanes == 16 && pixelfly_body_available(PIXELFLY_BODY_AVX512)) {
         fma_chains_avx512(rounds, start, multiplier, addend, out);
         return 1;
     }

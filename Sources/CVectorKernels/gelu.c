@@ -155,11 +155,11 @@ AVX512 static void gelu_backward_avx512(const float *x, const float *dy, float *
     }
 }
 
-int pixelfly_gelu_body_available(int body) {
+int pixelfly_body_available(int body) {
     switch (body) {
-    case PIXELFLY_GELU_PORTABLE: return 1;
-    case PIXELFLY_GELU_AVX2: return pixelfly_vector_kernels_use_avx2();
-    case PIXELFLY_GELU_AVX512: {
+    case PIXELFLY_BODY_PORTABLE: return 1;
+    case PIXELFLY_BODY_AVX2: return pixelfly_vector_kernels_use_avx2();
+    case PIXELFLY_BODY_AVX512: {
         static int cached = -1;
         int value = __atomic_load_n(&cached, __ATOMIC_RELAXED);
         if (value < 0) {
@@ -174,24 +174,24 @@ int pixelfly_gelu_body_available(int body) {
 }
 
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
-    if (!pixelfly_gelu_body_available(body)) body = PIXELFLY_GELU_PORTABLE;
-    if (body == PIXELFLY_GELU_AVX512) gelu_forward_avx512(x, y, count);
-    else if (body == PIXELFLY_GELU_AVX2) gelu_forward_avx2(x, y, count);
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(x, y, count);
+    else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(x, y, count);
     else gelu_forward_portable(x, y, 0, count);
 }
 
 void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count) {
-    if (!pixelfly_gelu_body_available(body)) body = PIXELFLY_GELU_PORTABLE;
-    if (body == PIXELFLY_GELU_AVX512) gelu_backward_avx512(x, dy, dx, count);
-    else if (body == PIXELFLY_GELU_AVX2) gelu_backward_avx2(x, dy, dx, count);
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    if (body == PIXELFLY_BODY_AVX512) gelu_backward_avx512(x, dy, dx, count);
+    else if (body == PIXELFLY_BODY_AVX2) gelu_backward_avx2(x, dy, dx, count);
     else gelu_backward_portable(x, dy, dx, 0, count);
 }
 
 /* The fastest body this CPU has: AVX-512F (16 lanes, about twice the AVX2 body on Zen 5 for
    GELU; see notebooks-md/blocks.md), else AVX2+FMA, else portable. */
 int pixelfly_fastest_body(void) {
-    if (pixelfly_gelu_body_available(PIXELFLY_GELU_AVX512)) return PIXELFLY_GELU_AVX512;
-    return pixelfly_vector_kernels_use_avx2() ? PIXELFLY_GELU_AVX2 : PIXELFLY_GELU_PORTABLE;
+    if (pixelfly_body_available(PIXELFLY_BODY_AVX512)) return PIXELFLY_BODY_AVX512;
+    return pixelfly_vector_kernels_use_avx2() ? PIXELFLY_BODY_AVX2 : PIXELFLY_BODY_PORTABLE;
 }
 
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
@@ -206,9 +206,9 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
 
 int pixelfly_vector_kernels_use_avx2(void) { return 0; }
 
-int pixelfly_gelu_body_available(int body) { return body == PIXELFLY_GELU_PORTABLE; }
+int pixelfly_body_available(int body) { return body == PIXELFLY_BODY_PORTABLE; }
 
-int pixelfly_fastest_body(void) { return PIXELFLY_GELU_PORTABLE; }
+int pixelfly_fastest_body(void) { return PIXELFLY_BODY_PORTABLE; }
 
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
     (void)body;

@@ -211,8 +211,8 @@ AVX512 static void layernorm_row_backward_avx512(const float *x, const float *dy
 /* The body a row runs: a named one the CPU lacks falls back to portable, and the AVX2 body
    takes only rows whose length is a multiple of 8. */
 static int layernorm_row_body(int body, size_t n) {
-    if (!pixelfly_gelu_body_available(body)) return PIXELFLY_GELU_PORTABLE;
-    if (body == PIXELFLY_GELU_AVX2 && n % 8 != 0) return PIXELFLY_GELU_PORTABLE;
+    if (!pixelfly_body_available(body)) return PIXELFLY_BODY_PORTABLE;
+    if (body == PIXELFLY_BODY_AVX2 && n % 8 != 0) return PIXELFLY_BODY_PORTABLE;
     return body;
 }
 
@@ -220,8 +220,8 @@ void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t
                                       const float *gain, const float *bias, float epsilon, float *stats) {
     body = layernorm_row_body(body, n);
     for (size_t i = 0; i < rows; i++) {
-        if (body == PIXELFLY_GELU_AVX512) layernorm_row_avx512(x + i * n, y + i * n, n, gain, bias, epsilon, stats + 2 * i);
-        else if (body == PIXELFLY_GELU_AVX2) layernorm_row_avx2(x + i * n, y + i * n, n, gain, bias, epsilon, stats + 2 * i);
+        if (body == PIXELFLY_BODY_AVX512) layernorm_row_avx512(x + i * n, y + i * n, n, gain, bias, epsilon, stats + 2 * i);
+        else if (body == PIXELFLY_BODY_AVX2) layernorm_row_avx2(x + i * n, y + i * n, n, gain, bias, epsilon, stats + 2 * i);
         else layernorm_row_portable(x + i * n, y + i * n, n, gain, bias, epsilon, stats + 2 * i);
     }
 }
@@ -233,9 +233,9 @@ void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const f
     for (size_t i = 0; i < rows; i++) {
         const float *xi = x + i * n, *dyi = dy + i * n;
         float *dxi = dx + i * n;
-        if (body == PIXELFLY_GELU_AVX512)
+        if (body == PIXELFLY_BODY_AVX512)
             layernorm_row_backward_avx512(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
-        else if (body == PIXELFLY_GELU_AVX2)
+        else if (body == PIXELFLY_BODY_AVX2)
             layernorm_row_backward_avx2(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
         else layernorm_row_backward_portable(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
     }

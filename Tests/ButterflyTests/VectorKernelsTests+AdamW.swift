@@ -10,14 +10,14 @@ import Testing
 extension VectorKernelsTests {
     @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state, so the AVX-512 body cannot run"),
           arguments: bodyCounts)
-    func adamWAVX512Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_AVX512), count: count) }
+    func adamWAVX512Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_BODY_AVX512), count: count) }
 
     @Test(.disabled(if: avx2Unavailable, "this CPU does not report AVX2 and FMA, so the AVX2 body cannot run"),
           arguments: bodyCounts)
-    func adamWAVX2Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_AVX2), count: count) }
+    func adamWAVX2Body(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_BODY_AVX2), count: count) }
 
     @Test(arguments: bodyCounts)
-    func adamWPortableBody(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_GELU_PORTABLE), count: count) }
+    func adamWPortableBody(count: Int) throws { try checkAdamWBody(Int32(PIXELFLY_BODY_PORTABLE), count: count) }
 
     func checkAdamWBody(_ body: Int32, count: Int) throws {
         var rng = SeededRandom(seed: UInt64(count) &* 13 &+ UInt64(body))

@@ -15,14 +15,14 @@ extension VectorKernelsTests {
 
     @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state, so the AVX-512 body cannot run"),
           arguments: layerNormLengths)
-    func layerNormAVX512Body(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_GELU_AVX512), features: features) }
+    func layerNormAVX512Body(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_BODY_AVX512), features: features) }
 
     @Test(.disabled(if: avx2Unavailable, "this CPU does not report AVX2 and FMA, so the AVX2 body cannot run"),
           arguments: layerNormLengths)
-    func layerNormAVX2Body(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_GELU_AVX2), features: features) }
+    func layerNormAVX2Body(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_BODY_AVX2), features: features) }
 
     @Test(arguments: layerNormLengths)
-    func layerNormPortableBody(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_GELU_PORTABLE), features: features) }
+    func layerNormPortableBody(features: Int) throws { try checkLayerNormBody(Int32(PIXELFLY_BODY_PORTABLE), features: features) }
 
     func checkLayerNormBody(_ body: Int32, features n: Int) throws {
         let rows = 3

@@ -72,19 +72,19 @@ struct VectorKernelsTests {
 extension VectorKernelsTests {
     static let bodyCounts = [1, 7, 8, 9, 15, 16, 17, 31, 33, 47, 64, 1000, 1023, 3072]
 
-    static var avx512Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX512)) == 0 }
-    static var avx2Unavailable: Bool { pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX2)) == 0 }
+    static var avx512Unavailable: Bool { pixelfly_body_available(Int32(PIXELFLY_BODY_AVX512)) == 0 }
+    static var avx2Unavailable: Bool { pixelfly_body_available(Int32(PIXELFLY_BODY_AVX2)) == 0 }
 
     @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state (__builtin_cpu_supports(\"avx512f\")), so the AVX-512 body cannot run"),
           arguments: bodyCounts)
-    func geluAVX512Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_AVX512), count: count) }
+    func geluAVX512Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_BODY_AVX512), count: count) }
 
     @Test(.disabled(if: avx2Unavailable, "this CPU does not report AVX2 and FMA, so the AVX2 body cannot run"),
           arguments: bodyCounts)
-    func geluAVX2Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_AVX2), count: count) }
+    func geluAVX2Body(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_BODY_AVX2), count: count) }
 
     @Test(arguments: bodyCounts)
-    func geluPortableBody(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_GELU_PORTABLE), count: count) }
+    func geluPortableBody(count: Int) throws { try checkGELUBody(Int32(PIXELFLY_BODY_PORTABLE), count: count) }
 
     func checkGELUBody(_ body: Int32, count: Int) throws {
         var rng = SeededRandom(seed: UInt64(count) &* 7 &+ UInt64(body))
@@ -150,7 +150,7 @@ extension VectorKernelsTests {
         let rounds = 1000
         let ran = pixelfly_fma_chains_f32(Int32(lanes), rounds, start, multiplier, addend, &out)
         let available = lanes == 8 ? pixelfly_vector_kernels_use_avx2() == 1
-            : pixelfly_gelu_body_available(Int32(PIXELFLY_GELU_AVX512)) == 1
+            : pixelfly_body_available(Int32(PIXELFLY_BODY_AVX512)) == 1
         #expect(ran == (available ? 1 : 0))
         guard available else {
             let untouched = out.allSatisfy { $0.isNaN }

@@ -8,8 +8,8 @@
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
 /// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
 /// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs;
-/// GELU, LayerNorm and AdamW also have an AVX-512F body (16 lanes, masked tail), preferred where the CPU reports
-/// AVX-512F.
+/// GELU, LayerNorm and AdamW also have an AVX-512F body (16 lanes, masked tail), preferred
+/// where the CPU reports AVX-512F.
 ///
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
 ///   forward   y = x·s,                                 s = σ(2u)
@@ -24,15 +24,16 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
 /// there too), 0 for the portable ones.
 int pixelfly_vector_kernels_use_avx2(void);
 
-/// The GELU bodies, for tests and timing that run one explicitly.
-enum { PIXELFLY_GELU_PORTABLE = 0, PIXELFLY_GELU_AVX2 = 1, PIXELFLY_GELU_AVX512 = 2 };
+/// The bodies of the GELU, LayerNorm and AdamW kernels, for tests and timing that run one
+/// explicitly (the `_body` entry points).
+enum { PIXELFLY_BODY_PORTABLE = 0, PIXELFLY_BODY_AVX2 = 1, PIXELFLY_BODY_AVX512 = 2 };
 
 /// 1 when `body` can run on this CPU (AVX-512: `__builtin_cpu_supports("avx512f")`, which also
 /// requires the OS to save the ZMM state), else 0.
-int pixelfly_gelu_body_available(int body);
+int pixelfly_body_available(int body);
 
 /// The fastest of those bodies this CPU can run (AVX-512F, else AVX2+FMA, else portable): the
-/// one the dispatching GELU and AdamW entry points use.
+/// one the dispatching GELU, LayerNorm and AdamW entry points use.
 int pixelfly_fastest_body(void);
 
 /// The GELU forward/backward through one named body; an unavailable body runs the portable one.
@@ -60,8 +61,8 @@ void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float
                                           const float *gain, const float *stats,
                                           float *gain_gradient, float *bias_gradient);
 
-/// The two LayerNorm passes through one named body (`PIXELFLY_GELU_AVX512`: 16 lanes, any n,
-/// masked tail; `PIXELFLY_GELU_AVX2`: 8 lanes, n a multiple of 8; portable), for tests and
+/// The two LayerNorm passes through one named body (`PIXELFLY_BODY_AVX512`: 16 lanes, any n,
+/// masked tail; `PIXELFLY_BODY_AVX2`: 8 lanes, n a multiple of 8; portable), for tests and
 /// timing; a body the CPU lacks, or AVX2 on another n, runs the portable one. The entry points
 /// above take `pixelfly_fastest_body()`. The vector bodies keep four running sums per row.
 void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t n,
@@ -76,7 +77,7 @@ void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const f
 ///   θ ← θ·decay − step_size·m / (√v · inverse_sqrt_correction2 + ε)
 /// with decay = 1 − ηλ (1 without decay), step_size = η/(1 − β₁ᵗ), inverse_sqrt_correction2 =
 /// 1/√(1 − β₂ᵗ). AVX-512F body (masked tail) where the CPU has it, else AVX2+FMA, else portable;
-/// the bodies are those `pixelfly_gelu_body_available` reports, and `_body` runs a named one.
+/// the bodies are those `pixelfly_body_available` reports, and `_body` runs a named one.
 struct pixelfly_adamw_constants {
     float beta1, beta2, epsilon, decay, step_size, inverse_sqrt_correction2;
 };
