@@ -113,9 +113,9 @@ final class ThreadFlagKey: Sendable {
 @usableFromInline
 final class WorkerPool: @unchecked Sendable {
     /// How long a worker spins waiting for the next region before it sleeps. On this project's
-    /// virtual machines waking a sleeping thread is slow enough to matter: spinning about
-    /// 0.05 ms, the Pixelfly MLP block (768 → 3072 → 768, 1024 rows) measured 72–108 ms over four
-    /// runs, spinning about 0.5–1 ms 62–75 ms.
+    /// virtual machines waking a sleeping thread is slow enough to matter: when workers counted
+    /// bare spin iterations, the Pixelfly MLP block (768 → 3072 → 768, 1024 rows) measured
+    /// 72–108 ms over four runs with 20 000 spins and 62–75 ms with 400 000 (about 0.5–1 ms).
     private static let spinSecondsBeforeSleep = 0.001
     /// Spin-wait hints between two reads of the clock (≈ 1 µs on Zen 5, 2 µs on Intel).
     private static let pausesPerClockRead = 32
