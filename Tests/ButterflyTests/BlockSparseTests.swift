@@ -248,6 +248,39 @@ struct BlockSparseTests {
         #expect(compare(sums[0].dV, sums[1].dV.converted(to: Double.self)).maxAbs < 1e-3)
     }
 
+    /// The LIBXSMM weight gradient reads x from a block-column copy when x's rows are a multiple
+    /// of 4 KB apart (Float at 1024 features, Double at 512) and in place otherwise (Float at
+    /// 512): each against the Double reference, with a short last chunk, b = 32 (narrower
+    /// than the tiles' 64 rows) and both thread counts (the copy's rows split between them).
+    @Test(arguments: [1, 2])
+    func weightGradientWithPackedAndInPlaceInput(threads: Int) throws {
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        try TestThreadCount.set(threads)
+        func check<S: TensorScalar>(_: S.Type, input: Int, packs: Bool) throws {
+            var rng = SeededRandom(seed: 91)
+            let mask = try FlatButterflyMask(outputFeatures: 256, inputFeatures: input,
+                                             configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 32))
+            let layer = try BlockSparseLinear<S>(mask: mask, rng: &rng)
+            layer.backend = .libxsmm
+            let batch = XSMMKernelSet.weightGradientChunk + 44
+            let x = Matrix<S>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let dy = Matrix<S>(rows: batch, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            var dx = Matrix<S>(rows: 0, cols: 0)
+            _ = try layer(x)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            #expect(layer.xsmmKernelsPackInput(batch: batch) == packs, "\(S.self), \(input) features")
+            let expected = Self.masked(try NaiveReference.gemm(dy.converted(to: Double.self), .transposed,
+                                                               x.converted(to: Double.self), .none), mask)
+            #expect(compare(layer.denseMatrix(fromPacked: layer.weight.gradient), expected).maxAbs < 1e-3, "\(S.self), \(input) features")
+            var expectedDb = Matrix<Double>(rows: 1, cols: 256)
+            for i in 0..<batch { for j in 0..<256 { expectedDb[0, j] += Double(dy[i, j]) } }
+            #expect(compare(layer.bias!.gradient, expectedDb).maxAbs < 1e-3)
+        }
+        try check(Float.self, input: 1024, packs: true)
+        try check(Double.self, input: 512, packs: true)
+        try check(Float.self, input: 512, packs: false)
+    }
+
     /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips
     /// and the uncovered rows both read the packed low-rank factors; y, dx, dU, dV and db against
     /// the Double reference on both backends.

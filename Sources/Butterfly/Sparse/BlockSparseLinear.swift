@@ -409,6 +409,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         return kernels
     }
 
+    /// Whether the LIBXSMM weight gradient at `batch` rows reads x from its block-column copy
+    /// (`XSMMKernelSet.packsInput`); nil on the OpenBLAS backend. For tests.
+    func xsmmKernelsPackInput(batch: Int) -> Bool? {
+        xsmmKernels(batch: batch, rank: 0, foldsBias: false)?.packsInput
+    }
+
     /// Whether an `OutputEpilogue` can run inside this layer's products at `batch` rows with a
     /// rank-`rank` term (0: none) that folds the bias in or not: LIBXSMM kernels (and, with a
     /// term, its low-rank kernels) at that size, Float.

@@ -224,12 +224,35 @@ enum BlockSparseXSMMKernel {
         }
     }
 
+    /// packed ← x (rows × cols, row-major) block column by block column: block column c (cols
+    /// c·b ..< (c + 1)·b) becomes the contiguous rows × b matrix at packed + c·rows·b, i.e. the
+    /// column-major b × rows operand of the weight gradient's kernels (lda = b). Threads copy
+    /// contiguous ranges of whole rows, so x is read in order.
+    static func packInputChunk<S: TensorScalar>(_ x: UnsafePointer<S>, rows: Int, cols: Int, blockSize b: Int, threads: Int,
+                                                into packed: UnsafeMutablePointer<S>) {
+        // memcpy, not `update(from:count:)`: unspecialised in this closure, that is a generic
+        // element-by-element assignment (`swift_arrayAssignWithCopyFrontToBack` in perf).
+        let bytes = b * MemoryLayout<S>.stride
+        forEachRange(rows, threads: threads) { range, _ in
+            for r in range {
+                let source = x + r * cols
+                var destination = packed + r * b
+                for c in stride(from: 0, to: cols, by: b) {
+                    memcpy(destination, source + c, bytes)
+                    destination += rows * b
+                }
+            }
+        }
+    }
+
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.sumsBias`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
     /// With `lowRank`, the same tile also adds dU[rows] += dy[chunk, rows]ᵀ·h[chunk].
-    /// Each thread transposes the dy block of a row range once per chunk into its scratch and runs
-    /// every column tile of that range on the copy (`XSMMKernelSet.transposeScratch`).
+    /// Per chunk of batch rows, the threads first copy x's chunk into `XSMMKernelSet.inputPack`
+    /// (`packInputChunk`, when `packsInput`); then each thread transposes the dy block of a row range into its
+    /// scratch (`XSMMKernelSet.transposeScratch`) and runs every column tile of that range on
+    /// the two copies.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
@@ -238,12 +261,17 @@ enum BlockSparseXSMMKernel {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
         let size = UInt32(MemoryLayout<S>.stride)
-        forEachRange(plan.tileCount, threads: set.threads) { blocks, part in
-            let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + part * set.transposeScratchCount
-            for start in stride(from: 0, to: batch, by: chunk) {
-                let chunkKind = start + chunk <= batch ? 0 : 1
-                let chunkRows = min(chunk, batch - start)
-                let chunkKernels = set.weightGradient[chunkKind]
+        let b = plan.blockSize
+        let packed = set.inputPack.assumingMemoryBound(to: S.self)
+        for start in stride(from: 0, to: batch, by: chunk) {
+            let chunkKind = start + chunk <= batch ? 0 : 1
+            let chunkRows = min(chunk, batch - start)
+            if set.packsInput {
+                packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
+            }
+            let chunkKernels = set.weightGradient[chunkKind]
+            forEachRange(plan.tileCount, threads: set.threads) { blocks, part in
+                let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + part * set.transposeScratchCount
                 var transposedRow = -1
                 for t in blocks {
                     let outputGradient = dy + start * rows + plan.row[t]
@@ -254,8 +282,9 @@ enum BlockSparseXSMMKernel {
                                        libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
                         transposedRow = plan.row[t]
                     }
-                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!,
-                                           x + start * cols + plan.column[t], transposed,
+                    let input: UnsafePointer<S> = set.packsInput
+                        ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
+                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
                                            panelGradients + plan.panelOffset[t])
                     if plan.sumsBias[t], let biasGradient {
                         // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block

@@ -16,13 +16,22 @@ import PixelflyCore
 ///   With `foldsBias` the forward's term is k = r + 1: h carries a column of ones and the packed
 ///   U the bias as its column r, so y += [h 1]·[U b]ᵀ adds the bias on the pass that already
 ///   reads and writes the strip's output, instead of a k = 1 pass of its own.
-/// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, k = chunk rows, β = 1): one
-///   call per tile and chunk of `weightGradientChunk` batch rows, straight into the panel. B is
-///   the row range's dy chunk, transposed once per thread and chunk into `transposeScratch`
-///   (ldb = chunk rows) and shared by the range's column tiles, instead of dy read in place
-///   through LIBXSMM's Bᵀ flag: in perf samples of `layers` at batch 1024 (Zen 5, `cpx`) the
-///   weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less time, and the same at
-///   1024 → 4096 and 3072 → 768, where a range has only 3 column tiles to share the copy.
+/// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, b × rows, k = chunk rows,
+///   β = 1): one call per tile and chunk of `weightGradientChunk` batch rows, straight into the
+///   panel. A is the tile's block column of x: read in place (lda = in), or, when x's rows are
+///   a multiple of 4 KB apart (`packsInput`: 1024, 3072, 4096 features), from `inputPack`
+///   (lda = b), where each chunk of x is first copied block column by block column, whole rows
+///   read in order. At such strides a chunk's 256 rows fall into the same L1 sets and each row
+///   into its own page: on an Intel Xeon (Emerald Rapids, `cpx`, 1 thread, batch 1024) the
+///   3072 → 768 weight gradient took 2.9× the perf samples per FLOP of the 768 → 3072 one, and
+///   a C microbenchmark of the 48 × 48 × 256 kernel ran at 52 GFLOP/s with lda = 3072 and 110 on
+///   packed x (copy included). At 768 features (rows 3 KB apart) the copy cost more than it
+///   saved. B is the row range's dy chunk, transposed once per thread and chunk into
+///   `transposeScratch` (ldb = chunk rows) and shared by the range's column tiles, instead of
+///   dy read in place through LIBXSMM's Bᵀ flag: in perf samples of `layers` at batch 1024
+///   (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
+///   time, and the same at 1024 → 4096 and 3072 → 768, where a range has only 3 column tiles
+///   to share the copy.
 /// - bias (plain, β = 1, k = 1, per strip; block-sparse layers, and Pixelfly ones whose bias is
 ///   not folded): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the strip's products (`ones`
 ///   holds the 1s). The strip's output columns are `out` floats apart (a multiple of 4 KB at
@@ -68,6 +77,12 @@ final class XSMMKernelSet {
     /// `transposeScratchCount` elements each.
     let transposeScratch: UnsafeMutableRawPointer
     let transposeScratchCount: Int
+    /// Whether the weight gradient reads x from `inputPack` (x's rows a multiple of 4 KB apart).
+    let packsInput: Bool
+    /// One chunk of x (chunk × in elements), block column by block column: block column c's
+    /// chunk rows × b elements start at c × chunk rows × b (row-major within; the last, shorter
+    /// chunk uses its own row count). Shared by the threads; one element when `packsInput` is false.
+    let inputPack: UnsafeMutableRawPointer
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
     var lowRankProducts: XSMMLowRankKernels?
 
@@ -110,11 +125,12 @@ final class XSMMKernelSet {
         let lowRankForward = lowRankKernels(forwardPlan, depth: rank + (foldsBias ? 1 : 0))
         let lowRankInputGradient = lowRankKernels(gradientPlan, depth: rank)
         let inputGradient = stripKernels(gradientPlan)
+        let packsInput = gradientPlan.rows * MemoryLayout<S>.stride % 4096 == 0
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
             weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(shape.columns), Int32(shape.rows), k, Int32(gradientPlan.rows),
-                                                k, Int32(shape.stride), 0, 1)
+                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(shape.columns), Int32(shape.rows), k,
+                                                Int32(packsInput ? shape.columns : gradientPlan.rows), k, Int32(shape.stride), 0, 1)
                 ok = ok && kernel != nil
                 return kernel
             }
@@ -134,6 +150,9 @@ final class XSMMKernelSet {
         transposeScratchCount = (weightPlan.shapes.map(\.rows).max() ?? 0) * chunk
         transposeScratch = UnsafeMutableRawPointer.allocate(
             byteCount: max(1, threads * transposeScratchCount) * MemoryLayout<S>.stride, alignment: 64)
+        self.packsInput = packsInput
+        inputPack = UnsafeMutableRawPointer.allocate(
+            byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
         self.bias = bias
         self.batch = batch
         self.threads = threads
@@ -151,6 +170,7 @@ final class XSMMKernelSet {
     deinit {
         ones.deallocate()
         transposeScratch.deallocate()
+        inputPack.deallocate()
     }
 
     /// Tiles of `tile` rows covering the batch (the last may be shorter).
