@@ -228,7 +228,8 @@ struct BlockSparseTests {
         #expect(compare(results[0].db, results[1].db.converted(to: Double.self)).maxAbs < 1e-3)
 
         // The same with a rank-16 Pixelfly term: h and dh made per tile, U and V packed per strip,
-        // dU on the weight gradient's transposed dy blocks (row ranges split between threads).
+        // dU on the weight gradient's transposed dy blocks (row ranges split between threads),
+        // dV on its chunk copies of x at 3072 inputs (rows 12 KB apart) and in place at 768.
         let rank = 16
         let u = Matrix<Float>(rows: shape.output, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
         let v = Matrix<Float>(rows: rank, cols: shape.input, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)

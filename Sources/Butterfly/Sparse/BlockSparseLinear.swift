@@ -262,15 +262,27 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                                          kernels: products.uGradient)
                     withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
                                         producerFactor: u.value, producerKernels: products.hiddenGradient, producerRank: rank) { term in
-                        xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
-                                     epilogue: epilogue)
+                        guard kernels.packsInput else {
+                            xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
+                                         epilogue: epilogue)
+                            return
+                        }
+                        v.withMutableGradientElements { vGradient in
+                            let dV = BlockSparseXSMMKernel.PackedVGradient(hiddenGradient: UnsafePointer(term.activations),
+                                                                           gradient: vGradient.baseAddress!, rank: rank,
+                                                                           kernels: products.packedVGradient)
+                            xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
+                                         vGradient: dV, epilogue: epilogue)
+                        }
                     }
                 }
             }
-            dh.withUnsafeBufferPointer { hiddenGradient in
-                x.withUnsafeBufferPointer { input in
-                    v.withMutableGradientElements { gradient in
-                        products.accumulateVGradient(dh: hiddenGradient.baseAddress!, x: input.baseAddress!, into: gradient.baseAddress!)
+            if !kernels.packsInput {
+                dh.withUnsafeBufferPointer { hiddenGradient in
+                    x.withUnsafeBufferPointer { input in
+                        v.withMutableGradientElements { gradient in
+                            products.accumulateVGradient(dh: hiddenGradient.baseAddress!, x: input.baseAddress!, into: gradient.baseAddress!)
+                        }
                     }
                 }
             }
@@ -477,21 +489,27 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// dW += dyᵀ·x on the kept blocks, db += Σ_batch dy for `bias` (this layer's, or the
     /// Pixelfly layer's around it) and a Pixelfly term's dU += dyᵀ·h (`uGradient`), then
-    /// dx = dy·W (+ the low-rank `term`).
+    /// dx = dy·W (+ the low-rank `term`). With `vGradient` (dV += dhᵀ·x on the weight gradient's
+    /// copy of x) dx comes first, since the term's pass makes the dh that dV needs.
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                               term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
-                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?, epilogue: OutputEpilogue<Scalar>?) {
+                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
+                              vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
-                weight.withMutableGradientElements { gradient in
-                    withOptionalGradient(bias) { biasGradient in
-                        BlockSparseXSMMKernel.accumulateWeightGradient(
-                            weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
-                            dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                            biasGradient: biasGradient, lowRank: uGradient, uncoveredRows: layout.uncoveredRows)
+                func weightGradient() {
+                    weight.withMutableGradientElements { gradient in
+                        withOptionalGradient(bias) { biasGradient in
+                            BlockSparseXSMMKernel.accumulateWeightGradient(
+                                weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                                dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                                biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
+                                uncoveredRows: layout.uncoveredRows)
+                        }
                     }
                 }
+                if vGradient == nil { weightGradient() }
                 backwardPack.withUnsafeBufferPointer { pack in
                     dx.withUnsafeMutableBufferPointer { inputGradient in
                         BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
@@ -499,6 +517,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                                                     output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                     }
                 }
+                if vGradient != nil { weightGradient() }
             }
         }
     }

@@ -50,6 +50,17 @@ enum BlockSparseXSMMKernel {
         var kernels: [[UnsafeRawPointer?]]
     }
 
+    /// dV += dhᵀ·x for a Pixelfly low-rank term, on the weight gradient's chunk copy of x
+    /// (`XSMMKernelSet.packsInput`): dh (batch × r) and dV (r × in) row-major,
+    /// `kernels[chunk]` (`XSMMLowRankKernels.packedVGradient`). dh must be complete: the layer
+    /// runs the input-gradient pass, which makes it, first.
+    struct PackedVGradient<S> {
+        var hiddenGradient: UnsafePointer<S>
+        var gradient: UnsafeMutablePointer<S>
+        var rank: Int
+        var kernels: [UnsafeRawPointer?]
+    }
+
     /// pack ← the layout's panels arranged as `plan` wants them.
     static func pack<S: TensorScalar>(_ plan: BlockStripPlan, panels: UnsafePointer<S>, into pack: UnsafeMutablePointer<S>) {
         let b = libxsmm_blasint(plan.blockSize)
@@ -256,7 +267,8 @@ enum BlockSparseXSMMKernel {
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
-        biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, uncoveredRows: [Range<Int>]
+        biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, vGradient: PackedVGradient<S>? = nil,
+        uncoveredRows: [Range<Int>]
     ) {
         let batch = set.batch
         let chunk = min(batch, XSMMKernelSet.weightGradientChunk)
@@ -268,6 +280,15 @@ enum BlockSparseXSMMKernel {
             let chunkRows = min(chunk, batch - start)
             if set.packsInput {
                 packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
+                if let vGradient {
+                    // dV[:, C]ᵀ (b × r) += x[chunk, C]ᵀ (b × chunk, the copy) · dh[chunk] (chunk × r), per block column C.
+                    forEachRange(cols / b, threads: set.threads) { blockColumns, _ in
+                        for c in blockColumns {
+                            pixelfly_xsmm_gemm_run(set.isDouble, vGradient.kernels[chunkKind]!, packed + c * b * chunkRows,
+                                                   vGradient.hiddenGradient + start * vGradient.rank, vGradient.gradient + c * b)
+                        }
+                    }
+                }
             }
             let chunkKernels = set.weightGradient[chunkKind]
             forEachRange(plan.tileCount, threads: set.threads) { blocks, part in

@@ -10,6 +10,7 @@ import PixelflyCore
 ///     dh = dy·U        per batch tile t:  dh[t]ᵀ (r × n) = U as stored (r × out, ld r) · dy[t]ᵀ (out × n, ld out)
 ///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k) · dy[c, R] (k × |R|, transposed)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
+///                      (or per block column i of x's chunk copy, m = b, lda = b: `packedVGradient`)
 ///
 /// h and dh are made inside the block-sparse strip loop, tile by tile, just before the tile's
 /// strips use them (`BlockSparseXSMMKernel.FusedLowRank.producer`). dU rides on the block-sparse
@@ -17,7 +18,9 @@ import PixelflyCore
 /// range (`BlockGradientPlan.sumsBias`) has that range's dy chunk transposed, contiguous, in its
 /// thread's scratch, so dy is read once for dW, db and dU, and never through LIBXSMM's Bᵀ flag
 /// with rows `out` apart (at 3072 or 4096 a multiple of 4 KB). dV is split by input columns
-/// (disjoint per thread). Both reduce over the batch in a fixed order, so results do not depend
+/// (disjoint per thread); when the weight gradient copies x (`XSMMKernelSet.packsInput`, rows a
+/// multiple of 4 KB apart), dV runs on that copy inside its chunk loop instead, once dh is
+/// known (`BlockSparseXSMMKernel.PackedVGradient`). Both reduce over the batch in a fixed order, so results do not depend
 /// on the thread count. OpenBLAS runs the same products through its generic `gemm` otherwise;
 /// measured against it in notebooks-md/kernel-families.md (1 thread, 1024 rows, rank 64,
 /// AVX-512: each product 1.1–1.5× faster).
@@ -37,6 +40,10 @@ final class XSMMLowRankKernels {
     let uGradient: [[UnsafeRawPointer?]]
     /// [full batch chunk, last batch chunk][full feature chunk, last feature chunk]; β = 1.
     let vGradient: [[UnsafeRawPointer?]]
+    /// [full batch chunk, last batch chunk]: dV[:, block column]ᵀ (b × r, ldc = in) += the
+    /// block column's copy (b × k, lda = b) · dh[chunk] (Bᵀ, ldb = r); β = 1. Empty unless the
+    /// kernel set `packsInput`.
+    let packedVGradient: [UnsafeRawPointer?]
 
     /// nil if LIBXSMM cannot generate one of the kernels (the layer then uses OpenBLAS for them).
     init?(rank: Int, inputFeatures: Int, outputFeatures: Int, weightGradient plan: BlockGradientPlan, set: XSMMKernelSet) {
@@ -77,6 +84,9 @@ final class XSMMLowRankKernels {
         vGradient = chunks.map { k in
             featureChunks(inputFeatures).map { m in dispatch(m, r, k, input, r, input, transB: true, betaOne: true) }
         }
+        packedVGradient = set.packsInput
+            ? chunks.map { k in dispatch(Int32(plan.blockSize), r, k, Int32(plan.blockSize), r, input, transB: true, betaOne: true) }
+            : []
         guard ok else { return nil }
         self.rank = rank
         self.inputFeatures = inputFeatures
