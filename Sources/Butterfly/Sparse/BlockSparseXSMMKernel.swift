@@ -243,14 +243,20 @@ enum BlockSparseXSMMKernel {
                                                 into packed: UnsafeMutablePointer<S>) {
         // memcpy, not `update(from:count:)`: unspecialised in this closure, that is a generic
         // element-by-element assignment (`swift_arrayAssignWithCopyFrontToBack` in perf).
+        // Rows go in groups of `rowGroup`, block column by block column within a group: each
+        // block column's destination then takes rowGroup × b contiguous elements at a time, from
+        // rowGroup rows being read in order. Row by row (every block column written per row: 96
+        // or 128 destinations at once) the copy ran at 3–5 GB/s on the Intel Xeon.
         let bytes = b * MemoryLayout<S>.stride
+        let rowGroup = 16
         forEachRange(rows, threads: threads) { range, _ in
-            for r in range {
-                let source = x + r * cols
-                var destination = packed + r * b
+            for first in stride(from: range.lowerBound, to: range.upperBound, by: rowGroup) {
+                let last = min(first + rowGroup, range.upperBound)
                 for c in stride(from: 0, to: cols, by: b) {
-                    memcpy(destination, source + c, bytes)
-                    destination += rows * b
+                    let destination = packed + c * rows + first * b
+                    for r in first..<last {
+                        memcpy(destination + (r - first) * b, x + r * cols + c, bytes)
+                    }
                 }
             }
         }
