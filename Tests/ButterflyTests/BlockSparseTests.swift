@@ -251,8 +251,9 @@ struct BlockSparseTests {
 
     /// The LIBXSMM weight gradient reads x from a block-column copy when x's rows are a multiple
     /// of 4 KB apart (Float at 1024 features, Double at 512) and in place otherwise (Float at
-    /// 512): each against the Double reference, with a short last chunk, b = 32 (narrower
-    /// than the tiles' 64 rows) and both thread counts (the copy's rows split between them).
+    /// 512): dW, db and a Pixelfly term's dV each against the Double reference, with a short last
+    /// chunk, b = 32 (narrower than the tiles' 64 rows) and both thread counts (the copy's rows
+    /// split between them).
     @Test(arguments: [1, 2])
     func weightGradientWithPackedAndInPlaceInput(threads: Int) throws {
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
@@ -276,6 +277,19 @@ struct BlockSparseTests {
             var expectedDb = Matrix<Double>(rows: 1, cols: 256)
             for i in 0..<batch { for j in 0..<256 { expectedDb[0, j] += Double(dy[i, j]) } }
             #expect(compare(layer.bias!.gradient, expectedDb).maxAbs < 1e-3)
+
+            // A rank-8 Pixelfly term: dV += dhᵀ·x (dh = dy·U) runs on the copy when x is copied.
+            let rank = 8
+            let u = Matrix<S>(rows: 256, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+            let v = Matrix<S>(rows: rank, cols: input, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+            let (uParameter, vParameter) = (Parameter(name: "u", value: u, weightDecay: false), Parameter(name: "v", value: v, weightDecay: false))
+            var y = Matrix<S>(rows: 0, cols: 0), h = Matrix<S>(rows: 0, cols: 0), dh = Matrix<S>(rows: 0, cols: 0)
+            try layer.forward(x, into: &y, bias: layer.bias!.value, u: u, v: v, hidden: &h)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: h, u: uParameter, v: vParameter,
+                               hiddenGradient: &dh, bias: nil)
+            let expectedDh = try NaiveReference.gemm(dy.converted(to: Double.self), .none, u.converted(to: Double.self), .none)
+            let expectedDV = try NaiveReference.gemm(expectedDh, .transposed, x.converted(to: Double.self), .none)
+            #expect(compare(vParameter.gradient, expectedDV).maxAbs < 1e-3, "dV, \(S.self), \(input) features")
         }
         try check(Float.self, input: 1024, packs: true)
         try check(Double.self, input: 512, packs: true)

@@ -238,7 +238,7 @@ enum BlockSparseXSMMKernel {
     /// packed ← x (rows × cols, row-major) block column by block column: block column c (cols
     /// c·b ..< (c + 1)·b) becomes the contiguous rows × b matrix at packed + c·rows·b, i.e. the
     /// column-major b × rows operand of the weight gradient's kernels (lda = b). Threads copy
-    /// contiguous ranges of whole rows, so x is read in order.
+    /// contiguous ranges of rows, 16 rows at a time.
     static func packInputChunk<S: TensorScalar>(_ x: UnsafePointer<S>, rows: Int, cols: Int, blockSize b: Int, threads: Int,
                                                 into packed: UnsafeMutablePointer<S>) {
         // memcpy, not `update(from:count:)`: unspecialised in this closure, that is a generic

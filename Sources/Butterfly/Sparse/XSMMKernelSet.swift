@@ -20,9 +20,9 @@ import PixelflyCore
 ///   β = 1): one call per tile and chunk of `weightGradientChunk` batch rows, straight into the
 ///   panel. A is the tile's block column of x: read in place (lda = in), or, when x's rows are
 ///   a multiple of 4 KB apart (`packsInput`: 1024, 3072, 4096 features), from `inputPack`
-///   (lda = b), where each chunk of x is first copied block column by block column, whole rows
-///   read in order. At such strides a chunk's 256 rows fall into the same L1 sets and each row
-///   into its own page: on an Intel Xeon (Emerald Rapids, `cpx`, 1 thread, batch 1024) the
+///   (lda = b), where each chunk of x is first copied block column by block column
+///   (`BlockSparseXSMMKernel.packInputChunk`). At such strides a chunk's 256 rows fall into
+///   the same L1 sets and each row into its own page: on an Intel Xeon (Emerald Rapids, `cpx`, 1 thread, batch 1024) the
 ///   3072 → 768 weight gradient took 2.9× the perf samples per FLOP of the 768 → 3072 one, and
 ///   a C microbenchmark of the 48 × 48 × 256 kernel ran at 52 GFLOP/s with lda = 3072 and 110 on
 ///   packed x (copy included). At 768 features (rows 3 KB apart) the copy cost more than it
