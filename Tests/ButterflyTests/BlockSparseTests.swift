@@ -208,6 +208,7 @@ struct BlockSparseTests {
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
         let fast = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         fast.backend = .libxsmm
+        fast.stripGroupBytes = 256 << 10   // several strip groups (the pack is 1.7 MB), whatever this CPU's L2
         let fallback = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         try fallback.assignProjection(of: fast.denseWeight())
         try fallback.bias!.assign(fast.bias!.value)
@@ -215,6 +216,7 @@ struct BlockSparseTests {
         let batch = XSMMKernelSet.weightGradientChunk + 44
         let x = Matrix<Float>(rows: batch, cols: shape.input, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let dy = Matrix<Float>(rows: batch, cols: shape.output, initializer: .uniform(low: -1, high: 1), rng: &rng)
+        #expect(fast.xsmmStripGroupCounts(batch: batch).map { $0.forward > 1 && $0.inputGradient > 1 } == true)
         var results: [(y: Matrix<Float>, dx: Matrix<Float>, dW: Matrix<Float>, db: Matrix<Float>)] = []
         for layer in [fast, fallback] {
             var y = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)
@@ -247,6 +249,27 @@ struct BlockSparseTests {
         #expect(compare(sums[0].dx, sums[1].dx.converted(to: Double.self)).maxAbs < 1e-4)
         #expect(compare(sums[0].dU, sums[1].dU.converted(to: Double.self)).maxAbs < 1e-3)
         #expect(compare(sums[0].dV, sums[1].dV.converted(to: Double.self)).maxAbs < 1e-3)
+    }
+
+    /// Strip groups: consecutive, covering every strip once, each within the byte budget unless
+    /// a single strip exceeds it; one group for an unlimited budget, one strip each for 1 byte.
+    @Test func stripGroupsCoverTheStripsWithinTheBudget() throws {
+        let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
+                                         configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
+        let layout = BlockSparseLayout(mask: mask)
+        for transposed in [false, true] {
+            let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: 128, scalarSize: 4)
+            func bytes(_ s: Int, _ columns: Int) -> Int { plan.strips[s].height * (plan.strips[s].count * 48 + columns) * 4 }
+            for (budget, columns) in [(200 << 10, 0), (200 << 10, 33), (1 << 20, 16)] {
+                let groups = plan.stripGroups(maximumBytes: budget, lowRankColumns: columns, scalarSize: 4)
+                #expect(groups.first?.lowerBound == 0 && groups.last?.upperBound == plan.strips.count)
+                #expect(zip(groups, groups.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+                #expect(groups.allSatisfy { $0.count == 1 || $0.reduce(0) { $0 + bytes($1, columns) } <= budget })
+                #expect(groups.count > 1, "a 1.7 MB pack in groups of at most \(budget) bytes")
+            }
+            #expect(plan.stripGroups(maximumBytes: .max, lowRankColumns: 0, scalarSize: 4) == [0..<plan.strips.count])
+            #expect(plan.stripGroups(maximumBytes: 1, lowRankColumns: 0, scalarSize: 4).count == plan.strips.count)
+        }
     }
 
     /// The LIBXSMM weight gradient reads x from a block-column copy when x's rows are a multiple

@@ -5,7 +5,8 @@ import Testing
 
 /// GELU fused into the block-sparse and Pixelfly kernels (`GELUFusingLinear`, `OutputEpilogue`)
 /// against naive Double formulas, and against the same layer's unfused calls: with batch tails,
-/// rows and input columns that no block covers, 1 and 2 threads, and inside an `MLPBlock`.
+/// rows and input columns that no block covers, 1 and 2 threads, strip groups of one strip each
+/// (`BlockStripPlan.stripGroups`), and inside an `MLPBlock`.
 @Suite("GELU fused into the sparse kernels")
 struct GELUFusionTests {
     /// 8 → 12 with block rows 4..<8 uncovered (forward plan), and 12 → 8 with input columns
@@ -59,9 +60,15 @@ struct GELUFusionTests {
         var rng = SeededRandom(seed: 2_612)
         for layout in try Self.layouts() {
             for batch in [1, 37, 150] {
-                let layer = try BlockSparseLinear<Float>(layout: layout, rng: &rng)
-                layer.backend = .libxsmm
-                try Self.checkFusedLayer(layer, batch: batch, label: "block-sparse \(layout.cols)→\(layout.rows), batch \(batch), \(threads) threads", rng: &rng)
+                // Strip groups of the default size (one group at these sizes) and of one strip each.
+                for groupBytes in [XSMMKernelSet.stripGroupBytes, 1] {
+                    let layer = try BlockSparseLinear<Float>(layout: layout, rng: &rng)
+                    layer.backend = .libxsmm
+                    layer.stripGroupBytes = groupBytes
+                    #expect(layer.xsmmStripGroupCounts(batch: batch)?.forward == (groupBytes == 1 ? layer.forwardPlan.strips.count : 1))
+                    try Self.checkFusedLayer(layer, batch: batch, label: "block-sparse \(layout.cols)→\(layout.rows), batch \(batch), "
+                        + "\(threads) threads, groups of \(groupBytes) bytes", rng: &rng)
+                }
             }
         }
     }
@@ -75,9 +82,13 @@ struct GELUFusionTests {
         for (input, output) in [(48, 96), (96, 48)] {
             for bias in [true, false] {
                 for batch in [1, 37, 300] {
-                    let layer = try PixelflyLinear<Float>(input, output, mask: configuration, rank: 5, bias: bias, rng: &rng)
-                    layer.sparse.backend = .libxsmm
-                    try Self.checkFusedLayer(layer, batch: batch, label: "Pixelfly \(input)→\(output), bias \(bias), batch \(batch), \(threads) threads", rng: &rng)
+                    for groupBytes in [XSMMKernelSet.stripGroupBytes, 1] {
+                        let layer = try PixelflyLinear<Float>(input, output, mask: configuration, rank: 5, bias: bias, rng: &rng)
+                        layer.sparse.backend = .libxsmm
+                        layer.sparse.stripGroupBytes = groupBytes
+                        try Self.checkFusedLayer(layer, batch: batch, label: "Pixelfly \(input)→\(output), bias \(bias), batch \(batch), "
+                            + "\(threads) threads, groups of \(groupBytes) bytes", rng: &rng)
+                    }
                 }
             }
         }

@@ -34,6 +34,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     let inputGradientPlan: BlockStripPlan
     let weightGradientPlan: BlockGradientPlan
     private var kernels: XSMMKernelSet?
+    /// Packed weight bytes per strip group of the LIBXSMM strips (`BlockStripPlan.stripGroups`,
+    /// default `XSMMKernelSet.stripGroupBytes`). Tests set it small to run many groups on small layers.
+    var stripGroupBytes = XSMMKernelSet.stripGroupBytes {
+        didSet { kernels = nil }
+    }
     private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
@@ -151,7 +156,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     y.withUnsafeMutableBufferPointer { output in
                         withOptionalPointer(bias) { biasPointer in
                             withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
-                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
+                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!,
                                                             bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
@@ -215,7 +220,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                         withOptionalPointer(width > rank ? nil : b) { biasPointer in
                             withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                                 producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
-                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, set: kernels, pack: pack.baseAddress!,
+                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels, pack: pack.baseAddress!,
                                                             input: input.baseAddress!, output: output.baseAddress!,
                                                             bias: biasPointer, lowRank: term, epilogue: epilogue)
                             }
@@ -413,7 +418,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank,
            kernels.foldsBias == foldsBias { return kernels }
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
-                                batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias, scalar: Scalar.self)
+                                batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias,
+                                stripGroupBytes: stripGroupBytes, scalar: Scalar.self)
         if let set = kernels {
             set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                                                      weightGradient: weightGradientPlan, set: set)
@@ -425,6 +431,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// (`XSMMKernelSet.packsInput`); nil on the OpenBLAS backend. For tests.
     func xsmmKernelsPackInput(batch: Int) -> Bool? {
         xsmmKernels(batch: batch, rank: 0, foldsBias: false)?.packsInput
+    }
+
+    /// The number of strip groups of the LIBXSMM forward and input gradient at `batch` rows with
+    /// a rank-`rank` term; nil on the OpenBLAS backend. For tests.
+    func xsmmStripGroupCounts(batch: Int, rank: Int = 0) -> (forward: Int, inputGradient: Int)? {
+        xsmmKernels(batch: batch, rank: rank, foldsBias: false).map { ($0.forwardGroups.count, $0.inputGradientGroups.count) }
     }
 
     /// Whether an `OutputEpilogue` can run inside this layer's products at `batch` rows with a
@@ -512,7 +524,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 if vGradient == nil { weightGradient() }
                 backwardPack.withUnsafeBufferPointer { pack in
                     dx.withUnsafeMutableBufferPointer { inputGradient in
-                        BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
+                        BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient, groups: kernels.inputGradientGroups,
                                                     set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
                                                     output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                     }

@@ -155,11 +155,19 @@ enum BlockSparseXSMMKernel {
     /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
     /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
-    /// y is written once. `kernels[h][tile]`. An `epilogue` runs over each tile's output rows,
-    /// whole and contiguous, once the tile is finished (per chunk instead, after the chunk's
-    /// uncovered rows are filled, when the plan has rows no strip covers).
+    /// y is written once. `kernels[h][tile]`.
+    ///
+    /// Loop order, per thread and chunk of `BlockSparseKernel.chunkRows` batch rows: the
+    /// low-rank producer for each tile of the chunk, then strip group by strip group
+    /// (`groups`, `BlockStripPlan.stripGroups`), each group over every tile of the chunk. A
+    /// group's packed weights (a quarter of L2) are then read from memory once per chunk and
+    /// from L2 for the other tiles; tile by tile over all strips, the whole pack (larger than
+    /// L2) streamed in again for every 64-row tile. An `epilogue` runs over each tile's rows of
+    /// the group's output columns once the group's strips are done (contiguous pieces of
+    /// several KB, just written; whole rows when a chunk has one tile), or per chunk after the
+    /// chunk's uncovered rows are filled when the plan has rows no strip covers.
     static func apply<S: TensorScalar>(
-        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], set: XSMMKernelSet, pack: UnsafePointer<S>,
+        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], groups: [Range<Int>], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
         lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil
     ) {
@@ -170,33 +178,51 @@ enum BlockSparseXSMMKernel {
                 forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
                     for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
                         let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
-                        for t in chunkTiles {
-                            let start = t * tile
-                            let tail = start + tile <= batch ? 0 : 1
-                            if let lowRank, let producer = lowRank.producer {
+                        if let lowRank, let producer = lowRank.producer {
+                            for t in chunkTiles {
+                                let start = t * tile
+                                let tail = start + tile <= batch ? 0 : 1
                                 for c in producer.kernels.starts.indices {
                                     let k = producer.kernels.starts[c]
                                     pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels.kernels[tail][c]!, producer.factor + k * producer.rank,
                                                            input + start * cols + k, lowRank.activations + start * lowRank.rank)
                                 }
                             }
-                            for s in plan.strips.indices {
-                                let strip = plan.strips[s]
-                                let c = output + start * rows + strip.row
-                                pixelfly_xsmm_brgemm_offs_run(
-                                    set.isDouble, kernels[strip.heightIndex][tail]!, pack, input + start * cols,
-                                    c, UInt64(strip.count),
-                                    weightOffsets.baseAddress! + strip.start, inputOffsets.baseAddress! + strip.start)
-                                if let lowRank {
-                                    pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail]!,
-                                                           lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
+                        }
+                        // One tile: no weights to reuse across tiles, and the epilogue runs on whole rows.
+                        let groupCount = plan.strips.isEmpty ? 0 : chunkTiles.count > 1 ? groups.count : 1
+                        for g in 0..<groupCount {
+                            let group = groupCount > 1 ? groups[g] : plan.strips.indices
+                            let columns = plan.strips[group.lowerBound].row..<(plan.strips[group.upperBound - 1].row
+                                                                               + plan.strips[group.upperBound - 1].height)
+                            for t in chunkTiles {
+                                let start = t * tile
+                                let tail = start + tile <= batch ? 0 : 1
+                                for s in group {
+                                    let strip = plan.strips[s]
+                                    let c = output + start * rows + strip.row
+                                    pixelfly_xsmm_brgemm_offs_run(
+                                        set.isDouble, kernels[strip.heightIndex][tail]!, pack, input + start * cols,
+                                        c, UInt64(strip.count),
+                                        weightOffsets.baseAddress! + strip.start, inputOffsets.baseAddress! + strip.start)
+                                    if let lowRank {
+                                        pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail]!,
+                                                               lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
+                                    }
+                                    if let bias {
+                                        pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail]!, bias + strip.row, set.ones, c)
+                                    }
                                 }
-                                if let bias {
-                                    pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail]!, bias + strip.row, set.ones, c)
+                                if let epilogue, plan.uncoveredRows.isEmpty {
+                                    let tileRows = min(tile, batch - start)
+                                    if columns.count == rows {
+                                        epilogue.run(output, offset: start * rows, count: tileRows * rows)
+                                    } else {
+                                        for row in start..<(start + tileRows) {
+                                            epilogue.run(output, offset: row * rows + columns.lowerBound, count: columns.count)
+                                        }
+                                    }
                                 }
-                            }
-                            if let epilogue, plan.uncoveredRows.isEmpty {
-                                epilogue.run(output, offset: start * rows, count: min(tile, batch - start) * rows)
                             }
                         }
                         let first = chunkTiles.lowerBound * tile

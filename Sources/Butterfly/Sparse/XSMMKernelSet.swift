@@ -1,4 +1,7 @@
 import CLibXSMM
+#if canImport(Glibc)
+import Glibc
+#endif
 import PixelflyCore
 
 /// The LIBXSMM kernels one block-sparse layer needs at one batch size and thread count,
@@ -49,6 +52,14 @@ final class XSMMKernelSet {
     static let weightGradientChunk = 256
     /// Largest batch tile of the forward and input-gradient kernels.
     static let maximumTile = 64
+    /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
+    /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
+    /// rest of L2 for the tiles of x and y the group's strips read and write; 256 KB when the
+    /// system does not report its L2.
+    static let stripGroupBytes: Int = {
+        let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        return l2 > 0 ? l2 / 4 : 256 << 10
+    }()
 
     let batch: Int
     let threads: Int
@@ -58,6 +69,9 @@ final class XSMMKernelSet {
     /// [height index][full tile, last tile]; β = 0.
     let forward: [[UnsafeRawPointer?]]
     let inputGradient: [[UnsafeRawPointer?]]
+    /// Strip groups of the forward and input-gradient plans (`BlockStripPlan.stripGroups`).
+    let forwardGroups: [Range<Int>]
+    let inputGradientGroups: [Range<Int>]
     /// Rank of the fused low-rank term (0: none), and its kernels [height index][full, last tile].
     let rank: Int
     /// Whether the forward's low-rank kernels carry the bias as an extra rank (k = r + 1).
@@ -89,7 +103,8 @@ final class XSMMKernelSet {
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
-                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool, scalar: S.Type) {
+                           weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
+                           stripGroupBytes: Int = XSMMKernelSet.stripGroupBytes, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
@@ -165,6 +180,10 @@ final class XSMMKernelSet {
         self.foldsBias = foldsBias && rank > 0
         self.lowRankForward = lowRankForward
         self.lowRankInputGradient = lowRankInputGradient
+        let size = MemoryLayout<S>.stride
+        forwardGroups = forwardPlan.stripGroups(maximumBytes: stripGroupBytes,
+                                                lowRankColumns: rank == 0 ? 0 : rank + (foldsBias ? 1 : 0), scalarSize: size)
+        inputGradientGroups = gradientPlan.stripGroups(maximumBytes: stripGroupBytes, lowRankColumns: rank, scalarSize: size)
     }
 
     deinit {
