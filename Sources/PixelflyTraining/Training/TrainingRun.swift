@@ -12,13 +12,17 @@ import PixelflyData
 /// parameters are touched, leaving the last checkpoint as it was.
 ///
 /// `log` receives a progress line every `logInterval` steps and one per evaluation.
+/// `beforeStep` runs before every training step with the number of steps done so far, outside
+/// the step's timing (the default job uses it to interleave two training processes in blocks
+/// of steps: `StepGate` in pixelfly-bench).
 ///
 /// Data-parallel (with a `communicator`, see `DataParallelTraining.swift`): every rank calls
 /// this with the same configuration; the global batch `batchSize` is split over the ranks, and
 /// only rank 0 logs and writes checkpoints.
 public func runTraining(_ configuration: TrainingConfiguration,
                         communicator: (any DataParallelCommunicator<Float>)? = nil,
-                        log: (String) -> Void = { print($0) }) throws -> TrainingResult {
+                        log: (String) -> Void = { print($0) },
+                        beforeStep: (Int) throws -> Void = { _ in }) throws -> TrainingResult {
     let shard = communicator.map { DataShard(rank: $0.rank, size: $0.size) } ?? .single
     func report(_ line: String) { if shard.rank == 0 { log(line) } }
     do {
@@ -75,6 +79,7 @@ public func runTraining(_ configuration: TrainingConfiguration,
 
     let lastStep = min(totalSteps, configuration.stopAtStep ?? totalSteps)
     while trainer.step < lastStep {
+        try beforeStep(trainer.step)
         try source.nextBatch(inputs: &inputs, labels: &labels)
         let start = monotonicSeconds()
         let loss = try trainer.step(inputs: inputs, labels: labels, checkpointPath: lastCheckpoint)

@@ -3,8 +3,9 @@ import PixelflyModels
 import PixelflyTraining
 import PixelflyCore
 
-/// Runs one training of the default job in a fresh child process: this executable's `train`
-/// subcommand with flags that spell out `configuration`, its result read back from `--json`.
+/// One training of the default job in a fresh child process: this executable's `train`
+/// subcommand with flags that spell out `configuration`, its result read back from `--json`
+/// (run by `InterleavedChildTrainings`, the dense and the Pixelfly training in turn).
 ///
 /// Trained inside the job's own process, after the layer and block sections (and, for
 /// Pixelfly, after the dense run), Pixelfly steps took 140–190 ms against 123–131 ms in a fresh
@@ -18,11 +19,9 @@ enum ChildTraining {
         var description: String
     }
 
-    static func run(_ configuration: TrainingConfiguration, mixer: MLPMixerConfiguration, linearFlags: [String],
-                    threads: Int) throws -> TrainingResult {
-        let json = FileManager.default.temporaryDirectory
-            .appendingPathComponent("pixelfly-child-\(getpid())-\(UInt64(monotonicSeconds() * 1e6)).json").path
-        defer { try? FileManager.default.removeItem(atPath: json) }
+    /// The `train` arguments that spell out `configuration` (without `--threads`, `--json` and
+    /// `--step-gate`, which the runner adds).
+    static func arguments(_ configuration: TrainingConfiguration, mixer: MLPMixerConfiguration, linearFlags: [String]) -> [String] {
         var arguments = [
             "--model", "mixer", "--preset", "small",
             "--width", "\(mixer.width)", "--hidden", "\(mixer.channelHidden)", "--token-hidden", "\(mixer.tokenHidden)",
@@ -36,15 +35,23 @@ enum ChildTraining {
         if let limit = configuration.testLimit { arguments += ["--test-limit", "\(limit)"] }
         if let interval = configuration.evaluationInterval { arguments += ["--eval-interval", "\(interval)"] }
         if let warmup = configuration.warmupSteps { arguments += ["--warmup", "\(warmup)"] }
+        return arguments
+    }
 
-        print("   child: pixelfly-bench train " + arguments.joined(separator: " ") + " --threads \(threads)")
-        fflush(nil)
-        let results = try ChildTrainingRun.run(arguments, threads: threads, jsonPath: json, prefix: "   ").results
+    /// The child's results, after checking that it trained `configuration` (its corpus path
+    /// aside, which the child resolves).
+    static func checked(_ results: TrainingResult, against configuration: TrainingConfiguration) throws -> TrainingResult {
         var expected = configuration
         expected.corpusPath = results.configuration.corpusPath
         guard results.configuration == expected else {
             throw ChildError(description: "the training child ran \(results.configuration), not the job's \(configuration)")
         }
         return results
+    }
+
+    /// A fresh path for a child's JSON result.
+    static func resultPath(_ label: String) -> String {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("pixelfly-child-\(getpid())-\(label)-\(UInt64(monotonicSeconds() * 1e6)).json").path
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import PixelflyModels
 import PixelflyTraining
 import PixelflyCore
@@ -8,7 +9,13 @@ import Glibc
 /// Section 4 of the default job: the same Mixer (same seed, same data order) trained with
 /// dense and with Pixelfly channel-mixing linears, each in its own fresh child process
 /// (`ChildTraining`), so that its step times are what a user's own training run would see.
+/// The two children train in turn, `interleaveSteps` steps at a time
+/// (`InterleavedChildTrainings`), so that a drift of the machine's speed during the section
+/// reaches both step-time distributions alike instead of whichever run it falls in.
 struct DefaultTrainingSection: Encodable {
+    /// Steps each child runs before the other takes over.
+    static let interleaveSteps = 20
+
     struct Run: Encodable {
         var linear: String
         var result: TrainingResult
@@ -21,7 +28,7 @@ struct DefaultTrainingSection: Encodable {
     /// Dense median step time ÷ Pixelfly median step time.
     var stepSpeedup: Double
     /// The speed-up's spread from the step-time quartiles: dense Q1 ÷ Pixelfly Q3 … dense Q3 ÷
-    /// Pixelfly Q1 (the two runs are not interleaved, so no per-step pairing).
+    /// Pixelfly Q1 (the runs are interleaved in blocks of steps, not paired step by step).
     var stepSpeedupSpread: RatioSpread
     /// Pixelfly final accuracy − dense final accuracy, in points.
     var accuracyDifferencePoints: Double
@@ -36,7 +43,10 @@ struct DefaultTrainingSection: Encodable {
 
     static func run(options: DefaultTrainingOptions, full: Bool) throws -> DefaultTrainingSection {
         let epochs = options.epochs ?? (full ? 6 : 2)
-        func train(_ kind: LinearKind, _ label: String) throws -> Run {
+        let kinds: [(kind: LinearKind, label: String)] = [(.dense, "dense"), (options.pixelfly, "Pixelfly")]
+        var configurations: [TrainingConfiguration] = []
+        var children: [InterleavedChildTrainings.Child] = []
+        for (kind, label) in kinds {
             var configuration = TrainingConfiguration(model: .mixer(options.mixer(kind)))
             configuration.epochs = epochs
             configuration.batchSize = options.batchSize
@@ -46,15 +56,22 @@ struct DefaultTrainingSection: Encodable {
             let stepsPerEpoch = trainingLimit / options.batchSize
             configuration.evaluationInterval = max(1, stepsPerEpoch)
             configuration.logInterval = max(1, stepsPerEpoch / 4)
-            print("-- \(label): \(kind), in a fresh child process")
-            fflush(nil)
-            let result = try ChildTraining.run(configuration, mixer: options.mixer(kind),
-                                               linearFlags: options.trainFlags(kind), threads: ComputeThreads.count)
-            return Run(linear: kind.description, result: result,
-                       linearFLOPsPerStep: try linearFLOPsPerStep(options.mixer(kind), batch: options.batchSize))
+            let arguments = ChildTraining.arguments(configuration, mixer: options.mixer(kind), linearFlags: options.trainFlags(kind))
+            print("-- \(label): \(kind), in a fresh child process; output lines start with \"\(label) |\"")
+            print("   child: pixelfly-bench train " + arguments.joined(separator: " ") + " --threads \(ComputeThreads.count)")
+            configurations.append(configuration)
+            children.append(.init(arguments: arguments, jsonPath: ChildTraining.resultPath(label), prefix: "   \(label) | "))
         }
-        let dense = try train(.dense, "dense")
-        let pixelfly = try train(options.pixelfly, "Pixelfly")
+        print("   the two trainings run in turn, \(interleaveSteps) steps at a time (train --step-gate)")
+        fflush(nil)
+        defer { for child in children { try? FileManager.default.removeItem(atPath: child.jsonPath) } }
+        let documents = try InterleavedChildTrainings.run(children, threads: ComputeThreads.count, gateEvery: interleaveSteps)
+        var runs: [Run] = []
+        for ((kind, _), (configuration, document)) in zip(kinds, zip(configurations, documents)) {
+            runs.append(Run(linear: kind.description, result: try ChildTraining.checked(document.results, against: configuration),
+                            linearFLOPsPerStep: try linearFLOPsPerStep(options.mixer(kind), batch: options.batchSize)))
+        }
+        let (dense, pixelfly) = (runs[0], runs[1])
         let target = dense.result.finalTestAccuracy
         let reach = pixelfly.result.evaluations.first { $0.testAccuracy >= target }?.trainingSeconds
         let denseSeconds = dense.result.evaluations.last?.trainingSeconds ?? 0

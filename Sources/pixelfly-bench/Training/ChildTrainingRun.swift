@@ -47,7 +47,10 @@ struct ChildTrainingRun {
         } catch {
             throw Failure(arguments: full, reason: "could not start (\(error.localizedDescription))")
         }
-        relayLines(from: pipe.fileHandleForReading, prefix: prefix)
+        forEachLine(of: pipe.fileHandleForReading) { line in
+            print(prefix + line)
+            fflush(nil)
+        }
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
@@ -67,22 +70,18 @@ struct ChildTrainingRun {
         return try decoder.decode(Document.self, from: Data(try readFileBytes(path)))
     }
 
-    /// Copies `handle` to standard output until end of file, one flushed line at a time.
-    private static func relayLines(from handle: FileHandle, prefix: String) {
+    /// Hands `line` every line read from `handle` (without its newline) until end of file.
+    static func forEachLine(of handle: FileHandle, _ line: (String) -> Void) {
         var pending: [UInt8] = []
-        func emit(_ line: ArraySlice<UInt8>) {
-            print(prefix + String(decoding: line, as: UTF8.self))
-            fflush(nil)
-        }
         while true {
             let data = handle.availableData
             if data.isEmpty { break }
             pending += data
             while let newline = pending.firstIndex(of: 10) {
-                emit(pending[..<newline])
+                line(String(decoding: pending[..<newline], as: UTF8.self))
                 pending.removeSubrange(...newline)
             }
         }
-        if !pending.isEmpty { emit(pending[...]) }
+        if !pending.isEmpty { line(String(decoding: pending, as: UTF8.self)) }
     }
 }

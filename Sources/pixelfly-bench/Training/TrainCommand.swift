@@ -141,6 +141,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "gpt: validation batches per evaluation (always the same windows).")
     var evalBatches: Int?
 
+    @Option(help: "Before every N-th step, print a gate line and wait for a line on standard input (the default job interleaves two trainings this way; not under mpirun).")
+    var stepGate: Int?
+
     @Flag(help: "Allow a debug build (training would be very slow).")
     var allowDebug = false
 
@@ -151,12 +154,14 @@ struct TrainCommand: ParsableCommand {
         }
         #endif
         guard bucketMegabytes > 0 else { throw ValidationError("--bucket-megabytes must be positive, got \(bucketMegabytes)") }
+        if let stepGate, stepGate < 1 { throw ValidationError("--step-gate must be at least 1 step, got \(stepGate)") }
     }
 
     func run() throws {
         if let threads { try ComputeThreads.setCount(threads) }
         let configuration = try makeConfiguration()
         guard MPIProcess.isLaunchedByMPI else { return try train(configuration, communicator: nil) }
+        guard stepGate == nil else { throw ValidationError("--step-gate runs without mpirun only") }
         try MPIJob.run(bucketMegabytes: bucketMegabytes) { try train(configuration, communicator: $0) }
     }
 
@@ -172,7 +177,9 @@ struct TrainCommand: ParsableCommand {
             print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
         }
         // Flush after every line so that progress shows as it happens, also in a log file.
-        let result = try runTraining(configuration, communicator: communicator, log: { print($0); fflush(nil) })
+        var gate = try stepGate.map(StepGate.init(every:))
+        let result = try runTraining(configuration, communicator: communicator, log: { print($0); fflush(nil) },
+                                     beforeStep: { gate?.wait(beforeStep: $0) })
         for record in result.evaluations {
             print("epoch \(format(record.epoch, 2)): test accuracy \(format(record.testAccuracy * 100, 2))%, "
                 + "test loss \(format(record.testLoss, 4)), \(format(record.trainingSeconds, 1)) s training")

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import pixelfly_bench
+
+/// `InterleavedChildTrainings` and `train --step-gate`, on the tiny Mixer (9 steps of batch 16,
+/// a few seconds in a debug build): the children take turns in blocks of steps, each still
+/// trains what it was asked, the gate lines are not relayed, and a child that fails does not
+/// leave the other waiting.
+@Suite("Interleaved child trainings", .serialized)
+struct InterleavedTrainingTests {
+    /// Relayed lines, from the children's relay threads.
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    }
+
+    static func arguments(seed: Int, _ extra: [String] = []) -> [String] {
+        ["--allow-debug", "--model", "mixer", "--preset", "tiny", "--steps", "9", "--batch-size", "16", "--train-limit", "256",
+         "--test-limit", "100", "--log-interval", "1", "--eval-interval", "10", "--seed", String(seed)] + extra
+    }
+
+    /// "a | step 3/9 …" → "a3".
+    static func stepTags(_ lines: [String]) -> [String] {
+        lines.compactMap { line in
+            let parts = line.split(separator: " ")
+            guard parts.count > 3, parts[1] == "|", parts[2] == "step", let slash = parts[3].firstIndex(of: "/") else { return nil }
+            return String(parts[0]) + parts[3][..<slash]
+        }
+    }
+
+    @Test func childrenTakeTurnsInBlocksOfSteps() throws {
+        let directory = try TemporaryDirectory("interleaved")
+        defer { directory.remove() }
+        let lines = Lines()
+        let children = [("a", 3), ("b", 4)].map { name, seed in
+            InterleavedChildTrainings.Child(arguments: Self.arguments(seed: seed), jsonPath: directory.file("\(name).json"), prefix: "\(name) | ")
+        }
+        let documents = try InterleavedChildTrainings.run(children, threads: 1, gateEvery: 2, executable: BenchProcess.benchPath,
+                                                           output: lines.append)
+        #expect(documents.map(\.results.stepLosses.count) == [9, 9])
+        #expect(documents.map(\.results.configuration.seed) == [3, 4])
+        #expect(documents[0].results.stepLosses != documents[1].results.stepLosses, "two seeds, two trajectories")
+        let expected = ["a1", "a2", "b1", "b2", "a3", "a4", "b3", "b4", "a5", "a6", "b5", "b6", "a7", "a8", "b7", "b8", "a9", "b9"]
+        #expect(Self.stepTags(lines.all) == expected)
+        #expect(!lines.all.contains { $0.contains(StepGate.marker) })
+    }
+
+    /// The gate changes when steps run, not what they compute: the same seed gated and alone
+    /// gives the same losses, bit for bit.
+    @Test func gatedTrainingMatchesAnUngatedRun() throws {
+        let directory = try TemporaryDirectory("interleaved-same")
+        defer { directory.remove() }
+        let gated = try InterleavedChildTrainings.run(
+            [.init(arguments: Self.arguments(seed: 5), jsonPath: directory.file("gated.json"), prefix: "")],
+            threads: 1, gateEvery: 4, executable: BenchProcess.benchPath, output: { _ in })
+        let alone = try BenchProcess.run(["train"] + Self.arguments(seed: 5, ["--threads", "1", "--json", directory.file("alone.json")]), ranks: nil)
+        #expect(alone.status == 0, "\(alone.errors)")
+        #expect(try ChildTrainingRun.read(directory.file("alone.json")).results.stepLosses == gated[0].results.stepLosses)
+    }
+
+    /// A child that cannot start training ends; the other runs to the end on its own, and the
+    /// run then throws, naming the failed child.
+    @Test func aFailingChildDoesNotHangTheOther() throws {
+        let directory = try TemporaryDirectory("interleaved-failure")
+        defer { directory.remove() }
+        let children = [
+            InterleavedChildTrainings.Child(arguments: Self.arguments(seed: 3), jsonPath: directory.file("good.json"), prefix: ""),
+            InterleavedChildTrainings.Child(arguments: Self.arguments(seed: 3, ["--preset", "huge"]), jsonPath: directory.file("bad.json"), prefix: ""),
+        ]
+        #expect {
+            _ = try InterleavedChildTrainings.run(children, threads: 1, gateEvery: 2, executable: BenchProcess.benchPath, output: { _ in })
+        } throws: { error in
+            "\(error)".contains("--preset huge") && "\(error)".contains("exited with status")
+        }
+        #expect(FileManager.default.fileExists(atPath: directory.file("good.json")), "the good child finished")
+    }
+
+    @Test func stepGateMustBePositive() throws {
+        let outcome = try BenchProcess.run(["train", "--allow-debug", "--step-gate", "0"], ranks: nil)
+        #expect(outcome.status != 0)
+        #expect((outcome.output + outcome.errors).contains("--step-gate must be at least 1 step"))
+    }
+}
