@@ -1,0 +1,143 @@
+import CLibXSMM
+#if canImport(Glibc)
+import Glibc
+#endif
+import PixelflyCore
+
+extension BlockSparseXSMMKernel {
+    /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
+    /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
+    /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
+    /// y is written once. `kernels[h][tile]`.
+    ///
+    /// Loop order, per thread and chunk of `BlockSparseKernel.chunkRows` batch rows: the
+    /// low-rank producer for each tile of the chunk, then strip group by strip group
+    /// (`groups`, `BlockStripPlan.stripGroups`), each group over every tile of the chunk. A
+    /// group's packed weights (a quarter of L2) are then read from memory once per chunk and
+    /// from L2 for the other tiles; tile by tile over all strips, the whole pack (larger than
+    /// L2) streamed in again for every 64-row tile. An `epilogue` runs over each tile's rows of
+    /// the group's output columns once the group's strips are done (contiguous pieces of
+    /// several KB, just written; whole rows when a chunk has one tile), or per chunk after the
+    /// chunk's uncovered rows are filled when the plan has rows no strip covers.
+    static func apply<S: TensorScalar>(
+        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], groups: [Range<Int>], set: XSMMKernelSet, pack: UnsafePointer<S>,
+        input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
+        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil
+    ) {
+        let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / set.tile)
+        plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
+            plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
+                let pass = StripPass(plan: plan, kernels: kernels, set: set, pack: pack, input: input, output: output, bias: bias,
+                                     lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
+                forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
+                    for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
+                        let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
+                        for t in chunkTiles { pass.produceLowRank(tile: t) }
+                        // One tile: no weights to reuse across tiles, and the epilogue runs on whole rows.
+                        let groupCount = plan.strips.isEmpty ? 0 : chunkTiles.count > 1 ? groups.count : 1
+                        for g in 0..<groupCount {
+                            let group = groupCount > 1 ? groups[g] : plan.strips.indices
+                            for t in chunkTiles {
+                                pass.runStrips(group, tile: t)
+                                if let epilogue, plan.uncoveredRows.isEmpty { pass.runEpilogue(epilogue, strips: group, tile: t) }
+                            }
+                        }
+                        let first = chunkTiles.lowerBound * set.tile
+                        pass.fillUncoveredRows(first..<min(set.batch, chunkTiles.upperBound * set.tile), epilogue: epilogue)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One `apply` call's operands and the pieces of its loop: a tile's low-rank producer, a
+    /// group of strips on a tile, the epilogue of a group on a tile, and the rows no strip covers.
+    private struct StripPass<S: TensorScalar> {
+        let plan: BlockStripPlan
+        let kernels: [[UnsafeRawPointer?]]
+        let set: XSMMKernelSet
+        let pack: UnsafePointer<S>
+        let input: UnsafePointer<S>
+        let output: UnsafeMutablePointer<S>
+        let bias: UnsafePointer<S>?
+        let lowRank: FusedLowRank<S>?
+        /// The plan's offset arrays (nil when it has no strips).
+        let weightOffsets: UnsafePointer<UInt64>?
+        let inputOffsets: UnsafePointer<UInt64>?
+
+        /// 0 for a full tile, 1 for the batch's shorter last one (the kernels' second index).
+        func tail(_ t: Int) -> Int { (t + 1) * set.tile <= set.batch ? 0 : 1 }
+
+        /// activations[tile] = the producer's product, in depth chunks (`ProducerKernels`).
+        func produceLowRank(tile t: Int) {
+            guard let lowRank, let producer = lowRank.producer else { return }
+            let start = t * set.tile
+            for c in producer.kernels.starts.indices {
+                let k = producer.kernels.starts[c]
+                pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels.kernels[tail(t)][c]!, producer.factor + k * producer.rank,
+                                       input + start * plan.cols + k, lowRank.activations + start * lowRank.rank)
+            }
+        }
+
+        /// out[tile, strip] for each strip of `strips`: the batch-reduce product, then the
+        /// low-rank term and the bias while the strip's output is in cache.
+        func runStrips(_ strips: Range<Int>, tile t: Int) {
+            let start = t * set.tile
+            for s in strips {
+                let strip = plan.strips[s]
+                let c = output + start * plan.rows + strip.row
+                pixelfly_xsmm_brgemm_offs_run(set.isDouble, kernels[strip.heightIndex][tail(t)]!, pack, input + start * plan.cols,
+                                              c, UInt64(strip.count), weightOffsets! + strip.start, inputOffsets! + strip.start)
+                if let lowRank {
+                    pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail(t)]!,
+                                           lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
+                }
+                if let bias {
+                    pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail(t)]!, bias + strip.row, set.ones, c)
+                }
+            }
+        }
+
+        /// The epilogue on the tile's rows of the output columns `strips` cover (contiguous when
+        /// there are no uncovered rows): whole rows at once when they cover every column.
+        func runEpilogue(_ epilogue: OutputEpilogue<S>, strips: Range<Int>, tile t: Int) {
+            let (start, rows) = (t * set.tile, plan.rows)
+            let tileRows = min(set.tile, set.batch - start)
+            let last = plan.strips[strips.upperBound - 1]
+            let columns = plan.strips[strips.lowerBound].row..<(last.row + last.height)
+            if columns.count == rows {
+                epilogue.run(output, offset: start * rows, count: tileRows * rows)
+            } else {
+                for row in start..<(start + tileRows) {
+                    epilogue.run(output, offset: row * rows + columns.lowerBound, count: columns.count)
+                }
+            }
+        }
+
+        /// For the batch rows `batchRows`, the operator rows no strip covers: zero, plus the
+        /// bias and the low-rank term they get from no strip, then the epilogue over the rows.
+        func fillUncoveredRows(_ batchRows: Range<Int>, epilogue: OutputEpilogue<S>?) {
+            guard !plan.uncoveredRows.isEmpty, !batchRows.isEmpty else { return }
+            let (first, chunk, rows) = (batchRows.lowerBound, batchRows.count, plan.rows)
+            for u in plan.uncoveredRows.indices {
+                let range = plan.uncoveredRows[u]
+                for row in batchRows {
+                    memset(output + row * rows + range.lowerBound, 0, range.count * MemoryLayout<S>.stride)
+                }
+                if let bias {
+                    S.gemm(.none, .none, m: chunk, n: range.count, k: 1, alpha: 1,
+                           a: set.ones.assumingMemoryBound(to: S.self), lda: 1,
+                           b: bias + range.lowerBound, ldb: range.count, beta: 1,
+                           c: output + first * rows + range.lowerBound, ldc: rows)
+                }
+                if let lowRank {
+                    S.gemm(.none, .none, m: chunk, n: range.count, k: lowRank.rank, alpha: 1,
+                           a: lowRank.activations + first * lowRank.rank, lda: lowRank.rank,
+                           b: lowRank.factor + range.lowerBound * lowRank.rank, ldb: range.count, beta: 1,
+                           c: output + first * rows + range.lowerBound, ldc: rows)
+                }
+            }
+            epilogue?.run(output, offset: first * rows, count: chunk * rows)
+        }
+    }
+}
