@@ -10,7 +10,7 @@
 ///
 /// is one batch-reduce call with m = h, k = b, n = tile rows, reduce count n, the P_k at
 /// `weightOffsets` from the pack and the input blocks at `inputOffsets` from the tile's first
-/// row (byte offsets). A tall strip (h up to 128) gives the kernel several vector registers of
+/// row (byte offsets). A tall strip (h up to 192) gives the kernel several vector registers of
 /// output per broadcast input element instead of the two a single 32-row block gives.
 struct BlockStripPlan: Sendable, Equatable {
     struct Strip: Sendable, Equatable {
