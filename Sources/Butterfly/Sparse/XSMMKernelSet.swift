@@ -104,7 +104,7 @@ final class XSMMKernelSet {
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
-                           stripGroupBytes: Int = XSMMKernelSet.stripGroupBytes, scalar: S.Type) {
+                           stripGroupBytes: Int, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)

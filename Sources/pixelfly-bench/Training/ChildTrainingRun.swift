@@ -51,15 +51,21 @@ struct ChildTrainingRun {
             print(prefix + line)
             fflush(nil)
         }
+        return try result(of: process, arguments: full, jsonPath: jsonPath)
+    }
+
+    /// Waits for a started child, then reads its JSON result; throws `Failure` if it exited with
+    /// a failure, was killed, or wrote no readable result.
+    static func result(of process: Process, arguments: [String], jsonPath: String) throws -> Document {
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
             let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
-            throw Failure(arguments: full, reason: "\(how) \(process.terminationStatus)")
+            throw Failure(arguments: arguments, reason: "\(how) \(process.terminationStatus)")
         }
         do {
             return try read(jsonPath)
         } catch {
-            throw Failure(arguments: full, reason: "wrote no readable result at \(jsonPath) (\(error))")
+            throw Failure(arguments: arguments, reason: "wrote no readable result at \(jsonPath) (\(error))")
         }
     }
 

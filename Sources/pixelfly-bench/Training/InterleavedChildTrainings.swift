@@ -78,17 +78,7 @@ enum InterleavedChildTrainings {
         }
         var documents: [ChildTrainingRun.Document] = []
         for (child, state) in zip(children, running) {
-            state.process.waitUntilExit()
-            guard state.process.terminationReason == .exit, state.process.terminationStatus == 0 else {
-                let how = state.process.terminationReason == .exit ? "exited with status" : "was killed by signal"
-                throw ChildTrainingRun.Failure(arguments: state.arguments, reason: "\(how) \(state.process.terminationStatus)")
-            }
-            do {
-                documents.append(try ChildTrainingRun.read(child.jsonPath))
-            } catch {
-                throw ChildTrainingRun.Failure(arguments: state.arguments,
-                                               reason: "wrote no readable result at \(child.jsonPath) (\(error))")
-            }
+            documents.append(try ChildTrainingRun.result(of: state.process, arguments: state.arguments, jsonPath: child.jsonPath))
         }
         return documents
     }

@@ -1,4 +1,3 @@
-import PixelflyCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,8 +17,9 @@ struct StepGate {
     let every: Int
     private(set) var open = false
 
-    init(every: Int) throws {
-        guard every > 0 else { throw ConfigurationError("train --step-gate", "the gate interval must be at least 1 step, got \(every)") }
+    /// `every` ≥ 1 (`train` validates `--step-gate` before it gets here).
+    init(every: Int) {
+        precondition(every > 0, "StepGate needs an interval of at least 1 step")
         self.every = every
     }
 

@@ -177,7 +177,7 @@ struct TrainCommand: ParsableCommand {
             print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
         }
         // Flush after every line so that progress shows as it happens, also in a log file.
-        var gate = try stepGate.map(StepGate.init(every:))
+        var gate = stepGate.map(StepGate.init(every:))
         let result = try runTraining(configuration, communicator: communicator, log: { print($0); fflush(nil) },
                                      beforeStep: { gate?.wait(beforeStep: $0) })
         for record in result.evaluations {
