@@ -10,15 +10,17 @@ extension BlockSparseXSMMKernel {
     /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
     /// y is written once. `kernels[h][tile]`.
     ///
-    /// Loop order, per thread and chunk of `BlockSparseKernel.chunkRows` batch rows: the
-    /// low-rank producer for each tile of the chunk, then strip group by strip group
-    /// (`groups`, `BlockStripPlan.stripGroups`), each group over every tile of the chunk. A
-    /// group's packed weights (a quarter of L2) are then read from memory once per chunk and
-    /// from L2 for the other tiles; tile by tile over all strips, the whole pack (larger than
-    /// L2) streamed in again for every 64-row tile. An `epilogue` runs over each tile's rows of
-    /// the group's output columns once the group's strips are done (contiguous pieces of
-    /// several KB, just written; whole rows when a chunk has one tile), or per chunk after the
-    /// chunk's uncovered rows are filled when the plan has rows no strip covers.
+    /// Three steps, each split over the threads in contiguous ranges of batch tiles: the
+    /// low-rank producer for every tile; the strips; then, if the plan has rows no strip covers,
+    /// those rows and the epilogue. In the strip step each thread runs its tiles in chunks of
+    /// `BlockSparseKernel.chunkRows` batch rows, strip group by strip group (`groups`,
+    /// `BlockStripPlan.stripGroups`), each group over every tile of the chunk: a group's packed
+    /// weights (a quarter of L2) are then read from memory once per chunk and from L2 for the
+    /// other tiles (tile by tile over all strips, the whole pack, larger than L2, streamed in
+    /// again for every 64-row tile). A thread done with its own (group, tile) units takes the
+    /// last ones of the other threads (`TailStealing`). An `epilogue` runs over each unit's
+    /// tile rows of the group's output columns once its strips are done (contiguous pieces of
+    /// several KB, just written; whole rows when a chunk has one tile).
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], groups: [Range<Int>], set: XSMMKernelSet, pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
@@ -29,24 +31,59 @@ extension BlockSparseXSMMKernel {
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
                 let pass = StripPass(plan: plan, kernels: kernels, set: set, pack: pack, input: input, output: output, bias: bias,
                                      lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
-                forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
-                    for chunkStart in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
-                        let chunkTiles = chunkStart..<min(tiles.upperBound, chunkStart + tilesPerChunk)
-                        for t in chunkTiles { pass.produceLowRank(tile: t) }
-                        // One tile: no weights to reuse across tiles, and the epilogue runs on whole rows.
-                        let groupCount = plan.strips.isEmpty ? 0 : chunkTiles.count > 1 ? groups.count : 1
-                        for g in 0..<groupCount {
-                            let group = groupCount > 1 ? groups[g] : plan.strips.indices
-                            for t in chunkTiles {
-                                pass.runStrips(group, tile: t)
-                                if let epilogue, plan.uncoveredRows.isEmpty { pass.runEpilogue(epilogue, strips: group, tile: t) }
-                            }
+                if lowRank?.producer != nil {
+                    forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
+                        for t in tiles { pass.produceLowRank(tile: t) }
+                    }
+                }
+                if !plan.strips.isEmpty {
+                    let split = RangeSplit(set.tileCount, threads: set.threads)
+                    set.stealing.run(parts: split.parts, unitCount: { part in
+                        StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count).count
+                    }) { part, index, _ in
+                        let unit = StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count)
+                            .unit(index)
+                        let strips = unit.group.map { groups[$0] } ?? plan.strips.indices
+                        pass.runStrips(strips, tile: unit.tile)
+                        if let epilogue, plan.uncoveredRows.isEmpty { pass.runEpilogue(epilogue, strips: strips, tile: unit.tile) }
+                    }
+                }
+                if !plan.uncoveredRows.isEmpty {
+                    forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
+                        for first in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
+                            let last = min(tiles.upperBound, first + tilesPerChunk)
+                            pass.fillUncoveredRows(first * set.tile..<min(set.batch, last * set.tile), epilogue: epilogue)
                         }
-                        let first = chunkTiles.lowerBound * set.tile
-                        pass.fillUncoveredRows(first..<min(set.batch, chunkTiles.upperBound * set.tile), epilogue: epilogue)
                     }
                 }
             }
+        }
+    }
+
+    /// The (strip group, tile) units of one thread's tiles in the order it runs them: chunk by
+    /// chunk of `tilesPerChunk` tiles, group by group within a chunk, tile by tile within a
+    /// group. A chunk of one tile runs all strips as one unit (group nil): no weights to reuse
+    /// across tiles, and the epilogue then runs on whole rows.
+    struct StripUnits {
+        let tiles: Range<Int>
+        let tilesPerChunk: Int
+        let groupCount: Int
+
+        /// Units of a chunk of `tileCount` tiles.
+        private func units(chunkTiles tileCount: Int) -> Int { tileCount * (tileCount > 1 ? groupCount : 1) }
+
+        var count: Int {
+            let fullChunks = tiles.count / tilesPerChunk
+            return fullChunks * units(chunkTiles: tilesPerChunk) + units(chunkTiles: tiles.count % tilesPerChunk)
+        }
+
+        func unit(_ index: Int) -> (group: Int?, tile: Int) {
+            let perFullChunk = units(chunkTiles: tilesPerChunk)
+            let (chunk, rest) = index.quotientAndRemainder(dividingBy: perFullChunk)
+            let first = tiles.lowerBound + chunk * tilesPerChunk
+            let chunkTiles = min(tilesPerChunk, tiles.upperBound - first)
+            guard chunkTiles > 1 else { return (nil, first) }
+            return (rest / chunkTiles, first + rest % chunkTiles)
         }
     }
 

@@ -145,11 +145,24 @@ enum BlockSparseXSMMKernel {
     /// `body` gets the range and its part index (< `threads`).
     static func forEachRange(_ count: Int, threads: Int, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
-        let parts = ComputeThreads.partCount(work: count, minimumPerPart: 1, threads: threads)
-        let step = ComputeThreads.partLength(items: count, parts: parts)
-        ComputeThreads.parallelFor((count + step - 1) / step) { part, _ in
-            body(part * step..<min(count, (part + 1) * step), part)
+        let split = RangeSplit(count, threads: threads)
+        ComputeThreads.parallelFor(split.parts) { part, _ in body(split.range(part), part) }
+    }
+
+    /// The ranges of `forEachRange`: part p covers p·step ..< min(count, (p + 1)·step).
+    struct RangeSplit {
+        let count: Int
+        let parts: Int
+        let step: Int
+
+        init(_ count: Int, threads: Int) {
+            self.count = count
+            let parts = ComputeThreads.partCount(work: count, minimumPerPart: 1, threads: threads)
+            step = max(1, ComputeThreads.partLength(items: count, parts: parts))
+            self.parts = (count + step - 1) / step
         }
+
+        func range(_ part: Int) -> Range<Int> { min(count, part * step)..<min(count, (part + 1) * step) }
     }
 
     /// packed ← x (rows × cols, row-major) block column by block column: block column c (cols
@@ -214,34 +227,34 @@ enum BlockSparseXSMMKernel {
                 }
             }
             let chunkKernels = set.weightGradient[chunkKind]
-            forEachRange(plan.tileCount, threads: set.threads) { blocks, part in
-                let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + part * set.transposeScratchCount
-                var transposedRow = -1
-                for t in blocks {
-                    let outputGradient = dy + start * rows + plan.row[t]
-                    if plan.row[t] != transposedRow {
-                        // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
-                        let tileRows = plan.shapes[plan.shapeIndex[t]].rows
-                        libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
-                                       libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
-                        transposedRow = plan.row[t]
-                    }
-                    let input: UnsafePointer<S> = set.packsInput
-                        ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
-                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
-                                           panelGradients + plan.panelOffset[t])
-                    if plan.sumsBias[t], let biasGradient {
-                        // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
-                        // (contiguous columns), not of dy in place with rows `rows` apart.
-                        addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
-                                      into: biasGradient + plan.row[t])
-                    }
-                    if plan.sumsBias[t], let lowRank {
-                        // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
-                        pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
-                                               lowRank.activations + start * lowRank.activationStride, transposed,
-                                               lowRank.gradient + plan.row[t] * lowRank.rank)
-                    }
+            let split = RangeSplit(plan.tileCount, threads: set.threads)
+            set.transposedRows.update(repeating: -1, count: set.threads)
+            set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { part, index, runner in
+                let t = split.range(part).lowerBound + index
+                let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + runner * set.transposeScratchCount
+                let outputGradient = dy + start * rows + plan.row[t]
+                if plan.row[t] != set.transposedRows[runner] {
+                    // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
+                    let tileRows = plan.shapes[plan.shapeIndex[t]].rows
+                    libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
+                                   libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
+                    set.transposedRows[runner] = plan.row[t]
+                }
+                let input: UnsafePointer<S> = set.packsInput
+                    ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
+                pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
+                                       panelGradients + plan.panelOffset[t])
+                if plan.sumsBias[t], let biasGradient {
+                    // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
+                    // (contiguous columns), not of dy in place with rows `rows` apart.
+                    addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
+                                  into: biasGradient + plan.row[t])
+                }
+                if plan.sumsBias[t], let lowRank {
+                    // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
+                    pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
+                                           lowRank.activations + start * lowRank.activationStride, transposed,
+                                           lowRank.gradient + plan.row[t] * lowRank.rank)
                 }
             }
         }

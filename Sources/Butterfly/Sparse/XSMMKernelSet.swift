@@ -97,6 +97,10 @@ final class XSMMKernelSet {
     /// chunk rows × b elements start at c × chunk rows × b (row-major within; the last, shorter
     /// chunk uses its own row count). Shared by the threads; one element when `packsInput` is false.
     let inputPack: UnsafeMutableRawPointer
+    /// The strip loop's and the weight gradient's split over the threads (`TailStealing`).
+    let stealing: TailStealing
+    /// Per thread, the row of the operator whose dy block its `transposeScratch` holds (−1: none).
+    let transposedRows: UnsafeMutablePointer<Int>
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
     var lowRankProducts: XSMMLowRankKernels?
 
@@ -165,6 +169,9 @@ final class XSMMKernelSet {
         transposeScratchCount = (weightPlan.shapes.map(\.rows).max() ?? 0) * chunk
         transposeScratch = UnsafeMutableRawPointer.allocate(
             byteCount: max(1, threads * transposeScratchCount) * MemoryLayout<S>.stride, alignment: 64)
+        stealing = TailStealing(maximumParts: threads)
+        transposedRows = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+        transposedRows.initialize(repeating: -1, count: threads)
         self.packsInput = packsInput
         inputPack = UnsafeMutableRawPointer.allocate(
             byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
@@ -189,6 +196,7 @@ final class XSMMKernelSet {
     deinit {
         ones.deallocate()
         transposeScratch.deallocate()
+        transposedRows.deallocate()
         inputPack.deallocate()
     }
 
