@@ -35,17 +35,23 @@ enum TokenOperations {
         }
     }
 
-    /// (B·T, D) → (B, D): the first row of each sequence, or the mean of its rows.
+    /// (B·T, D) → (B, D): the first row of each sequence, or the mean of its rows. Sequences are
+    /// split over the threads, like `poolBackward`.
     static func pool<Scalar: TensorScalar>(_ h: Matrix<Scalar>, tokens: Int, pooling: Pooling, into pooled: inout Matrix<Scalar>) {
         let (d, batch) = (h.cols, h.rows / tokens)
-        pooled.setZero(rows: batch, cols: d)
+        pooled.ensureShape(rows: batch, cols: d)
         let weight: Scalar = pooling == .mean ? 1 / Scalar(tokens) : 1
         let used = pooling == .mean ? tokens : 1
         h.withUnsafeBufferPointer { ph in
             pooled.withUnsafeMutableBufferPointer { pp in
-                for b in 0..<batch {
-                    for t in 0..<used {
-                        Scalar.axpy(count: d, alpha: weight, x: ph.baseAddress! + (b * tokens + t) * d, y: pp.baseAddress! + b * d)
+                let (source, target) = (ph.baseAddress!, pp.baseAddress!)
+                ComputeThreads.forEachPart(items: batch, work: batch * used * d, minimumPerPart: 1 << 15) { sequences, _, _ in
+                    UnsafeMutableRawPointer(target + sequences.lowerBound * d)
+                        .initializeMemory(as: UInt8.self, repeating: 0, count: sequences.count * d * MemoryLayout<Scalar>.stride)
+                    for b in sequences {
+                        for t in 0..<used {
+                            Scalar.axpy(count: d, alpha: weight, x: source + (b * tokens + t) * d, y: target + b * d)
+                        }
                     }
                 }
             }
@@ -53,18 +59,26 @@ enum TokenOperations {
     }
 
     /// Backward of `pool`: dh[b·T + t] = dpooled[b] / T (mean) or, for the class token, dpooled[b]
-    /// at t = 0 and zero elsewhere.
+    /// at t = 0 and zero elsewhere. Sequences are split over the threads (each zeroes its rows,
+    /// then adds, while they are in cache); a (B·T, D) pass on one thread had left the other
+    /// thread waiting for about 1 % of a Mixer training step (notebooks-md/kernel-families.md,
+    /// "Eleventh pass").
     static func poolBackward<Scalar: TensorScalar>(_ dpooled: Matrix<Scalar>, tokens: Int, pooling: Pooling,
                                                     into dh: inout Matrix<Scalar>) {
         let (d, batch) = (dpooled.cols, dpooled.rows)
-        dh.setZero(rows: batch * tokens, cols: d)
+        dh.ensureShape(rows: batch * tokens, cols: d)
         let weight: Scalar = pooling == .mean ? 1 / Scalar(tokens) : 1
         let used = pooling == .mean ? tokens : 1
         dpooled.withUnsafeBufferPointer { pp in
             dh.withUnsafeMutableBufferPointer { ph in
-                for b in 0..<batch {
-                    for t in 0..<used {
-                        Scalar.axpy(count: d, alpha: weight, x: pp.baseAddress! + b * d, y: ph.baseAddress! + (b * tokens + t) * d)
+                let (source, target) = (pp.baseAddress!, ph.baseAddress!)
+                ComputeThreads.forEachPart(items: batch, work: batch * tokens * d, minimumPerPart: 1 << 15) { sequences, _, _ in
+                    UnsafeMutableRawPointer(target + sequences.lowerBound * tokens * d)
+                        .initializeMemory(as: UInt8.self, repeating: 0, count: sequences.count * tokens * d * MemoryLayout<Scalar>.stride)
+                    for b in sequences {
+                        for t in 0..<used {
+                            Scalar.axpy(count: d, alpha: weight, x: source + b * d, y: target + (b * tokens + t) * d)
+                        }
                     }
                 }
             }
