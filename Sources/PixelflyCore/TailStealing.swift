@@ -22,50 +22,87 @@ import Synchronization
 /// whose owner has not started yet (it still holds the last call's front = back) has nothing to
 /// take, and its owner later runs all of it.
 public final class TailStealing: @unchecked Sendable {
-    /// One part's list: front and back packed into 64 bits, claimed with compare-exchange.
-    /// Units front ..< back are not yet claimed.
-    private final class PartWord: Sendable {
-        let word = Atomic<UInt64>(0)
-    }
-
-    private let words: [PartWord]
+    /// Part p's list at words[p · wordStride]: front and back packed into 64 bits, claimed with
+    /// compare-exchange; units front ..< back are not yet claimed. The words are 128 bytes
+    /// apart: on one cache line, every claim of one thread would evict the line from the
+    /// other's cache.
+    private let words: UnsafeMutablePointer<Atomic<UInt64>>
+    private static let wordStride = 128 / MemoryLayout<Atomic<UInt64>>.stride
+    private let partCapacity: Int
 
     /// The most parts one call can have.
-    public var maximumParts: Int { words.count }
+    public var maximumParts: Int { partCapacity }
 
     public init(maximumParts: Int) {
         precondition(maximumParts >= 1, "TailStealing needs at least one part, got \(maximumParts)")
-        words = (0..<maximumParts).map { _ in PartWord() }
+        partCapacity = maximumParts
+        words = .allocate(capacity: maximumParts * Self.wordStride)
+        for part in 0..<maximumParts { (words + part * Self.wordStride).initialize(to: Atomic<UInt64>(0)) }
     }
 
-    /// Runs `body(part, index, runner)` for every index in `0..<unitCount(part)` of every part
-    /// in `0..<parts`, in parallel on `ComputeThreads`. The owner of a part runs its indices in
-    /// increasing order; a thread done with its own part takes the highest unclaimed index of
-    /// another part, repeatedly. `runner` is the part whose thread runs the unit.
-    public func run(parts: Int, unitCount: (_ part: Int) -> Int,
-                    _ body: (_ part: Int, _ index: Int, _ runner: Int) -> Void) {
-        precondition(parts >= 0 && parts <= words.count, "TailStealing.run: \(parts) parts, at most \(words.count)")
+    deinit {
+        for part in 0..<partCapacity { (words + part * Self.wordStride).deinitialize(count: 1) }
+        words.deallocate()
+    }
+
+    /// Runs every index in `0..<unitCount(part)` of every part in `0..<parts`, in parallel on
+    /// `ComputeThreads`: `body(runner, &claims)` runs once per part, on the thread that owns
+    /// part `runner`, and takes units from `claims.next()` until it returns nil — first the
+    /// part's own indices in increasing order, then the highest unclaimed index of another part,
+    /// repeatedly. (One call per thread rather than per unit: the body reads what it captured
+    /// once. Per unit, each read of the caller's stack frame from the other core missed the
+    /// cache, the frame's lines being written by the calling thread meanwhile.)
+    public func run(parts: Int, unitCount: (_ part: Int) -> Int, _ body: (_ runner: Int, _ claims: inout Claims) -> Void) {
+        precondition(parts >= 0 && parts <= partCapacity, "TailStealing.run: \(parts) parts, at most \(partCapacity)")
         ComputeThreads.parallelFor(parts) { part, _ in
             let count = unitCount(part)
             precondition(count >= 0 && count <= Int(UInt32.max), "TailStealing.run: \(count) units in part \(part)")
-            words[part].word.store(Self.pack(0, UInt64(count)), ordering: .releasing)
-            while let index = claim(part, fromBack: false) { body(part, index, part) }
-            for offset in 1..<max(parts, 1) {
-                let other = (part + offset) % parts
-                while let index = claim(other, fromBack: true) { body(other, index, part) }
+            words[part * Self.wordStride].store(Self.pack(0, UInt64(count)), ordering: .releasing)
+            var claims = Claims(stealing: self, parts: parts, runner: part)
+            body(part, &claims)
+        }
+    }
+
+    /// The units one thread runs in a `run` call, in order: its own part's from the front, then
+    /// the other parts' from the back.
+    public struct Claims {
+        fileprivate let stealing: TailStealing
+        fileprivate let parts: Int
+        /// The part this thread owns.
+        public let runner: Int
+        /// 0 while taking the own part's units, then the distance to the part being emptied.
+        private var offset = 0
+
+        fileprivate init(stealing: TailStealing, parts: Int, runner: Int) {
+            self.stealing = stealing
+            self.parts = parts
+            self.runner = runner
+        }
+
+        /// The next unit (the part it belongs to and its index there), or nil when every list is empty.
+        public mutating func next() -> (part: Int, index: Int)? {
+            if offset == 0 {
+                if let index = stealing.claim(runner, fromBack: false) { return (runner, index) }
+                offset = 1
             }
+            while offset < parts {
+                let other = (runner + offset) % parts
+                if let index = stealing.claim(other, fromBack: true) { return (other, index) }
+                offset += 1
+            }
+            return nil
         }
     }
 
     /// The front (owner) or back (thief) index of `part`'s list, or nil if it is empty.
-    private func claim(_ part: Int, fromBack: Bool) -> Int? {
-        let slot = words[part]
-        var current = slot.word.load(ordering: .acquiring)
+    fileprivate func claim(_ part: Int, fromBack: Bool) -> Int? {
+        let word = words + part * Self.wordStride
+        var current = word.pointee.load(ordering: .acquiring)
         while true {
             let (front, back) = Self.unpack(current)
             guard front < back else { return nil }
             let next = fromBack ? Self.pack(front, back - 1) : Self.pack(front + 1, back)
-            let (exchanged, original) = slot.word.compareExchange(expected: current, desired: next, ordering: .acquiringAndReleasing)
+            let (exchanged, original) = word.pointee.compareExchange(expected: current, desired: next, ordering: .acquiringAndReleasing)
             if exchanged { return Int(fromBack ? back - 1 : front) }
             current = original
         }

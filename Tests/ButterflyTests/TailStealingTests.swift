@@ -47,11 +47,14 @@ struct TailStealingTests {
 
     private func run(_ stealing: TailStealing, unitCounts: [Int], slowPart: Int? = nil) -> Record {
         let record = Record(unitCounts: unitCounts)
-        stealing.run(parts: unitCounts.count, unitCount: { unitCounts[$0] }) { part, index, runner in
-            #expect((0..<unitCounts.count).contains(runner))
-            #expect((0..<unitCounts[part]).contains(index))
-            if part == slowPart { usleep(2000) }
-            record.note(part: part, index: index, runner: runner)
+        stealing.run(parts: unitCounts.count, unitCount: { unitCounts[$0] }) { runner, claims in
+            #expect((0..<unitCounts.count).contains(runner) && claims.runner == runner)
+            while let (part, index) = claims.next() {
+                #expect((0..<unitCounts[part]).contains(index))
+                if part == slowPart { usleep(2000) }
+                record.note(part: part, index: index, runner: runner)
+            }
+            #expect(claims.next() == nil, "a drained thread found another unit")
         }
         return record
     }

@@ -40,12 +40,15 @@ extension BlockSparseXSMMKernel {
                     let split = RangeSplit(set.tileCount, threads: set.threads)
                     set.stealing.run(parts: split.parts, unitCount: { part in
                         StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count).count
-                    }) { part, index, _ in
-                        let unit = StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count)
-                            .unit(index)
-                        let strips = unit.group.map { groups[$0] } ?? plan.strips.indices
-                        pass.runStrips(strips, tile: unit.tile)
-                        if let epilogue, plan.uncoveredRows.isEmpty { pass.runEpilogue(epilogue, strips: strips, tile: unit.tile) }
+                    }) { _, claims in
+                        let (pass, groups, split, epilogue) = (pass, groups, split, plan.uncoveredRows.isEmpty ? epilogue : nil)
+                        while let (part, index) = claims.next() {
+                            let unit = StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count)
+                                .unit(index)
+                            let strips = unit.group.map { groups[$0] } ?? pass.plan.strips.indices
+                            pass.runStrips(strips, tile: unit.tile)
+                            if let epilogue { pass.runEpilogue(epilogue, strips: strips, tile: unit.tile) }
+                        }
                     }
                 }
                 if !plan.uncoveredRows.isEmpty {

@@ -228,33 +228,36 @@ enum BlockSparseXSMMKernel {
             }
             let chunkKernels = set.weightGradient[chunkKind]
             let split = RangeSplit(plan.tileCount, threads: set.threads)
-            set.transposedRows.update(repeating: -1, count: set.threads)
-            set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { part, index, runner in
-                let t = split.range(part).lowerBound + index
+            set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { runner, claims in
+                let (plan, split, lowRank, biasGradient) = (plan, split, lowRank, biasGradient)
                 let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + runner * set.transposeScratchCount
-                let outputGradient = dy + start * rows + plan.row[t]
-                if plan.row[t] != set.transposedRows[runner] {
-                    // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
-                    let tileRows = plan.shapes[plan.shapeIndex[t]].rows
-                    libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
-                                   libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
-                    set.transposedRows[runner] = plan.row[t]
-                }
-                let input: UnsafePointer<S> = set.packsInput
-                    ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
-                pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
-                                       panelGradients + plan.panelOffset[t])
-                if plan.sumsBias[t], let biasGradient {
-                    // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
-                    // (contiguous columns), not of dy in place with rows `rows` apart.
-                    addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
-                                  into: biasGradient + plan.row[t])
-                }
-                if plan.sumsBias[t], let lowRank {
-                    // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
-                    pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
-                                           lowRank.activations + start * lowRank.activationStride, transposed,
-                                           lowRank.gradient + plan.row[t] * lowRank.rank)
+                var transposedRow = -1
+                while let (part, index) = claims.next() {
+                    let t = split.range(part).lowerBound + index
+                    let outputGradient = dy + start * rows + plan.row[t]
+                    if plan.row[t] != transposedRow {
+                        // dy[chunk, R] (R × chunk column-major, ld = rows) → (chunk × R, ld = chunk).
+                        let tileRows = plan.shapes[plan.shapeIndex[t]].rows
+                        libxsmm_otrans(transposed, outputGradient, size, libxsmm_blasint(tileRows), libxsmm_blasint(chunkRows),
+                                       libxsmm_blasint(rows), libxsmm_blasint(chunkRows))
+                        transposedRow = plan.row[t]
+                    }
+                    let input: UnsafePointer<S> = set.packsInput
+                        ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
+                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
+                                           panelGradients + plan.panelOffset[t])
+                    if plan.sumsBias[t], let biasGradient {
+                        // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
+                        // (contiguous columns), not of dy in place with rows `rows` apart.
+                        addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
+                                      into: biasGradient + plan.row[t])
+                    }
+                    if plan.sumsBias[t], let lowRank {
+                        // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
+                        pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
+                                               lowRank.activations + start * lowRank.activationStride, transposed,
+                                               lowRank.gradient + plan.row[t] * lowRank.rank)
+                    }
                 }
             }
         }

@@ -99,8 +99,6 @@ final class XSMMKernelSet {
     let inputPack: UnsafeMutableRawPointer
     /// The strip loop's and the weight gradient's split over the threads (`TailStealing`).
     let stealing: TailStealing
-    /// Per thread, the row of the operator whose dy block its `transposeScratch` holds (−1: none).
-    let transposedRows: UnsafeMutablePointer<Int>
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
     var lowRankProducts: XSMMLowRankKernels?
 
@@ -170,8 +168,6 @@ final class XSMMKernelSet {
         transposeScratch = UnsafeMutableRawPointer.allocate(
             byteCount: max(1, threads * transposeScratchCount) * MemoryLayout<S>.stride, alignment: 64)
         stealing = TailStealing(maximumParts: threads)
-        transposedRows = UnsafeMutablePointer<Int>.allocate(capacity: threads)
-        transposedRows.initialize(repeating: -1, count: threads)
         self.packsInput = packsInput
         inputPack = UnsafeMutableRawPointer.allocate(
             byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
@@ -196,7 +192,6 @@ final class XSMMKernelSet {
     deinit {
         ones.deallocate()
         transposeScratch.deallocate()
-        transposedRows.deallocate()
         inputPack.deallocate()
     }
 
