@@ -12,13 +12,13 @@ extension BlockSparseXSMMKernel {
     ///
     /// Three steps, each split over the threads in contiguous ranges of batch tiles: the
     /// low-rank producer for every tile; the strips; then, if the plan has rows no strip covers,
-    /// those rows and the epilogue. In the strip step each thread runs its tiles in chunks of
-    /// `BlockSparseKernel.chunkRows` batch rows, strip group by strip group (`groups`,
+    /// those rows and the epilogue. In the first two a thread done early takes the last tiles
+    /// or units of the other (`TailStealing`). In the strip step each thread runs its tiles in
+    /// chunks of `BlockSparseKernel.chunkRows` batch rows, strip group by strip group (`groups`,
     /// `BlockStripPlan.stripGroups`), each group over every tile of the chunk: a group's packed
     /// weights (a quarter of L2) are then read from memory once per chunk and from L2 for the
     /// other tiles (tile by tile over all strips, the whole pack, larger than L2, streamed in
-    /// again for every 64-row tile). A thread done with its own (group, tile) units takes the
-    /// last ones of the other threads (`TailStealing`). An `epilogue` runs over each unit's
+    /// again for every 64-row tile). An `epilogue` runs over each unit's
     /// tile rows of the group's output columns once its strips are done (contiguous pieces of
     /// several KB, just written; whole rows when a chunk has one tile).
     static func apply<S: TensorScalar>(
@@ -31,13 +31,14 @@ extension BlockSparseXSMMKernel {
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
                 let pass = StripPass(plan: plan, kernels: kernels, set: set, pack: pack, input: input, output: output, bias: bias,
                                      lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
+                let split = RangeSplit(set.tileCount, threads: set.threads)
                 if lowRank?.producer != nil {
-                    forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
-                        for t in tiles { pass.produceLowRank(tile: t) }
+                    set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { _, claims in
+                        let (pass, split) = (pass, split)
+                        while let (part, index) = claims.next() { pass.produceLowRank(tile: split.range(part).lowerBound + index) }
                     }
                 }
                 if !plan.strips.isEmpty {
-                    let split = RangeSplit(set.tileCount, threads: set.threads)
                     set.stealing.run(parts: split.parts, unitCount: { part in
                         StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count).count
                     }) { _, claims in
