@@ -42,6 +42,7 @@ extension BlockSparseXSMMKernel {
                     set.stealing.run(parts: split.parts, unitCount: { part in
                         StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count).count
                     }) { _, claims in
+                        // Local copies, read once: not from the caller's frame for every unit.
                         let (pass, groups, split, epilogue) = (pass, groups, split, plan.uncoveredRows.isEmpty ? epilogue : nil)
                         while let (part, index) = claims.next() {
                             let unit = StripUnits(tiles: split.range(part), tilesPerChunk: tilesPerChunk, groupCount: groups.count)

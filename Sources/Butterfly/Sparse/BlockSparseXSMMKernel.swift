@@ -197,9 +197,10 @@ enum BlockSparseXSMMKernel {
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
     /// With `lowRank`, the same tile also adds dU[rows] += dy[chunk, rows]ᵀ·h[chunk].
     /// Per chunk of batch rows, the threads first copy x's chunk into `XSMMKernelSet.inputPack`
-    /// (`packInputChunk`, when `packsInput`); then each thread transposes the dy block of a row range into its
-    /// scratch (`XSMMKernelSet.transposeScratch`) and runs every column tile of that range on
-    /// the two copies.
+    /// (`packInputChunk`, when `packsInput`); then each thread runs its range of tiles: it
+    /// transposes the dy block of a row range into its scratch (`XSMMKernelSet.transposeScratch`)
+    /// and runs every column tile of that range on the two copies. A thread done early takes
+    /// the other's last tiles (`TailStealing`), transposing their dy blocks into its own scratch.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
@@ -229,6 +230,7 @@ enum BlockSparseXSMMKernel {
             let chunkKernels = set.weightGradient[chunkKind]
             let split = RangeSplit(plan.tileCount, threads: set.threads)
             set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { runner, claims in
+                // Local copies, read once: not from the caller's frame for every tile.
                 let (plan, split, lowRank, biasGradient) = (plan, split, lowRank, biasGradient)
                 let transposed = set.transposeScratch.assumingMemoryBound(to: S.self) + runner * set.transposeScratchCount
                 var transposedRow = -1
