@@ -14,8 +14,8 @@ import Synchronization
 /// reached when another thread runs dry move, from the end of its list.
 ///
 /// Results do not depend on who ran a unit as long as units write disjoint outputs and read
-/// only what the region's caller prepared; `body` gets the index of the part whose thread runs
-/// it (the owner's, or the thief's own) to pick per-thread scratch.
+/// only what the region's caller prepared; `body` gets the index of its thread's own part
+/// (`runner`) to pick per-thread scratch, also for the units it takes from others.
 ///
 /// One object serves one caller at a time (a layer's kernel set): it holds one word per part,
 /// the front and back index of the unclaimed units. Every call drains every list, so a list
@@ -29,9 +29,6 @@ public final class TailStealing: @unchecked Sendable {
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     private static let wordStride = 128 / MemoryLayout<Atomic<UInt64>>.stride
     private let partCapacity: Int
-
-    /// The most parts one call can have.
-    public var maximumParts: Int { partCapacity }
 
     public init(maximumParts: Int) {
         precondition(maximumParts >= 1, "TailStealing needs at least one part, got \(maximumParts)")
@@ -69,7 +66,7 @@ public final class TailStealing: @unchecked Sendable {
         fileprivate let stealing: TailStealing
         fileprivate let parts: Int
         /// The part this thread owns.
-        public let runner: Int
+        fileprivate let runner: Int
         /// 0 while taking the own part's units, then the distance to the part being emptied.
         private var offset = 0
 
