@@ -272,6 +272,46 @@ struct BlockSparseTests {
         }
     }
 
+    /// The pack holds every element of every strip where the strip's kernel reads it (element
+    /// (r, c) of block k at the block's weight offset + c·h + r), for S and Sᵀ, with blocks
+    /// copied in runs: fewer copies than blocks wherever strips are taller than one block.
+    @Test func packPutsEveryStripElementWhereTheKernelReadsIt() throws {
+        var rng = SeededRandom(seed: 17)
+        var masks = [try FlatButterflyMask(outputFeatures: 1024, inputFeatures: 4096,
+                                           configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 32)),
+                     try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
+                                           configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))]
+        for _ in 0..<6 { masks.append(try Self.randomMask(&rng)) }
+        for mask in masks {
+            let layout = BlockSparseLayout(mask: mask)
+            let panels = (0..<layout.storedCount).map { Double($0 + 1) }
+            for transposed in [false, true] {
+                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: 192, scalarSize: 8)
+                var pack = [Double](repeating: 0, count: plan.packedCount)
+                panels.withUnsafeBufferPointer { source in
+                    pack.withUnsafeMutableBufferPointer { BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: $0.baseAddress!) }
+                }
+                var mismatches = 0, blocks = 0
+                for strip in plan.strips {
+                    for k in strip.start..<(strip.start + strip.count) {
+                        let (offset, column) = (Int(plan.weightOffsets[k]) / 8, Int(plan.inputOffsets[k]) / 8)
+                        blocks += strip.height / plan.blockSize
+                        for r in 0..<strip.height {
+                            for c in 0..<plan.blockSize {
+                                let (i, j) = (strip.row + r, column + c)
+                                let index = transposed ? layout.storageIndex(row: j, col: i) : layout.storageIndex(row: i, col: j)
+                                if pack[offset + c * strip.height + r] != index.map({ panels[$0] }) { mismatches += 1 }
+                            }
+                        }
+                    }
+                }
+                #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed)")
+                #expect(plan.copies.count <= blocks)
+                if plan.strips.contains(where: { $0.height > plan.blockSize }) { #expect(plan.copies.count < blocks) }
+            }
+        }
+    }
+
     /// The LIBXSMM weight gradient reads x from a block-column copy when x's rows are a multiple
     /// of 4 KB apart (Float at 1024 features, Double at 512) and in place otherwise (Float at
     /// 512): dW, db and a Pixelfly term's dV each against the Double reference, with a short last

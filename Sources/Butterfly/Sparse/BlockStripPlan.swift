@@ -22,11 +22,17 @@ struct BlockStripPlan: Sendable, Equatable {
         var heightIndex: Int
     }
 
-    /// Copy block (b×b) from the layout's panels at `source` (leading dimension `sourceStride`)
-    /// to the pack at `destination` (leading dimension `destinationStride`), transposing it for
-    /// the forward operator.
+    /// Copy `extent` operator rows × b operator columns — one or more b×b blocks lying one under
+    /// the other in a strip and next to each other in one panel — from the layout's panels at
+    /// `source` (leading dimension `sourceStride`) to the pack at `destination` (leading
+    /// dimension `destinationStride`). In the panel the operator's rows are panel rows for S
+    /// (copied transposed: `extent` rows of b elements) and panel columns for Sᵀ (copied as
+    /// stored: b rows of `extent` contiguous elements). One copy per run of such blocks instead
+    /// of one per block: at 4096 → 1024, batch 64, packing Sᵀ row by row of single blocks took
+    /// as many perf samples as the input gradient's strips (notebooks-md/kernel-families.md,
+    /// "Twelfth pass").
     struct BlockCopy: Sendable, Equatable {
-        var source: Int, sourceStride: Int, destination: Int, destinationStride: Int
+        var source: Int, sourceStride: Int, destination: Int, destinationStride: Int, extent: Int
     }
 
     let blockSize: Int
@@ -75,12 +81,20 @@ struct BlockStripPlan: Sendable, Equatable {
                 for (k, q) in columns.enumerated() {
                     weightOffsets.append(UInt64((packed + k * b * height) * scalarSize))
                     inputOffsets.append(UInt64(q * b * scalarSize))
+                    let firstCopy = copies.count
                     for local in 0..<(end - p) {
                         // Operator block (p + local, q) is layout block (p + local, q) or (q, p + local).
                         let (row, col) = transposed ? (q * b, (p + local) * b) : ((p + local) * b, q * b)
                         let group = layout.groups.first { row >= $0.rowStart && row < $0.rowStart + $0.rowCount }!
-                        copies.append(BlockCopy(source: layout.storageIndex(row: row, col: col)!, sourceStride: group.width,
-                                                destination: packed + k * b * height + local * b, destinationStride: height))
+                        let copy = BlockCopy(source: layout.storageIndex(row: row, col: col)!, sourceStride: group.width,
+                                             destination: packed + k * b * height + local * b, destinationStride: height, extent: b)
+                        // The block continues the previous copy when it follows it in the same panel.
+                        if copies.count > firstCopy, let last = copies.last, last.sourceStride == copy.sourceStride,
+                           copy.source == last.source + last.extent * (transposed ? 1 : last.sourceStride) {
+                            copies[copies.count - 1].extent += b
+                        } else {
+                            copies.append(copy)
+                        }
                     }
                 }
                 packed += columns.count * b * height
