@@ -286,7 +286,7 @@ struct BlockSparseTests {
             let layout = BlockSparseLayout(mask: mask)
             let panels = (0..<layout.storedCount).map { Double($0 + 1) }
             for transposed in [false, true] {
-                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: 192, scalarSize: 8)
+                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: BlockSparseLinear<Double>.stripHeight, scalarSize: 8)
                 var pack = [Double](repeating: 0, count: plan.packedCount)
                 panels.withUnsafeBufferPointer { source in
                     pack.withUnsafeMutableBufferPointer { BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: $0.baseAddress!) }
