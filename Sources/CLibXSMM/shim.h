@@ -64,6 +64,12 @@ static inline int pixelfly_xsmm_target_is_avx512_core(void) {
     return id >= LIBXSMM_X86_AVX512_CORE && id <= LIBXSMM_X86_ALLFEAT;
 }
 
+/// Whether LIBXSMM generates AVX2 code (its "hsw" target).
+static inline int pixelfly_xsmm_target_is_avx2(void) { return libxsmm_get_target_archid() == LIBXSMM_X86_AVX2; }
+
+/// Makes LIBXSMM generate AVX2 code ("hsw") for every kernel dispatched from now on.
+static inline void pixelfly_xsmm_target_avx2(void) { libxsmm_set_target_archid(LIBXSMM_X86_AVX2); }
+
 /// The instruction set LIBXSMM generates code for ("hsw", "skx", …; LIBXSMM_TARGET overrides it).
 static inline const char *pixelfly_xsmm_target(void) { return libxsmm_get_target_arch(); }
 

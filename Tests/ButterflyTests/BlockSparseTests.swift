@@ -1,4 +1,7 @@
 @testable import Butterfly
+#if canImport(Glibc)
+import Glibc
+#endif
 import PixelflyCore
 import Testing
 
@@ -178,20 +181,66 @@ struct BlockSparseTests {
         #expect(count == 0, "\(count) allocations in a steady-state block-sparse step")
     }
 
-    /// LIBXSMM generates kernels on every x86-64 CPU these tests run on; new layers use it where
-    /// its code is AVX-512 and OpenBLAS runs an AVX-512 family (`LIBXSMM_TARGET=hsw` forces AVX2
-    /// code, `OPENBLAS_CORETYPE=Haswell` AVX2 dense kernels; either makes OpenBLAS the default).
+    /// LIBXSMM generates kernels on every x86-64 CPU these tests run on; large batches use it
+    /// where its code is as wide as OpenBLAS's kernels: AVX-512 on both sides, or AVX2 on both
+    /// (`LIBXSMM_TARGET=hsw` with `OPENBLAS_CORETYPE=Haswell`). `OPENBLAS_CORETYPE=Haswell` alone
+    /// on an AVX-512 CPU leaves LIBXSMM wider than OpenBLAS: the OpenBLAS kernel then. A new layer
+    /// pins no backend and runs batches below `libxsmmMinimumBatch` on the OpenBLAS kernel.
     @Test func defaultBackendFollowsTheLIBXSMMTarget() throws {
         #expect(BlockSparseBackend.libxsmmAvailable(for: Float.self), "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
         #expect(BlockSparseBackend.libxsmmAvailable(for: Double.self))
-        let expected: BlockSparseBackend = BlockSparseBackend.libxsmmTargetsAVX512
-            && ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(OpenBLASRuntime.coreName) ? .libxsmm : .openBLAS
-        #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
+        let core = OpenBLASRuntime.coreName
+        let sameWidth = ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(core) ? BlockSparseBackend.libxsmmTargetsAVX512
+            : ["Haswell", "Zen"].contains(core) && BlockSparseBackend.libxsmmTarget == "hsw"
+        let expected: BlockSparseBackend = sameWidth ? .libxsmm : .openBLAS
+        #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget), OpenBLAS \(core)")
+        #expect(BlockSparseBackend.preferred(for: Double.self) == expected)
         #expect(["hsw", "snb"].contains(BlockSparseBackend.libxsmmTarget) == !BlockSparseBackend.libxsmmTargetsAVX512)
+        #expect(BlockSparseBackend.libxsmmTargetsAVX2 == (BlockSparseBackend.libxsmmTarget == "hsw"))
         var rng = SeededRandom(seed: 3)
         let mask = try FlatButterflyMask(outputFeatures: 64, inputFeatures: 32,
                                          configuration: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8))
-        #expect(try BlockSparseLinear<Float>(mask: mask, rng: &rng).backend == expected)
+        let layer = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+        #expect(layer.backend == nil)
+        let minimum = BlockSparseBackend.libxsmmMinimumBatch
+        #expect(layer.backend(forBatch: minimum) == expected)
+        #expect(layer.backend(forBatch: minimum - 1) == .openBLAS)
+        layer.backend = .libxsmm
+        #expect(layer.backend(forBatch: 1) == .libxsmm)
+        // Matching LIBXSMM to OpenBLAS changes nothing where a target was chosen or OpenBLAS runs
+        // AVX-512 (where it would change the target, this process's other tests would see it).
+        if getenv("LIBXSMM_TARGET") != nil || OpenBLASRuntime.usesAVX512Kernels || !OpenBLASRuntime.usesAVX2Kernels {
+            let target = BlockSparseBackend.libxsmmTarget
+            #expect(!BlockSparseBackend.matchLIBXSMMToOpenBLAS())
+            #expect(BlockSparseBackend.libxsmmTarget == target)
+        }
+    }
+
+    /// A layer with no pinned backend gives the reference result on both sides of
+    /// `libxsmmMinimumBatch`, and on the LIBXSMM side takes its path (the bias rides on the
+    /// rank-r product, so h gains a column of ones); its steady state allocates nothing there.
+    @Test func automaticBackendSwitchesAtTheMinimumBatch() throws {
+        var rng = SeededRandom(seed: 31)
+        let configuration = FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 8)
+        let layer = try PixelflyLinear<Float>(64, 32, mask: configuration, rank: 4, rng: &rng)
+        #expect(layer.sparse.backend == nil)
+        let minimum = BlockSparseBackend.libxsmmMinimumBatch
+        for batch in [minimum - 1, minimum] {
+            let x = Matrix<Float>(rows: batch, cols: 64, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            var y = Matrix<Float>(rows: 0, cols: 0)
+            try layer.forward(x, into: &y)
+            let expected = try NaiveReference.gemm(x.converted(to: Double.self), .none, layer.denseWeight().converted(to: Double.self), .transposed)
+            var error = 0.0
+            for i in 0..<batch {
+                for j in 0..<32 { error = max(error, abs(Double(y[i, j]) - expected[i, j] - Double(layer.bias!.value[0, j]))) }
+            }
+            #expect(error < 1e-4, "batch \(batch)")
+            let onLIBXSMM = layer.sparse.backend(forBatch: batch) == .libxsmm
+            #expect(onLIBXSMM == (batch >= minimum && BlockSparseBackend.preferred(for: Float.self) == .libxsmm))
+            #expect(layer.fusesGELU(batch: batch) == (onLIBXSMM && OutputEpilogue<Float>.isAvailable))
+            let count = try steadyStateStepAllocations(layer, rows: batch, rng: &rng)
+            #expect(count == 0, "\(count) allocations in a steady-state step at batch \(batch)")
+        }
     }
 
     /// Tiles and strips of every size at once: a batch with a short last tile and a short last

@@ -1,15 +1,25 @@
 import CLibXSMM
+#if canImport(Glibc)
+import Glibc
+#endif
 import PixelflyCore
 
 /// The kernels a `BlockSparseLinear` runs its products on.
 ///
-/// New layers use `preferred(for:)`: LIBXSMM where it generates AVX-512 code *and* OpenBLAS runs
-/// an AVX-512 family too, OpenBLAS elsewhere — so the block-sparse products never use a wider
-/// instruction set than the dense products they are compared with (a process started with
-/// `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU gets AVX2 code on both sides). Measured on an AMD Zen 5 (notebooks-md/kernel-families.md): with AVX-512 code the
-/// LIBXSMM kernel took 0.215–0.27× dense time at batch ≥ 1024 against 0.22–0.41× for the
-/// OpenBLAS one; forced to AVX2 (`LIBXSMM_TARGET=hsw`, OpenBLAS `Haswell`) it took 0.22–0.32×
-/// against the OpenBLAS kernel's 0.21–0.29×, so on AVX2-only CPUs the OpenBLAS kernel stays.
+/// New layers use `preferred(for:)`: LIBXSMM where its code is as wide as OpenBLAS's dense
+/// kernels — AVX-512 on both sides, or AVX2 on both — and OpenBLAS elsewhere, so the
+/// block-sparse products never use a wider instruction set than the dense products they are
+/// compared with. A process started with `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU runs AVX2
+/// dense kernels while LIBXSMM would generate AVX-512 code; it gets the OpenBLAS kernel unless
+/// LIBXSMM is narrowed too (`LIBXSMM_TARGET=hsw`, or `matchLIBXSMMToOpenBLAS()`, which the bench
+/// calls at start).
+///
+/// Measured (notebooks-md/kernel-families.md): with AVX-512 on both sides the LIBXSMM kernel took
+/// 0.215–0.27× dense time at batch ≥ 1024 against 0.22–0.41× for the OpenBLAS one (AMD Zen 5).
+/// With AVX2 on both sides, on the Intel Xeon of the twelfth and thirteenth passes, LIBXSMM
+/// was faster in 6 of the 8 batch-1024 layer rows and in the Mixer training step, where its
+/// fused GELU, bias and low-rank epilogues save passes over the activations. (An older LIBXSMM
+/// path, on Zen 5, had lost to the OpenBLAS kernel under AVX2: 0.22–0.32× against 0.21–0.29×.)
 public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// LIBXSMM batch-reduce GEMM over strips of blocks, JIT-compiled for the CPU's instruction
     /// set (`BlockSparseXSMMKernel`).
@@ -17,15 +27,65 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// One OpenBLAS GEMM per row group or column run (`BlockSparseKernel`).
     case openBLAS
 
-    /// The faster backend on this CPU for `scalar`: `.libxsmm` if LIBXSMM generates AVX-512 code
-    /// here (Skylake-SP class or newer) and kernels for `scalar`, and OpenBLAS's dense kernels are
-    /// AVX-512 as well; else `.openBLAS`.
+    /// The faster backend on this CPU for `scalar` at large batches and equal instruction-set
+    /// width: `.libxsmm` if LIBXSMM generates kernels for `scalar` here and its code is as wide
+    /// as OpenBLAS's (`libxsmmMatchesOpenBLAS`); else `.openBLAS`. Decided once per process.
     public static func preferred<S: TensorScalar>(for scalar: S.Type) -> BlockSparseBackend {
-        libxsmmAvailable(for: scalar) && libxsmmTargetsAVX512 && OpenBLASRuntime.usesAVX512Kernels ? .libxsmm : .openBLAS
+        if S.self == Float.self { return preferredFloat }
+        if S.self == Double.self { return preferredDouble }
+        return .openBLAS
+    }
+
+    private static let preferredFloat: BlockSparseBackend = floatAvailable && libxsmmMatchesOpenBLAS ? .libxsmm : .openBLAS
+    private static let preferredDouble: BlockSparseBackend = doubleAvailable && libxsmmMatchesOpenBLAS ? .libxsmm : .openBLAS
+
+    /// Batches of fewer rows run on the OpenBLAS kernel under `automatic(for:batch:)`: 256 where
+    /// LIBXSMM generates AVX-512 code, 512 where it generates AVX2 code.
+    ///
+    /// The LIBXSMM path packs S and Sᵀ into strips and the low-rank factors into its layouts on
+    /// every call, work proportional to the weights, which a small batch does not amortise; the
+    /// OpenBLAS kernel reads the panels as stored. Measured on the Intel Xeon (thirteenth pass,
+    /// notebooks-md/kernel-families.md), both kernels in one process, forward + backward ÷ dense,
+    /// 4 shapes × 1 and 2 threads × block-sparse and Pixelfly r64:
+    /// - AVX-512 (`SkylakeX`, LIBXSMM `cpx`): the OpenBLAS kernel faster in 15 of 16 rows at
+    ///   batch 64 (Pixelfly 4096 → 1024, 2 threads: 0.380× against 0.502×), level at 128,
+    ///   LIBXSMM level at 1 thread and faster at 2 threads from 256.
+    /// - AVX2 (`Haswell`, LIBXSMM `hsw`): the OpenBLAS kernel faster in 15 of 16 rows at batch 64
+    ///   and in all 16 at 128, in most at 256; level at 512; LIBXSMM faster in most at 1024.
+    public static var libxsmmMinimumBatch: Int { libxsmmTargetsAVX512 ? 256 : 512 }
+
+    /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
+    /// from `libxsmmMinimumBatch` rows up, the OpenBLAS kernel below.
+    public static func automatic<S: TensorScalar>(for scalar: S.Type, batch: Int) -> BlockSparseBackend {
+        batch >= libxsmmMinimumBatch ? preferred(for: scalar) : .openBLAS
+    }
+
+    /// Whether LIBXSMM's code and OpenBLAS's kernels use the same vector width: AVX-512 on both
+    /// (LIBXSMM `skx`/`clx`/`cpx`, OpenBLAS `SkylakeX`/`Cooperlake`/…) or AVX2 on both (LIBXSMM
+    /// `hsw`, OpenBLAS `Haswell`/`Zen`).
+    public static var libxsmmMatchesOpenBLAS: Bool {
+        if OpenBLASRuntime.usesAVX512Kernels { return libxsmmTargetsAVX512 }
+        return OpenBLASRuntime.usesAVX2Kernels && libxsmmTargetsAVX2
     }
 
     /// Whether LIBXSMM generates AVX-512 code on this machine (`LIBXSMM_TARGET` overrides).
     public static var libxsmmTargetsAVX512: Bool { pixelfly_xsmm_target_is_avx512_core() != 0 }
+
+    /// Whether LIBXSMM generates AVX2 code (`hsw`) on this machine.
+    public static var libxsmmTargetsAVX2: Bool { pixelfly_xsmm_target_is_avx2() != 0 }
+
+    /// Narrows LIBXSMM to AVX2 when OpenBLAS runs an AVX2 family (`Haswell`, `Zen`) on a CPU
+    /// where LIBXSMM would generate AVX-512 code, unless `LIBXSMM_TARGET` chose a target: then
+    /// both libraries run what an AVX2-only CPU runs, and `preferred` picks LIBXSMM there as it
+    /// would on such a CPU. Call it before the first layer is made (kernels dispatched earlier
+    /// keep their instruction set). Returns whether it changed the target.
+    @discardableResult
+    public static func matchLIBXSMMToOpenBLAS() -> Bool {
+        guard getenv("LIBXSMM_TARGET") == nil, libxsmmTargetsAVX512, OpenBLASRuntime.usesAVX2Kernels,
+              !OpenBLASRuntime.usesAVX512Kernels else { return false }
+        pixelfly_xsmm_target_avx2()
+        return libxsmmTargetsAVX2
+    }
 
     /// Whether LIBXSMM generates kernels for `scalar` on this CPU (checked once per type).
     public static func libxsmmAvailable<S: TensorScalar>(for scalar: S.Type) -> Bool {

@@ -24,8 +24,13 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     public let bias: Parameter<Scalar>?
     /// The flat butterfly mask settings the layout came from (nil for a layer built on a layout).
     public private(set) var maskConfiguration: FlatButterflyConfiguration?
-    /// Which kernels run the products (default: `BlockSparseBackend.preferred(for:)`).
-    public var backend: BlockSparseBackend
+    /// Which kernels run the products; nil (the default) picks per call by batch size
+    /// (`BlockSparseBackend.automatic(for:batch:)`). Set it to pin every batch to one backend.
+    public var backend: BlockSparseBackend?
+    /// The backend a product on `batch` rows runs on.
+    public func backend(forBatch batch: Int) -> BlockSparseBackend {
+        backend ?? BlockSparseBackend.automatic(for: Scalar.self, batch: batch)
+    }
     /// Gather workspace of the OpenBLAS kernel, reused across calls.
     private var workspace = Matrix<Scalar>(rows: 0, cols: 0)
     /// The LIBXSMM plans (strips of S and Sᵀ, blocks for the weight gradient), the kernels for
@@ -79,7 +84,6 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: Self.stripHeight, scalarSize: size)
         inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: Self.stripHeight, scalarSize: size)
         weightGradientPlan = BlockGradientPlan(layout)
-        backend = BlockSparseBackend.preferred(for: Scalar.self)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {
             let bound = (outputVarianceShare / Double(group.width)).squareRoot()
@@ -420,7 +424,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// that folds the bias in or not (dispatched on the first call at that size, then reused);
     /// nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
     private func xsmmKernels(batch: Int, rank: Int, foldsBias: Bool) -> XSMMKernelSet? {
-        guard backend == .libxsmm else { return nil }
+        guard backend(forBatch: batch) == .libxsmm else { return nil }
         let foldsBias = foldsBias && rank > 0
         if let kernels, kernels.batch == batch, kernels.threads == ComputeThreads.count, kernels.rank == rank,
            kernels.foldsBias == foldsBias { return kernels }

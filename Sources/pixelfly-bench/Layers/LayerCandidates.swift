@@ -28,9 +28,18 @@ struct LayerSettings: Codable, Sendable {
         return configuration
     }
 
-    /// `*-openblas` are the same layers on the OpenBLAS block-sparse kernel (the LIBXSMM one is
-    /// the default), to compare both in one interleaved run.
-    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch", "sparse-openblas", "pixelfly-openblas"]
+    /// `sparse` and `pixelfly` pick their block-sparse kernel per batch (`BlockSparseBackend.automatic`);
+    /// `*-openblas` and `*-libxsmm` are the same layers pinned to one kernel, to compare both in
+    /// one interleaved run.
+    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch",
+                           "sparse-openblas", "pixelfly-openblas", "sparse-libxsmm", "pixelfly-libxsmm"]
+
+    /// The backend a kind pins (nil: chosen per batch).
+    static func pinnedBackend(_ kind: String) -> BlockSparseBackend? {
+        if kind.hasSuffix("-openblas") { return .openBLAS }
+        if kind.hasSuffix("-libxsmm") { return .libxsmm }
+        return nil
+    }
 
     /// The power-of-two block count (2 … min(in, out)) whose Monarch layer has the parameter
     /// count closest to the Pixelfly layer's (flat butterfly blocks + rank·(in + out)), so that
@@ -58,15 +67,15 @@ struct LayerSettings: Codable, Sendable {
             switch kind {
             case "dense":
                 result.append(LayerCandidate(kind: kind, layer: try DenseLinear<Float>(input, output, rng: &rng)))
-            case "sparse", "sparse-openblas":
+            case "sparse", "sparse-openblas", "sparse-libxsmm":
                 let layer = try BlockSparseLinear<Float>(mask: flat, rng: &rng)
-                if kind == "sparse-openblas" { layer.backend = .openBLAS }
+                layer.backend = Self.pinnedBackend(kind)
                 result.append(LayerCandidate(kind: kind, layer: layer))
             case "lowrank":
                 result.append(LayerCandidate(kind: kind, layer: try LowRankLinear<Float>(input, output, rank: rank, bias: true, rng: &rng)))
-            case "pixelfly", "pixelfly-gated", "pixelfly-openblas":
+            case "pixelfly", "pixelfly-gated", "pixelfly-openblas", "pixelfly-libxsmm":
                 let layer = try PixelflyLinear<Float>(mask: flat, rank: rank, combination: kind == "pixelfly-gated" ? .gated : .sum, rng: &rng)
-                if kind == "pixelfly-openblas" { layer.sparse.backend = .openBLAS }
+                layer.sparse.backend = Self.pinnedBackend(kind)
                 result.append(LayerCandidate(kind: kind, layer: layer))
             case "monarch":
                 let blocks = try monarchBlocks(input: input, output: output)

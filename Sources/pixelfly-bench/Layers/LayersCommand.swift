@@ -18,7 +18,7 @@ struct LayersCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Compute thread counts (OpenBLAS runs one thread per call on each).")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch sparse-openblas pixelfly-openblas (dense is always included as the baseline; *-openblas run the block-sparse term on the OpenBLAS kernel instead of LIBXSMM).")
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch sparse-openblas pixelfly-openblas sparse-libxsmm pixelfly-libxsmm (dense is always included as the baseline; sparse and pixelfly pick their block-sparse kernel per batch, *-openblas and *-libxsmm pin it).")
     var kinds: [String] = ["dense", "sparse", "lowrank", "pixelfly"]
 
     @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
