@@ -48,10 +48,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// notebooks-md/kernel-families.md), both kernels in one process, forward + backward ÷ dense,
     /// 4 shapes × 1 and 2 threads × block-sparse and Pixelfly r64:
     /// - AVX-512 (`SkylakeX`, LIBXSMM `cpx`): the OpenBLAS kernel faster in 15 of 16 rows at
-    ///   batch 64 (Pixelfly 4096 → 1024, 2 threads: 0.380× against 0.502×), level at 128,
-    ///   LIBXSMM level at 1 thread and faster at 2 threads from 256.
-    /// - AVX2 (`Haswell`, LIBXSMM `hsw`): the OpenBLAS kernel faster in 15 of 16 rows at batch 64
-    ///   and in all 16 at 128, in most at 256; level at 512; LIBXSMM faster in most at 1024.
+    ///   batch 64 (Pixelfly 4096 → 1024, 2 threads: 0.380× against 0.502×) and 10 of 16 at 128;
+    ///   LIBXSMM faster in 13 of 16 at 256.
+    /// - AVX2 (`Haswell`, LIBXSMM `hsw`): the OpenBLAS kernel faster in 15, 16 and 14 of 16 rows
+    ///   at batch 64, 128 and 256; LIBXSMM in 11 of 16 at 512 and 12 of 16 at 1024.
     public static var libxsmmMinimumBatch: Int { libxsmmTargetsAVX512 ? 256 : 512 }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
