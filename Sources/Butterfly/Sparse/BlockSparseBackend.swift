@@ -74,6 +74,17 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// Whether LIBXSMM generates AVX2 code (`hsw`) on this machine.
     public static var libxsmmTargetsAVX2: Bool { pixelfly_xsmm_target_is_avx2() != 0 }
 
+    /// One line for reports: the kernel a Float layer with no pinned backend runs, by batch.
+    public static var automaticSummary: String {
+        guard preferred(for: Float.self) == .libxsmm else {
+            let reason = libxsmmAvailable(for: Float.self)
+                ? "LIBXSMM \(libxsmmTarget) and OpenBLAS \(OpenBLASRuntime.coreName) differ in vector width"
+                : "LIBXSMM generates no Float kernels here"
+            return "block-sparse kernel: OpenBLAS (one GEMM per row group) at every batch (\(reason))"
+        }
+        return "block-sparse kernel: LIBXSMM \(libxsmmTarget) from batch \(libxsmmMinimumBatch), OpenBLAS (one GEMM per row group) below"
+    }
+
     /// Narrows LIBXSMM to AVX2 when OpenBLAS runs an AVX2 family (`Haswell`, `Zen`) on a CPU
     /// where LIBXSMM would generate AVX-512 code, unless `LIBXSMM_TARGET` chose a target: then
     /// both libraries run what an AVX2-only CPU runs, and `preferred` picks LIBXSMM there as it

@@ -17,6 +17,9 @@ struct RunEnvironment: Codable, Sendable {
     var openBLASConfiguration: String
     /// The instruction set LIBXSMM generates the block-sparse kernels for ("hsw", "skx", "cpx", …).
     var libxsmmTarget: String?
+    /// Which block-sparse kernel runs at which batch (`BlockSparseBackend.automaticSummary`; nil
+    /// in results written before the kernel was chosen per call).
+    var blockSparseKernels: String?
     var fftwPlannerFlag: String
     var swiftCompiler: String
     var buildConfiguration: String
@@ -40,6 +43,7 @@ struct RunEnvironment: Codable, Sendable {
             openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
             openBLASConfiguration: OpenBLASRuntime.configuration,
             libxsmmTarget: BlockSparseBackend.libxsmmTarget,
+            blockSparseKernels: BlockSparseBackend.automaticSummary,
             fftwPlannerFlag: fftwPlannerFlag,
             swiftCompiler: compilerVersion, buildConfiguration: build,
             gitCommit: gitDescription(), date: ISO8601DateFormatter().string(from: Date()),
@@ -62,6 +66,7 @@ struct RunEnvironment: Codable, Sendable {
         CPU: \(cpuModel), \(cores); \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
         \(OpenBLASRuntime.summary)
         OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
+        \(blockSparseKernels ?? "block-sparse kernel: not recorded")
         \(fmaPeak?.summary ?? "FMA peak: not measured")
         """
     }
