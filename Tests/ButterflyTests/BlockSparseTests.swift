@@ -217,8 +217,8 @@ struct BlockSparseTests {
     }
 
     /// A layer with no pinned backend gives the reference result on both sides of
-    /// `libxsmmMinimumBatch`, and on the LIBXSMM side takes its path (the bias rides on the
-    /// rank-r product, so h gains a column of ones); its steady state allocates nothing there.
+    /// `libxsmmMinimumBatch`, takes the LIBXSMM path only from there up (where `preferred` picks
+    /// it; GELU fuses only on that path), and its steady state allocates nothing on either side.
     @Test func automaticBackendSwitchesAtTheMinimumBatch() throws {
         var rng = SeededRandom(seed: 31)
         let configuration = FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 8)

@@ -40,7 +40,8 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     private static let preferredDouble: BlockSparseBackend = doubleAvailable && libxsmmMatchesOpenBLAS ? .libxsmm : .openBLAS
 
     /// Batches of fewer rows run on the OpenBLAS kernel under `automatic(for:batch:)`: 256 where
-    /// LIBXSMM generates AVX-512 code, 512 where it generates AVX2 code.
+    /// LIBXSMM generates AVX-512 code, 512 where it generates AVX2 code. Decided once per process,
+    /// like `preferred`.
     ///
     /// The LIBXSMM path packs S and Sᵀ into strips and the low-rank factors into its layouts on
     /// every call, work proportional to the weights, which a small batch does not amortise; the
@@ -52,7 +53,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     ///   LIBXSMM faster in 13 of 16 at 256.
     /// - AVX2 (`Haswell`, LIBXSMM `hsw`): the OpenBLAS kernel faster in 15, 16 and 14 of 16 rows
     ///   at batch 64, 128 and 256; LIBXSMM in 11 of 16 at 512 and 12 of 16 at 1024.
-    public static var libxsmmMinimumBatch: Int { libxsmmTargetsAVX512 ? 256 : 512 }
+    public static let libxsmmMinimumBatch = libxsmmTargetsAVX512 ? 256 : 512
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
     /// from `libxsmmMinimumBatch` rows up, the OpenBLAS kernel below.
