@@ -61,19 +61,23 @@ AVX2 static inline __m256 gate8(__m256 v) {
     return _mm256_andnot_ps(_mm256_cmp_ps(exponent, _mm256_set1_ps(88.0f), _CMP_GT_OQ), s);
 }
 
-AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count) {
+/* `ahead`, when not NULL, is prefetched at the same offsets as the loop goes (one line per 64
+   bytes): the next piece of the operand that comes from memory (see `gelu_rows`). */
+AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count, const float *ahead) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
+        if (ahead && i % 16 == 0) __builtin_prefetch(ahead + i, 1, 3);
         __m256 v = _mm256_loadu_ps(x + i);
         _mm256_storeu_ps(y + i, _mm256_mul_ps(v, gate8(v)));
     }
     gelu_forward_portable(x, y, i, count);
 }
 
-AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t count) {
+AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t count, const float *ahead) {
     const __m256 one = _mm256_set1_ps(1.0f);
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
+        if (ahead && i % 16 == 0) __builtin_prefetch(ahead + i, 0, 3);
         __m256 v = _mm256_loadu_ps(x + i);
         __m256 s = gate8(v);
         __m256 du = _mm256_mul_ps(_mm256_set1_ps(2.0f * GELU_SCALE),
@@ -136,19 +140,24 @@ AVX512 static inline __m512 gelu_slope16(__m512 v) {
 }
 
 /* The tail (count mod 16 elements) runs the same lanes under a load/store mask. */
-AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
+AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count, const float *ahead) {
     size_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
+    for (; i + 16 <= count; i += 16) {
+        if (ahead) __builtin_prefetch(ahead + i, 1, 3);
+        _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
+    }
     if (i < count) {
         __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(y + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
-AVX512 static void gelu_backward_avx512(const float *x, const float *dy, float *dx, size_t count) {
+AVX512 static void gelu_backward_avx512(const float *x, const float *dy, float *dx, size_t count, const float *ahead) {
     size_t i = 0;
-    for (; i + 16 <= count; i += 16)
+    for (; i + 16 <= count; i += 16) {
+        if (ahead) __builtin_prefetch(ahead + i, 0, 3);
         _mm512_storeu_ps(dx + i, _mm512_mul_ps(_mm512_loadu_ps(dy + i), gelu_slope16(_mm512_loadu_ps(x + i))));
+    }
     if (i < count) {
         __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dy + i), gelu_slope16(_mm512_maskz_loadu_ps(m, x + i))));
@@ -175,15 +184,15 @@ int pixelfly_body_available(int body) {
 
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
-    if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(x, y, count);
-    else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(x, y, count);
+    if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(x, y, count, NULL);
+    else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(x, y, count, NULL);
     else gelu_forward_portable(x, y, 0, count);
 }
 
 void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count) {
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
-    if (body == PIXELFLY_BODY_AVX512) gelu_backward_avx512(x, dy, dx, count);
-    else if (body == PIXELFLY_BODY_AVX2) gelu_backward_avx2(x, dy, dx, count);
+    if (body == PIXELFLY_BODY_AVX512) gelu_backward_avx512(x, dy, dx, count, NULL);
+    else if (body == PIXELFLY_BODY_AVX2) gelu_backward_avx2(x, dy, dx, count, NULL);
     else gelu_backward_portable(x, dy, dx, 0, count);
 }
 
@@ -200,6 +209,33 @@ void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count) {
 
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count) {
     pixelfly_gelu_backward_f32_body(pixelfly_fastest_body(), x, dy, dx, count);
+}
+
+/* Row by row; each row prefetches the next row's piece of the operand that is not in cache (the
+   forward's destination y, the backward's pre-activation x): see CVectorKernels.h. */
+void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride) {
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row_x = x + r * stride;
+        float *row_y = y + r * stride;
+        const float *ahead = r + 1 < rows ? row_y + stride : NULL;
+        if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(row_x, row_y, count, ahead);
+        else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(row_x, row_y, count, ahead);
+        else gelu_forward_portable(row_x, row_y, 0, count);
+    }
+}
+
+void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t count,
+                                          size_t stride) {
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row_x = x + r * stride, *row_dy = dy + r * stride;
+        float *row_dx = dx + r * stride;
+        const float *ahead = r + 1 < rows ? row_x + stride : NULL;
+        if (body == PIXELFLY_BODY_AVX512) gelu_backward_avx512(row_x, row_dy, row_dx, count, ahead);
+        else if (body == PIXELFLY_BODY_AVX2) gelu_backward_avx2(row_x, row_dy, row_dx, count, ahead);
+        else gelu_backward_portable(row_x, row_dy, row_dx, 0, count);
+    }
 }
 
 #else
@@ -226,4 +262,23 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
     gelu_backward_portable(x, dy, dx, 0, count);
 }
 
+void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride) {
+    (void)body;
+    for (size_t r = 0; r < rows; r++) gelu_forward_portable(x + r * stride, y + r * stride, 0, count);
+}
+
+void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t count,
+                                          size_t stride) {
+    (void)body;
+    for (size_t r = 0; r < rows; r++) gelu_backward_portable(x + r * stride, dy + r * stride, dx + r * stride, 0, count);
+}
+
 #endif
+
+void pixelfly_gelu_forward_rows_f32(const float *x, float *y, size_t rows, size_t count, size_t stride) {
+    pixelfly_gelu_forward_rows_f32_body(pixelfly_fastest_body(), x, y, rows, count, stride);
+}
+
+void pixelfly_gelu_backward_rows_f32(const float *x, const float *dy, float *dx, size_t rows, size_t count, size_t stride) {
+    pixelfly_gelu_backward_rows_f32_body(pixelfly_fastest_body(), x, dy, dx, rows, count, stride);
+}

@@ -334,8 +334,9 @@ struct BlockSparseTests {
         for mask in masks {
             let layout = BlockSparseLayout(mask: mask)
             let panels = (0..<layout.storedCount).map { Double($0 + 1) }
-            for transposed in [false, true] {
-                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: BlockSparseLinear<Double>.stripHeight, scalarSize: 8)
+            // Both strip heights (`BlockSparseBackend.libxsmmStripHeight`: AVX-512, AVX2) on every CPU.
+            for (transposed, maximumHeight) in [(false, 64), (false, 192), (true, 64), (true, 192)] {
+                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: maximumHeight, scalarSize: 8)
                 var pack = [Double](repeating: 0, count: plan.packedCount)
                 panels.withUnsafeBufferPointer { source in
                     pack.withUnsafeMutableBufferPointer { BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: $0.baseAddress!) }
@@ -354,7 +355,7 @@ struct BlockSparseTests {
                         }
                     }
                 }
-                #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed)")
+                #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed), height \(maximumHeight)")
                 #expect(plan.copies.count <= blocks)
                 if plan.strips.contains(where: { $0.height > plan.blockSize }) { #expect(plan.copies.count < blocks) }
             }

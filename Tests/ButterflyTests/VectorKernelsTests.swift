@@ -113,6 +113,39 @@ extension VectorKernelsTests {
     }
 }
 
+/// The strided-rows GELU (`pixelfly_gelu_*_rows_f32_body`, the block-sparse epilogue's) against
+/// the contiguous body run row by row, bit for bit, through each body (one the CPU lacks runs the
+/// portable one on both sides): 5 rows of 37
+/// elements 53 apart (a tail in every row, gaps between the rows), and in place for the
+/// backward as the epilogue runs it. Nothing between or after the rows may be written.
+extension VectorKernelsTests {
+    @Test(arguments: [PIXELFLY_BODY_PORTABLE, PIXELFLY_BODY_AVX2, PIXELFLY_BODY_AVX512].map(Int32.init))
+    func geluRowsMatchTheContiguousBody(body: Int32) throws {
+        let (rows, count, stride) = (5, 37, 53)
+        let total = (rows - 1) * stride + count
+        var rng = SeededRandom(seed: 29 &+ UInt64(body))
+        let x = Matrix<Float>(rows: 1, cols: total, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng).storage
+        let dy = Matrix<Float>(rows: 1, cols: total, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage
+        let sentinel: Float = 12345
+        var (y, dx) = ([Float](repeating: sentinel, count: total + 1), dy + [sentinel])
+        pixelfly_gelu_forward_rows_f32_body(body, x, &y, rows, count, stride)
+        dx.withUnsafeMutableBufferPointer { p in
+            pixelfly_gelu_backward_rows_f32_body(body, x, p.baseAddress!, p.baseAddress!, rows, count, stride)
+        }
+        for r in 0..<rows {
+            let range = (r * stride)..<(r * stride + count)
+            var (yRow, dxRow) = ([Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+            pixelfly_gelu_forward_f32_body(body, Array(x[range]), &yRow, count)
+            pixelfly_gelu_backward_f32_body(body, Array(x[range]), Array(dy[range]), &dxRow, count)
+            #expect(Array(y[range]) == yRow, "body \(body) forward row \(r)")
+            #expect(Array(dx[range]) == dxRow, "body \(body) backward row \(r)")
+        }
+        let outside = (0...total).filter { i in i >= total || i % stride >= count }
+        #expect(outside.allSatisfy { y[$0] == sentinel }, "body \(body) forward wrote outside its rows")
+        #expect(outside.allSatisfy { dx[$0] == ($0 < total ? dy[$0] : sentinel) }, "body \(body) backward wrote outside its rows")
+    }
+}
+
 /// `pixelfly_column_sums_f32/f64` (the block-sparse bias gradient over a transposed dy chunk)
 /// against a Double sum: row counts with and without the 32- and 8-row tails (1 and 7 rows take
 /// the portable f32 body, the rest the AVX2 one where the CPU has it), a leading dimension

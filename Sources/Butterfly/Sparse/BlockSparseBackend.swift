@@ -55,6 +55,24 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     ///   at batch 64, 128 and 256; LIBXSMM in 11 of 16 at 512 and 12 of 16 at 1024.
     public static let libxsmmMinimumBatch = libxsmmTargetsAVX512 ? 256 : 512
 
+    /// Tallest strip of the LIBXSMM plans (operator rows per batch-reduce call, `BlockStripPlan`):
+    /// 64 where LIBXSMM generates AVX-512 code, 192 where it generates AVX2. Decided once per
+    /// process, like `preferred`.
+    ///
+    /// LIBXSMM's AVX-512 kernel runs a strip 64 rows × 6–8 batch rows at a time (24 accumulator
+    /// registers), sweeping the strip's whole packed weights (height × kept blocks × b) for every
+    /// group of batch rows. At 768 → 3072 (b = 48, 3 blocks per strip) a 192-row strip's weights
+    /// take 110 KB and come from L2 for each sweep; a 48-row strip's take 27 KB and stay in L1
+    /// (48 KB here). Perf samples per FLOP of the forward strips fell 8 % against the input
+    /// gradient's (Intel Xeon, `SkylakeX`, `cpx`, batch 1024, 1 thread), the 768 ↔ 3072 layer
+    /// rows were faster in 15 of 16 (f+b ÷ dense, 1 and 2 threads, batch 1024 and 4096, two
+    /// alternated runs), the other shapes unchanged within the noise, and the Mixer step faster
+    /// in 3 of 3 interleaved rounds. LIBXSMM's AVX2 code, with 16 registers, blocks the output
+    /// far thinner and loses most of its broadcast reuse on one-block strips: under `Haswell` +
+    /// `hsw` the 768 → 3072 forward took 0.242–0.247× dense with 48-row strips against
+    /// 0.206–0.210× with 192 (notebooks-md/kernel-families.md, "Fourteenth pass").
+    static let libxsmmStripHeight = libxsmmTargetsAVX512 ? 64 : 192
+
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
     /// from `libxsmmMinimumBatch` rows up, the OpenBLAS kernel below.
     public static func automatic<S: TensorScalar>(for scalar: S.Type, batch: Int) -> BlockSparseBackend {

@@ -52,15 +52,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private var lowRankGradientPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
     private var lowRankInputPack = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Tallest strip of the LIBXSMM plans (rows of output per kernel call). 192 rather than
-    /// 128 lets the 768 → 3072 forward and the 3072 → 768 input gradient (a mask entry there is
-    /// 192 rows: 4 blocks of 48 with the same columns) run one call per entry, each broadcast
-    /// input element feeding twice the output registers. On the Intel Xeon (`SkylakeX`, batch
-    /// 1024, alternated, medians of four): 768 → 3072 forward ÷ dense 0.245–0.248 → 0.235–0.238
-    /// block-sparse and 0.349–0.361 → 0.311–0.325 Pixelfly r64, forward + backward 0.326–0.329 →
-    /// 0.314–0.318 Pixelfly; 3072 → 768 unchanged; b = 32 plans keep their 128-row strips
-    /// (notebooks-md/kernel-families.md, "Tenth pass"). On Zen 5 96, 128 and 192 were within ±0.01.
-    static var stripHeight: Int { 192 }
+    /// Tallest strip of the LIBXSMM plans (rows of output per kernel call):
+    /// `BlockSparseBackend.libxsmmStripHeight`, 64 with AVX-512 code and 192 with AVX2.
+    static var stripHeight: Int { BlockSparseBackend.libxsmmStripHeight }
 
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).

@@ -141,19 +141,13 @@ extension BlockSparseXSMMKernel {
         }
 
         /// The epilogue on the tile's rows of the output columns `strips` cover (contiguous when
-        /// there are no uncovered rows): whole rows at once when they cover every column.
+        /// there are no uncovered rows), row by row, each row prefetching the next one's operand.
         func runEpilogue(_ epilogue: OutputEpilogue<S>, strips: Range<Int>, tile t: Int) {
             let (start, rows) = (t * set.tile, plan.rows)
             let tileRows = min(set.tile, set.batch - start)
             let last = plan.strips[strips.upperBound - 1]
             let columns = plan.strips[strips.lowerBound].row..<(last.row + last.height)
-            if columns.count == rows {
-                epilogue.run(output, offset: start * rows, count: tileRows * rows)
-            } else {
-                for row in start..<(start + tileRows) {
-                    epilogue.run(output, offset: row * rows + columns.lowerBound, count: columns.count)
-                }
-            }
+            epilogue.run(output, offset: start * rows + columns.lowerBound, rows: tileRows, count: columns.count, stride: rows)
         }
 
         /// For the batch rows `batchRows`, the operator rows no strip covers: zero, plus the

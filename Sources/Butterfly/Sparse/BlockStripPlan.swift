@@ -10,8 +10,10 @@
 ///
 /// is one batch-reduce call with m = h, k = b, n = tile rows, reduce count n, the P_k at
 /// `weightOffsets` from the pack and the input blocks at `inputOffsets` from the tile's first
-/// row (byte offsets). A tall strip (h up to 192) gives the kernel several vector registers of
-/// output per broadcast input element instead of the two a single 32-row block gives.
+/// row (byte offsets). A taller strip gives the kernel more vector registers of output per
+/// broadcast input element; a shorter one keeps its weights in L1 while the kernel sweeps them
+/// once per few batch rows. The layers cap h at `BlockSparseBackend.libxsmmStripHeight` (64 rows
+/// with AVX-512 code, 192 with AVX2).
 struct BlockStripPlan: Sendable, Equatable {
     struct Strip: Sendable, Equatable {
         /// First operator row (element index) and height.

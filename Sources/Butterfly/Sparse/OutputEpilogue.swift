@@ -30,14 +30,23 @@ enum OutputEpilogue<S> {
 
     /// Runs the pass over `count` contiguous elements of `output` from `offset`.
     func run(_ output: UnsafeMutablePointer<S>, offset: Int, count: Int) {
+        run(output, offset: offset, rows: 1, count: count, stride: count)
+    }
+
+    /// Runs the pass over `rows` pieces of `count` elements of `output`, `stride` apart, the
+    /// first at `offset`. While a row runs, the next row's piece of the operand that is not in
+    /// cache (activated, preActivation) is prefetched (`pixelfly_gelu_*_rows_f32`).
+    func run(_ output: UnsafeMutablePointer<S>, offset: Int, rows: Int, count: Int, stride: Int) {
         precondition(Self.isAvailable, "OutputEpilogue runs on Float only; callers check isAvailable")
-        guard count > 0 else { return }
+        guard rows > 0, count > 0 else { return }
         let out = UnsafeMutableRawPointer(output + offset).assumingMemoryBound(to: Float.self)
         switch self {
         case .gelu(let activated):
-            pixelfly_gelu_forward_f32(out, UnsafeMutableRawPointer(activated + offset).assumingMemoryBound(to: Float.self), count)
+            pixelfly_gelu_forward_rows_f32(out, UnsafeMutableRawPointer(activated + offset).assumingMemoryBound(to: Float.self),
+                                           rows, count, stride)
         case .geluDerivative(let preActivation):
-            pixelfly_gelu_backward_f32(UnsafeRawPointer(preActivation + offset).assumingMemoryBound(to: Float.self), out, out, count)
+            pixelfly_gelu_backward_rows_f32(UnsafeRawPointer(preActivation + offset).assumingMemoryBound(to: Float.self),
+                                            out, out, rows, count, stride)
         }
     }
 }
