@@ -62,7 +62,7 @@ AVX2 static inline __m256 gate8(__m256 v) {
 }
 
 /* `ahead`, when not NULL, is prefetched at the same offsets as the loop goes (one line per 64
-   bytes): the next piece of the operand that comes from memory (see `gelu_rows`). */
+   bytes): the next row's piece of the operand that comes from memory (the `_rows` entry points). */
 AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count, const float *ahead) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
