@@ -61,18 +61,17 @@ AVX2 static inline __m256 gate8(__m256 v) {
     return _mm256_andnot_ps(_mm256_cmp_ps(exponent, _mm256_set1_ps(88.0f), _CMP_GT_OQ), s);
 }
 
-/* `ahead`, when not NULL, is prefetched at the same offsets as the loop goes (one line per 64
-   bytes): the next row's piece of the operand that comes from memory (the `_rows` entry points). */
-AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count, const float *ahead) {
+AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
-        if (ahead && i % 16 == 0) __builtin_prefetch(ahead + i, 1, 3);
         __m256 v = _mm256_loadu_ps(x + i);
         _mm256_storeu_ps(y + i, _mm256_mul_ps(v, gate8(v)));
     }
     gelu_forward_portable(x, y, i, count);
 }
 
+/* `ahead`, when not NULL, is prefetched at the same offsets as the loop goes (one line per 64
+   bytes): the next row's pre-activation (`pixelfly_gelu_backward_rows_f32`). */
 AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t count, const float *ahead) {
     const __m256 one = _mm256_set1_ps(1.0f);
     size_t i = 0;
@@ -140,12 +139,9 @@ AVX512 static inline __m512 gelu_slope16(__m512 v) {
 }
 
 /* The tail (count mod 16 elements) runs the same lanes under a load/store mask. */
-AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count, const float *ahead) {
+AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
     size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        if (ahead) __builtin_prefetch(ahead + i, 1, 3);
-        _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
-    }
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(x + i)));
     if (i < count) {
         __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(y + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
@@ -184,8 +180,8 @@ int pixelfly_body_available(int body) {
 
 void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t count) {
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
-    if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(x, y, count, NULL);
-    else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(x, y, count, NULL);
+    if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(x, y, count);
+    else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(x, y, count);
     else gelu_forward_portable(x, y, 0, count);
 }
 
@@ -211,20 +207,7 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
     pixelfly_gelu_backward_f32_body(pixelfly_fastest_body(), x, dy, dx, count);
 }
 
-/* Row by row; each row prefetches the next row's piece of the operand that is not in cache (the
-   forward's destination y, the backward's pre-activation x): see CVectorKernels.h. */
-void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride) {
-    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
-    for (size_t r = 0; r < rows; r++) {
-        const float *row_x = x + r * stride;
-        float *row_y = y + r * stride;
-        const float *ahead = r + 1 < rows ? row_y + stride : NULL;
-        if (body == PIXELFLY_BODY_AVX512) gelu_forward_avx512(row_x, row_y, count, ahead);
-        else if (body == PIXELFLY_BODY_AVX2) gelu_forward_avx2(row_x, row_y, count, ahead);
-        else gelu_forward_portable(row_x, row_y, 0, count);
-    }
-}
-
+/* Row by row, prefetching the next row's pre-activation: see CVectorKernels.h. */
 void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t count,
                                           size_t stride) {
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
@@ -262,11 +245,6 @@ void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size
     gelu_backward_portable(x, dy, dx, 0, count);
 }
 
-void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride) {
-    (void)body;
-    for (size_t r = 0; r < rows; r++) gelu_forward_portable(x + r * stride, y + r * stride, 0, count);
-}
-
 void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t count,
                                           size_t stride) {
     (void)body;
@@ -274,6 +252,10 @@ void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float 
 }
 
 #endif
+
+void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride) {
+    for (size_t r = 0; r < rows; r++) pixelfly_gelu_forward_f32_body(body, x + r * stride, y + r * stride, count);
+}
 
 void pixelfly_gelu_forward_rows_f32(const float *x, float *y, size_t rows, size_t count, size_t stride) {
     pixelfly_gelu_forward_rows_f32_body(pixelfly_fastest_body(), x, y, rows, count, stride);

@@ -52,10 +52,6 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private var lowRankGradientPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
     private var lowRankInputPack = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Tallest strip of the LIBXSMM plans (rows of output per kernel call):
-    /// `BlockSparseBackend.libxsmmStripHeight`, 64 with AVX-512 code and 192 with AVX2.
-    static var stripHeight: Int { BlockSparseBackend.libxsmmStripHeight }
-
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
     public convenience init(mask: FlatButterflyMask, bias: Bool = true, name: String = "sparse",
@@ -75,8 +71,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         outputFeatures = layout.rows
         self.layout = layout
         let size = MemoryLayout<Scalar>.stride
-        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: Self.stripHeight, scalarSize: size)
-        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: Self.stripHeight, scalarSize: size)
+        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: BlockSparseBackend.libxsmmStripHeight, scalarSize: size)
+        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: BlockSparseBackend.libxsmmStripHeight, scalarSize: size)
         weightGradientPlan = BlockGradientPlan(layout)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {

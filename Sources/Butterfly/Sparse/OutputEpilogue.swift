@@ -34,8 +34,8 @@ enum OutputEpilogue<S> {
     }
 
     /// Runs the pass over `rows` pieces of `count` elements of `output`, `stride` apart, the
-    /// first at `offset`. While a row runs, the next row's piece of the operand that is not in
-    /// cache (activated, preActivation) is prefetched (`pixelfly_gelu_*_rows_f32`).
+    /// first at `offset`. The derivative prefetches the next row's piece of preActivation while a
+    /// row runs (`pixelfly_gelu_backward_rows_f32`).
     func run(_ output: UnsafeMutablePointer<S>, offset: Int, rows: Int, count: Int, stride: Int) {
         precondition(Self.isAvailable, "OutputEpilogue runs on Float only; callers check isAvailable")
         guard rows > 0, count > 0 else { return }

@@ -41,13 +41,13 @@ void pixelfly_gelu_forward_f32_body(int body, const float *x, float *y, size_t c
 void pixelfly_gelu_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t count);
 
 /// GELU forward/backward over a block of a row-major matrix: `rows` pieces of `count` elements,
-/// `stride` elements apart in every operand. While a row runs, the next row's piece of the
-/// operand that is not in cache is prefetched, one line per 16 elements: the destination y of
-/// the forward, the pre-activation x of the backward. Made for the epilogue of a block-sparse
-/// product (`OutputEpilogue`): the product's output was just written and is in cache, the other
-/// operand (12 MB per MLP layer of the Mixer) is in L3 or memory, and the hardware prefetchers,
-/// which stop at 4 KB page boundaries, leave the pieces of 3–12 KB waiting on it. `_body` runs
-/// a named body, as above.
+/// `stride` elements apart in every operand. Made for the epilogue of a block-sparse product
+/// (`OutputEpilogue`): the product's output was just written and is in cache, but the
+/// backward's pre-activation x (12 MB per MLP layer of the Mixer) is in L3 or memory, and the
+/// hardware prefetchers, which stop at 4 KB page boundaries, leave the pieces of 3–12 KB
+/// waiting on it; so while a row runs, the backward prefetches the next row's piece of x, one
+/// line per 16 elements. (Prefetching the forward's destination the same way changed nothing
+/// measurable: the forward waits on its division.) `_body` runs a named body, as above.
 void pixelfly_gelu_forward_rows_f32(const float *x, float *y, size_t rows, size_t count, size_t stride);
 void pixelfly_gelu_backward_rows_f32(const float *x, const float *dy, float *dx, size_t rows, size_t count, size_t stride);
 void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, size_t rows, size_t count, size_t stride);
