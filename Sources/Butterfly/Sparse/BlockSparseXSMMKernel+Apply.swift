@@ -1,4 +1,5 @@
 import CLibXSMM
+import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,8 +8,8 @@ import PixelflyCore
 extension BlockSparseXSMMKernel {
     /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
-    /// added strip by strip after the strip's products (`set.bias`), on output still in L1, so
-    /// y is written once. `kernels[h][tile]`.
+    /// added over each unit's tile rows of its strip group's columns once their products are
+    /// done (`StripPass.addBias`), on output still in L2. `kernels[h][tile]`.
     ///
     /// Three steps, each split over the threads in contiguous ranges of batch tiles: the
     /// low-rank producer for every tile; the strips; then, if the plan has rows no strip covers,
@@ -49,6 +50,7 @@ extension BlockSparseXSMMKernel {
                                 .unit(index)
                             let strips = unit.group.map { groups[$0] } ?? pass.plan.strips.indices
                             pass.runStrips(strips, tile: unit.tile)
+                            pass.addBias(strips: strips, tile: unit.tile)
                             if let epilogue { pass.runEpilogue(epilogue, strips: strips, tile: unit.tile) }
                         }
                     }
@@ -122,7 +124,7 @@ extension BlockSparseXSMMKernel {
         }
 
         /// out[tile, strip] for each strip of `strips`: the batch-reduce product, then the
-        /// low-rank term and the bias while the strip's output is in cache.
+        /// low-rank term while the strip's output is in cache.
         func runStrips(_ strips: Range<Int>, tile t: Int) {
             let start = t * set.tile
             for s in strips {
@@ -134,9 +136,27 @@ extension BlockSparseXSMMKernel {
                     pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail(t)]!,
                                            lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
                 }
-                if let bias {
-                    pixelfly_xsmm_gemm_run(set.isDouble, set.bias[strip.heightIndex][tail(t)]!, bias + strip.row, set.ones, c)
-                }
+            }
+        }
+
+        /// out[tile, columns] += bias[columns] over the output columns `strips` cover, row piece
+        /// by row piece (`pixelfly_add_bias_rows_f32`), once their products are done. Rows no
+        /// strip covers inside that range get it too; `fillUncoveredRows` overwrites them later.
+        func addBias(strips: Range<Int>, tile t: Int) {
+            guard let bias else { return }
+            let (start, rows) = (t * set.tile, plan.rows)
+            let tileRows = min(set.tile, set.batch - start)
+            let last = plan.strips[strips.upperBound - 1]
+            let columns = plan.strips[strips.lowerBound].row..<(last.row + last.height)
+            let first = output + start * rows + columns.lowerBound
+            if S.self == Float.self {
+                pixelfly_add_bias_rows_f32(UnsafeMutableRawPointer(first).assumingMemoryBound(to: Float.self),
+                                           UnsafeRawPointer(bias + columns.lowerBound).assumingMemoryBound(to: Float.self),
+                                           tileRows, columns.count, rows)
+            } else {
+                pixelfly_add_bias_rows_f64(UnsafeMutableRawPointer(first).assumingMemoryBound(to: Double.self),
+                                           UnsafeRawPointer(bias + columns.lowerBound).assumingMemoryBound(to: Double.self),
+                                           tileRows, columns.count, rows)
             }
         }
 

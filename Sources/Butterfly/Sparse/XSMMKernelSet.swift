@@ -35,13 +35,14 @@ import PixelflyCore
 ///   (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
 ///   time, and the same at 1024 → 4096 and 3072 → 768, where a range has only 3 column tiles
 ///   to share the copy.
-/// - bias (plain, β = 1, k = 1, per strip; block-sparse layers, and Pixelfly ones whose bias is
-///   not folded): out[tile, strip]ᵀ += bias[strip] · 1ᵀ, after the strip's products (`ones`
-///   holds the 1s). The strip's output columns are `out` floats apart (a multiple of 4 KB at
-///   3072 and 4096), so it is read back from L2, not L1: 3.4–8.5 % of the forward's perf samples
-///   (batch 4096: 4096 → 1024 … 768 → 3072). Writing
-///   the bias first and running the strips with β = 1 was slower (768 → 3072 forward 0.213–0.216
-///   → 0.236 × dense).
+/// - bias: no kernel (block-sparse layers, and Pixelfly ones whose bias is not folded). Once a
+///   strip group's products on a tile are done, out[tile, group columns] += bias over the tile's
+///   rows (`pixelfly_add_bias_rows_f32`: contiguous row pieces of several KB). The k = 1 kernel
+///   per strip it replaced read the strip's 64 rows back `out` floats apart (a multiple of 4 KB
+///   at 3072 and 4096: the same L1 sets), from L2: on the Intel Xeon (`cpx`, 1 thread, batch
+///   1024) 432 perf samples in the 768 → 3072 and 1024 → 4096 forwards against 243 for the row
+///   pass. Writing the bias first and running the strips with β = 1 was slower (768 → 3072
+///   forward 0.213–0.216 → 0.236 × dense).
 /// - bias gradient: no kernel; db[rows] += Σ_chunk dy[chunk, rows] is a column sum of the
 ///   transposed dy block (`pixelfly_column_sums_f32`), right after the weight-gradient call of a
 ///   tile that `sumsBias`. The n = 1 kernel it replaced read dy in place, rows `out` apart (a
@@ -82,10 +83,9 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
-    /// [height index of the forward plan][full tile, last tile].
-    let bias: [[UnsafeRawPointer?]]
     /// Ones of the layer's scalar type, as many as any bias product's batch rows (a tile, a
-    /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products.
+    /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products on rows no
+    /// strip covers.
     let ones: UnsafeMutableRawPointer
     /// One (largest tile rows × chunk) scratch per thread for the transposed dy chunk;
     /// `transposeScratchCount` elements each.
@@ -152,14 +152,6 @@ final class XSMMKernelSet {
                 return kernel
             }
         }
-        let bias: [[UnsafeRawPointer?]] = forwardPlan.heights.map { h in
-            tileRows.map { n in
-                if n == 0 { return nil }
-                let kernel = pixelfly_xsmm_gemm(isDouble, Int32(h), n, 1, Int32(h), 1, Int32(forwardPlan.rows), 0, 1)
-                ok = ok && kernel != nil
-                return kernel
-            }
-        }
         guard ok else { return nil }
         let onesCount = max(tile, chunk, BlockSparseKernel.chunkRows)
         ones = UnsafeMutableRawPointer.allocate(byteCount: onesCount * MemoryLayout<S>.stride, alignment: 64)
@@ -171,7 +163,6 @@ final class XSMMKernelSet {
         self.packsInput = packsInput
         inputPack = UnsafeMutableRawPointer.allocate(
             byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
-        self.bias = bias
         self.batch = batch
         self.threads = threads
         self.tile = tile

@@ -62,6 +62,13 @@ void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float 
 void pixelfly_column_sums_f32(const float *a, size_t rows, size_t cols, size_t lda, float *out);
 void pixelfly_column_sums_f64(const double *a, size_t rows, size_t cols, size_t lda, double *out);
 
+/// Adds a bias to `rows` row pieces of `count` elements, `stride` apart:
+/// out[i·stride + j] += bias[j]. The LIBXSMM forward's bias, over a tile's rows of a strip
+/// group's output columns once the group's products are done (contiguous pieces of several KB,
+/// instead of one rank-1 update per strip on its 64 rows `out` apart).
+void pixelfly_add_bias_rows_f32(float *out, const float *bias, size_t rows, size_t count, size_t stride);
+void pixelfly_add_bias_rows_f64(double *out, const double *bias, size_t rows, size_t count, size_t stride);
+
 
 /// LayerNorm of `rows` rows of length n (biased variance, two passes, as the Swift kernel):
 ///   μ = Σx/n, σ² = Σ(x − μ)²/n, r = 1/√(σ² + ε), y = γ ⊙ (x − μ)·r + β;
