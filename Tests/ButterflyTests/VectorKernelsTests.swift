@@ -169,6 +169,30 @@ extension VectorKernelsTests {
     }
 }
 
+/// `pixelfly_add_bias_rows_f32/f64` (the LIBXSMM forward's bias over a strip group's tile
+/// output): every row piece gets bias[j] added to what it holds, exactly as a Double sum rounded
+/// once; the elements between the pieces (stride > count) and after the last are left alone.
+extension VectorKernelsTests {
+    @Test(arguments: [(1, 1), (3, 7), (5, 48), (64, 200)])
+    func biasRowsAddTheBiasToEveryPiece(rows: Int, count: Int) throws {
+        var rng = SeededRandom(seed: UInt64(rows * 1000 + count))
+        let stride = count + 9
+        let total = (rows - 1) * stride + count
+        let start = Matrix<Float>(rows: 1, cols: total + stride, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
+        let bias = Matrix<Float>(rows: 1, cols: count, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
+        var single = start, double = start.map(Double.init)
+        pixelfly_add_bias_rows_f32(&single, bias, rows, count, stride)
+        pixelfly_add_bias_rows_f64(&double, bias.map(Double.init), rows, count, stride)
+        for i in start.indices {
+            let (row, j) = i.quotientAndRemainder(dividingBy: stride)
+            let inPiece = row < rows && j < count
+            let expected = Double(start[i]) + (inPiece ? Double(bias[j]) : 0)
+            #expect(single[i] == Float(expected), "f32 element \(i) (row \(row), column \(j))")
+            #expect(double[i] == expected, "f64 element \(i) (row \(row), column \(j))")
+        }
+    }
+}
+
 /// `pixelfly_fma_chains_f32` (the bench's FMA-peak probe) computes what it claims: after n
 /// rounds every lane equals the Float recurrence a ← fma(a, m, c) from its start, bit for bit
 /// (a fused multiply-add rounds once, in C as in Swift's `addingProduct`). Widths the CPU lacks
