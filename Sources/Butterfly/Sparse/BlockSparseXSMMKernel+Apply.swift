@@ -144,30 +144,32 @@ extension BlockSparseXSMMKernel {
         /// strip covers inside that range get it too; `fillUncoveredRows` overwrites them later.
         func addBias(strips: Range<Int>, tile t: Int) {
             guard let bias else { return }
-            let (start, rows) = (t * set.tile, plan.rows)
-            let tileRows = min(set.tile, set.batch - start)
-            let last = plan.strips[strips.upperBound - 1]
-            let columns = plan.strips[strips.lowerBound].row..<(last.row + last.height)
-            let first = output + start * rows + columns.lowerBound
+            let (start, tileRows, columns) = block(strips: strips, tile: t)
+            let first = output + start * plan.rows + columns.lowerBound
             if S.self == Float.self {
                 pixelfly_add_bias_rows_f32(UnsafeMutableRawPointer(first).assumingMemoryBound(to: Float.self),
                                            UnsafeRawPointer(bias + columns.lowerBound).assumingMemoryBound(to: Float.self),
-                                           tileRows, columns.count, rows)
+                                           tileRows, columns.count, plan.rows)
             } else {
                 pixelfly_add_bias_rows_f64(UnsafeMutableRawPointer(first).assumingMemoryBound(to: Double.self),
                                            UnsafeRawPointer(bias + columns.lowerBound).assumingMemoryBound(to: Double.self),
-                                           tileRows, columns.count, rows)
+                                           tileRows, columns.count, plan.rows)
             }
+        }
+
+        /// The tile's first batch row and row count, and the output columns from the first of
+        /// `strips` to the end of the last.
+        private func block(strips: Range<Int>, tile t: Int) -> (start: Int, rows: Int, columns: Range<Int>) {
+            let start = t * set.tile
+            let last = plan.strips[strips.upperBound - 1]
+            return (start, min(set.tile, set.batch - start), plan.strips[strips.lowerBound].row..<(last.row + last.height))
         }
 
         /// The epilogue on the tile's rows of the output columns `strips` cover (contiguous when
         /// there are no uncovered rows), row by row, each row prefetching the next one's operand.
         func runEpilogue(_ epilogue: OutputEpilogue<S>, strips: Range<Int>, tile t: Int) {
-            let (start, rows) = (t * set.tile, plan.rows)
-            let tileRows = min(set.tile, set.batch - start)
-            let last = plan.strips[strips.upperBound - 1]
-            let columns = plan.strips[strips.lowerBound].row..<(last.row + last.height)
-            epilogue.run(output, offset: start * rows + columns.lowerBound, rows: tileRows, count: columns.count, stride: rows)
+            let (start, tileRows, columns) = block(strips: strips, tile: t)
+            epilogue.run(output, offset: start * plan.rows + columns.lowerBound, rows: tileRows, count: columns.count, stride: plan.rows)
         }
 
         /// For the batch rows `batchRows`, the operator rows no strip covers: zero, plus the

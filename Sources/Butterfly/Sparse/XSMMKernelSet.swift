@@ -83,9 +83,9 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
-    /// Ones of the layer's scalar type, as many as any bias product's batch rows (a tile, a
+    /// Ones of the layer's scalar type, as many as any bias product's batch rows (a
     /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products on rows no
-    /// strip covers.
+    /// strip covers (the bias and its gradient there).
     let ones: UnsafeMutableRawPointer
     /// One (largest tile rows × chunk) scratch per thread for the transposed dy chunk;
     /// `transposeScratchCount` elements each.
@@ -153,7 +153,7 @@ final class XSMMKernelSet {
             }
         }
         guard ok else { return nil }
-        let onesCount = max(tile, chunk, BlockSparseKernel.chunkRows)
+        let onesCount = max(chunk, BlockSparseKernel.chunkRows)
         ones = UnsafeMutableRawPointer.allocate(byteCount: onesCount * MemoryLayout<S>.stride, alignment: 64)
         ones.initializeMemory(as: S.self, repeating: 1, count: onesCount)
         transposeScratchCount = (weightPlan.shapes.map(\.rows).max() ?? 0) * chunk
