@@ -334,8 +334,8 @@ struct BlockSparseTests {
         for mask in masks {
             let layout = BlockSparseLayout(mask: mask)
             let panels = (0..<layout.storedCount).map { Double($0 + 1) }
-            // Both strip heights (`BlockSparseBackend.libxsmmStripHeight`: AVX-512, AVX2) on every CPU.
-            for (transposed, maximumHeight) in [(false, 64), (false, 192), (true, 64), (true, 192)] {
+            // Every strip height (`BlockSparseBackend.libxsmmStripHeight(blockSize:)`: AVX-512, AVX2) on every CPU.
+            for (transposed, maximumHeight) in [false, true].flatMap({ t in [32, 64, 192].map { (t, $0) } }) {
                 let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: maximumHeight, scalarSize: 8)
                 var pack = [Double](repeating: 0, count: plan.packedCount)
                 panels.withUnsafeBufferPointer { source in
@@ -362,11 +362,11 @@ struct BlockSparseTests {
         }
     }
 
-    /// The LIBXSMM weight gradient reads x from a block-column copy when x's rows are a multiple
-    /// of 4 KB apart (Float at 1024 features, Double at 512) and in place otherwise (Float at
-    /// 512): dW, db and a Pixelfly term's dV each against the Double reference, with a short last
-    /// chunk, b = 32 (narrower than the tiles' 64 rows) and both thread counts (the copy's rows
-    /// split between them).
+    /// The LIBXSMM weight gradient reads x from a block-column copy (by default when x's rows are
+    /// a multiple of 4 KB apart — Float at 1024 features, Double at 512 — or the L1 data cache is
+    /// 32 KB) or in place; both paths, forced, on every CPU: dW, db and a Pixelfly term's dV each
+    /// against the Double reference, with a short last chunk, b = 32 (narrower than the tiles'
+    /// 64 rows) and both thread counts (the copy's rows split between them).
     @Test(arguments: [1, 2])
     func weightGradientWithPackedAndInPlaceInput(threads: Int) throws {
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
@@ -377,6 +377,9 @@ struct BlockSparseTests {
                                              configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 32))
             let layer = try BlockSparseLinear<S>(mask: mask, rng: &rng)
             layer.backend = .libxsmm
+            let fourKilobyteRows = input * MemoryLayout<S>.stride % 4096 == 0
+            #expect(layer.packsWeightGradientInput == (fourKilobyteRows || XSMMKernelSet.packsWeightGradientInput(rowBytes: 3072)))
+            layer.packsWeightGradientInput = packs
             let batch = XSMMKernelSet.weightGradientChunk + 44
             let x = Matrix<S>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
             let dy = Matrix<S>(rows: batch, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
@@ -407,6 +410,8 @@ struct BlockSparseTests {
         try check(Float.self, input: 1024, packs: true)
         try check(Double.self, input: 512, packs: true)
         try check(Float.self, input: 512, packs: false)
+        try check(Float.self, input: 512, packs: true)
+        try check(Double.self, input: 512, packs: false)
     }
 
     /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips

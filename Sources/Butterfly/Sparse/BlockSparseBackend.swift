@@ -55,9 +55,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     ///   at batch 64, 128 and 256; LIBXSMM in 11 of 16 at 512 and 12 of 16 at 1024.
     public static let libxsmmMinimumBatch = libxsmmTargetsAVX512 ? 256 : 512
 
-    /// Tallest strip of the LIBXSMM plans (operator rows per batch-reduce call, `BlockStripPlan`):
-    /// 64 where LIBXSMM generates AVX-512 code, 192 where it generates AVX2. Decided once per
-    /// process, like `preferred`.
+    /// Tallest strip of the LIBXSMM plans for blocks of `blockSize` (operator rows per
+    /// batch-reduce call, `BlockStripPlan`): 64 where LIBXSMM generates AVX-512 code; where it
+    /// generates AVX2, one block when b is a multiple of 32, else 192 rows. Decided per process,
+    /// like `preferred`.
     ///
     /// LIBXSMM's AVX-512 kernel runs a strip 64 rows × 6–8 batch rows at a time (24 accumulator
     /// registers), sweeping the strip's whole packed weights (height × kept blocks × b) for every
@@ -67,11 +68,22 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// gradient's (Intel Xeon, `SkylakeX`, `cpx`, batch 1024, 1 thread), the 768 ↔ 3072 layer
     /// rows were faster in 15 of 16 (f+b ÷ dense, 1 and 2 threads, batch 1024 and 4096, two
     /// alternated runs), the other shapes unchanged within the noise, and the Mixer step faster
-    /// in 3 of 3 interleaved rounds. LIBXSMM's AVX2 code, with 16 registers, blocks the output
-    /// far thinner and loses most of its broadcast reuse on one-block strips: under `Haswell` +
-    /// `hsw` the 768 → 3072 forward took 0.242–0.247× dense with 48-row strips against
-    /// 0.206–0.210× with 192 (notebooks-md/kernel-families.md, "Fourteenth pass").
-    static let libxsmmStripHeight = libxsmmTargetsAVX512 ? 64 : 192
+    /// in 3 of 3 interleaved rounds.
+    ///
+    /// LIBXSMM's AVX2 code, with 16 registers, runs the strip 32 rows × 3 batch rows at a time
+    /// and a remainder of m mod 32 rows with fewer accumulators. With b = 48 a one-block strip
+    /// is 32 + 16 rows: under `Haswell` + `hsw` on the Intel Xeon the 768 → 3072 forward took
+    /// 0.242–0.247× dense with 48-row strips against 0.206–0.210× with 192 ("Fourteenth
+    /// pass"); on an AMD EPYC Zen 3 the two were level. With b = 32 a one-block strip is one
+    /// whole m block, and its weights (32 × 32 × 6 blocks = 24 KB at 1024 ↔ 4096) stay in a
+    /// 32 KB L1 while the kernel sweeps them: on the Zen 3 (`Zen`, 1 thread, batch 1024,
+    /// LIBXSMM pinned) block-sparse forward + backward took 0.213–0.233× dense at 1024 ↔ 4096
+    /// with 32-row strips against 0.233–0.282× with 192, in four alternated runs
+    /// (notebooks-md/kernel-families.md, "Sixteenth pass").
+    static func libxsmmStripHeight(blockSize b: Int) -> Int {
+        if libxsmmTargetsAVX512 { return 64 }
+        return b % 32 == 0 ? b : 192
+    }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
     /// from `libxsmmMinimumBatch` rows up, the OpenBLAS kernel below.

@@ -44,6 +44,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     var stripGroupBytes = XSMMKernelSet.stripGroupBytes {
         didSet { kernels = nil }
     }
+    /// Whether the LIBXSMM weight gradient copies x block column by block column (default
+    /// `XSMMKernelSet.packsWeightGradientInput(rowBytes:)`, which depends on the CPU's L1).
+    /// Tests set it to run both paths on every CPU.
+    var packsWeightGradientInput: Bool {
+        didSet { kernels = nil }
+    }
     private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
     /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
@@ -71,9 +77,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         outputFeatures = layout.rows
         self.layout = layout
         let size = MemoryLayout<Scalar>.stride
-        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: BlockSparseBackend.libxsmmStripHeight, scalarSize: size)
-        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: BlockSparseBackend.libxsmmStripHeight, scalarSize: size)
+        let stripHeight = BlockSparseBackend.libxsmmStripHeight(blockSize: layout.blockSize)
+        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: stripHeight, scalarSize: size)
+        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: stripHeight, scalarSize: size)
         weightGradientPlan = BlockGradientPlan(layout)
+        packsWeightGradientInput = XSMMKernelSet.packsWeightGradientInput(rowBytes: layout.cols * size)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)
         for group in layout.groups {
             let bound = (outputVarianceShare / Double(group.width)).squareRoot()
@@ -420,7 +428,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
            kernels.foldsBias == foldsBias { return kernels }
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
                                 batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias,
-                                stripGroupBytes: stripGroupBytes, scalar: Scalar.self)
+                                stripGroupBytes: stripGroupBytes, packsInput: packsWeightGradientInput, scalar: Scalar.self)
         if let set = kernels {
             set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                                                      weightGradient: weightGradientPlan, set: set)

@@ -12,8 +12,8 @@
 /// `weightOffsets` from the pack and the input blocks at `inputOffsets` from the tile's first
 /// row (byte offsets). A taller strip gives the kernel more vector registers of output per
 /// broadcast input element; a shorter one keeps its weights in L1 while the kernel sweeps them
-/// once per few batch rows. The layers cap h at `BlockSparseBackend.libxsmmStripHeight` (64 rows
-/// with AVX-512 code, 192 with AVX2).
+/// once per few batch rows. The layers cap h at `BlockSparseBackend.libxsmmStripHeight(blockSize:)`
+/// (64 rows with AVX-512 code; with AVX2 one block where b is a multiple of 32, else 192).
 struct BlockStripPlan: Sendable, Equatable {
     struct Strip: Sendable, Equatable {
         /// First operator row (element index) and height.

@@ -22,14 +22,15 @@ import PixelflyCore
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, b × rows, k = chunk rows,
 ///   β = 1): one call per tile and chunk of `weightGradientChunk` batch rows, straight into the
 ///   panel. A is the tile's block column of x: read in place (lda = in), or, when x's rows are
-///   a multiple of 4 KB apart (`packsInput`: 1024, 3072, 4096 features), from `inputPack`
+///   a multiple of 4 KB apart (1024, 3072, 4096 features) or the L1 data cache is 32 KB
+///   (`packsInput`, `packsWeightGradientInput(rowBytes:)`), from `inputPack`
 ///   (lda = b), where each chunk of x is first copied block column by block column
 ///   (`BlockSparseXSMMKernel.packInputChunk`). At such strides a chunk's 256 rows fall into
 ///   the same L1 sets and each row into its own page: on an Intel Xeon (Emerald Rapids, `cpx`, 1 thread, batch 1024) the
 ///   3072 → 768 weight gradient took 2.9× the perf samples per FLOP of the 768 → 3072 one, and
 ///   a C microbenchmark of the 48 × 48 × 256 kernel ran at 52 GFLOP/s with lda = 3072 and 110 on
 ///   packed x (copy included). At 768 features (rows 3 KB apart) the copy cost more than it
-///   saved. B is the row range's dy chunk, transposed once per thread and chunk into
+///   saved there and saved more than it cost on a Zen 3. B is the row range's dy chunk, transposed once per thread and chunk into
 ///   `transposeScratch` (ldb = chunk rows) and shared by the range's column tiles, instead of
 ///   dy read in place through LIBXSMM's Bᵀ flag: in perf samples of `layers` at batch 1024
 ///   (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
@@ -53,6 +54,25 @@ final class XSMMKernelSet {
     static let weightGradientChunk = 256
     /// Largest batch tile of the forward and input-gradient kernels.
     static let maximumTile = 64
+    /// Whether the weight gradient reads x from a block-column copy (`inputPack`) for rows of x
+    /// `rowBytes` apart: when they are a multiple of 4 KB apart, or on a CPU whose L1 data cache
+    /// is 32 KB or smaller (reported by the system; a CPU that reports none copies at 4 KB
+    /// multiples only).
+    ///
+    /// At 4 KB multiples a chunk's 256 rows fall into the same L1 sets (every CPU measured).
+    /// At 768 features (rows 3 KB apart) they fall into 12 of the 64 sets: on the Intel Xeon and
+    /// Zen 5 (48 KB, 12-way L1) the copy cost more than it saved; on an AMD EPYC Zen 3 (32 KB,
+    /// 8-way) the copy won in 21 of 24 alternated `layers` rows (768 → 3072, batch 1024 and
+    /// 4096, 1 and 2 threads, block-sparse and Pixelfly r32; forward + backward e.g. 0.286 →
+    /// 0.218× dense) and the Mixer training step in 3 of 3 alternated runs (178.9 / 167.2 /
+    /// 174.6 → 156.8 / 163.0 / 167.6 ms; notebooks-md/kernel-families.md, "Sixteenth pass").
+    static func packsWeightGradientInput(rowBytes: Int) -> Bool {
+        rowBytes % 4096 == 0 || (level1DataCacheBytes > 0 && level1DataCacheBytes <= 32 << 10)
+    }
+
+    /// The L1 data cache of one core as the system reports it (0 or -1 when it does not).
+    static let level1DataCacheBytes = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+
     /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
     /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
     /// rest of L2 for the tiles of x and y the group's strips read and write; 256 KB when the
@@ -91,7 +111,7 @@ final class XSMMKernelSet {
     /// `transposeScratchCount` elements each.
     let transposeScratch: UnsafeMutableRawPointer
     let transposeScratchCount: Int
-    /// Whether the weight gradient reads x from `inputPack` (x's rows a multiple of 4 KB apart).
+    /// Whether the weight gradient reads x from `inputPack` (`packsWeightGradientInput(rowBytes:)`).
     let packsInput: Bool
     /// One chunk of x (chunk × in elements), block column by block column: block column c's
     /// chunk rows × b elements start at c × chunk rows × b (row-major within; the last, shorter
@@ -106,7 +126,7 @@ final class XSMMKernelSet {
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
-                           stripGroupBytes: Int, scalar: S.Type) {
+                           stripGroupBytes: Int, packsInput: Bool, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
@@ -142,7 +162,6 @@ final class XSMMKernelSet {
         let lowRankForward = lowRankKernels(forwardPlan, depth: rank + (foldsBias ? 1 : 0))
         let lowRankInputGradient = lowRankKernels(gradientPlan, depth: rank)
         let inputGradient = stripKernels(gradientPlan)
-        let packsInput = gradientPlan.rows * MemoryLayout<S>.stride % 4096 == 0
         let weightGradient: [[UnsafeRawPointer?]] = chunkRows.map { k in
             weightPlan.shapes.map { shape in
                 if k == 0 { return nil }
