@@ -65,7 +65,8 @@ final class XSMMKernelSet {
     /// 8-way) the copy won in 21 of 24 alternated `layers` rows (768 → 3072, batch 1024 and
     /// 4096, 1 and 2 threads, block-sparse and Pixelfly r32; forward + backward e.g. 0.286 →
     /// 0.218× dense) and the Mixer training step in 3 of 3 alternated runs (178.9 / 167.2 /
-    /// 174.6 → 156.8 / 163.0 / 167.6 ms; notebooks-md/kernel-families.md, "Sixteenth pass").
+    /// 174.6 → 156.8 / 163.0 / 167.6 ms), and at 512 → 2048 (rows 2 KB apart) in 12 of 12 rows
+    /// (notebooks-md/kernel-families.md, "Sixteenth pass").
     static func packsWeightGradientInput(rowBytes: Int) -> Bool {
         rowBytes % 4096 == 0 || (level1DataCacheBytes > 0 && level1DataCacheBytes <= 32 << 10)
     }
