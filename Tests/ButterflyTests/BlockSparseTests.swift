@@ -378,7 +378,7 @@ struct BlockSparseTests {
             let layer = try BlockSparseLinear<S>(mask: mask, rng: &rng)
             layer.backend = .libxsmm
             let fourKilobyteRows = input * MemoryLayout<S>.stride % 4096 == 0
-            #expect(layer.packsWeightGradientInput == (fourKilobyteRows || XSMMKernelSet.packsWeightGradientInput(rowBytes: 3072)))
+            #expect(layer.packsWeightGradientInput == (fourKilobyteRows || XSMMKernelSet.packsWeightGradientInputAtEveryStride))
             layer.packsWeightGradientInput = packs
             let batch = XSMMKernelSet.weightGradientChunk + 44
             let x = Matrix<S>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)

@@ -22,18 +22,18 @@ import PixelflyCore
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, b × rows, k = chunk rows,
 ///   β = 1): one call per tile and chunk of `weightGradientChunk` batch rows, straight into the
 ///   panel. A is the tile's block column of x: read in place (lda = in), or, when x's rows are
-///   a multiple of 4 KB apart (1024, 3072, 4096 features) or the L1 data cache is 32 KB
-///   (`packsInput`, `packsWeightGradientInput(rowBytes:)`), from `inputPack`
+///   a multiple of 4 KB apart (1024, 3072, 4096 features) or the L1 data cache is 32 KB or
+///   less (`packsInput`, `packsWeightGradientInput(rowBytes:)`), from `inputPack`
 ///   (lda = b), where each chunk of x is first copied block column by block column
 ///   (`BlockSparseXSMMKernel.packInputChunk`). At such strides a chunk's 256 rows fall into
 ///   the same L1 sets and each row into its own page: on an Intel Xeon (Emerald Rapids, `cpx`, 1 thread, batch 1024) the
 ///   3072 → 768 weight gradient took 2.9× the perf samples per FLOP of the 768 → 3072 one, and
 ///   a C microbenchmark of the 48 × 48 × 256 kernel ran at 52 GFLOP/s with lda = 3072 and 110 on
 ///   packed x (copy included). At 768 features (rows 3 KB apart) the copy cost more than it
-///   saved there and saved more than it cost on a Zen 3. B is the row range's dy chunk, transposed once per thread and chunk into
-///   `transposeScratch` (ldb = chunk rows) and shared by the range's column tiles, instead of
-///   dy read in place through LIBXSMM's Bᵀ flag: in perf samples of `layers` at batch 1024
-///   (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
+///   saved there, and saved more than it cost on a Zen 3 (32 KB L1). B is the row range's dy
+///   chunk, transposed once per thread and chunk into `transposeScratch` (ldb = chunk rows)
+///   and shared by the range's column tiles, instead of dy read in place through LIBXSMM's Bᵀ
+///   flag: in perf samples of `layers` at batch 1024 (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
 ///   time, and the same at 1024 → 4096 and 3072 → 768, where a range has only 3 column tiles
 ///   to share the copy.
 /// - bias: no kernel (block-sparse layers, and Pixelfly ones whose bias is not folded). Once a
@@ -68,11 +68,15 @@ final class XSMMKernelSet {
     /// 174.6 → 156.8 / 163.0 / 167.6 ms), and at 512 → 2048 (rows 2 KB apart) in 12 of 12 rows
     /// (notebooks-md/kernel-families.md, "Sixteenth pass").
     static func packsWeightGradientInput(rowBytes: Int) -> Bool {
-        rowBytes % 4096 == 0 || (level1DataCacheBytes > 0 && level1DataCacheBytes <= 32 << 10)
+        rowBytes % 4096 == 0 || packsWeightGradientInputAtEveryStride
     }
 
-    /// The L1 data cache of one core as the system reports it (0 or -1 when it does not).
-    static let level1DataCacheBytes = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+    /// Whether this CPU's L1 data cache, as the system reports it, is 32 KB or smaller (then the
+    /// weight gradient copies x whatever its row stride).
+    static let packsWeightGradientInputAtEveryStride: Bool = {
+        let bytes = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+        return bytes > 0 && bytes <= 32 << 10
+    }()
 
     /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
     /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
