@@ -33,9 +33,9 @@ import PixelflyCore
 ///   saved there, and saved more than it cost on a Zen 3 (32 KB L1). B is the row range's dy
 ///   chunk, transposed once per thread and chunk into `transposeScratch` (ldb = chunk rows)
 ///   and shared by the range's column tiles, instead of dy read in place through LIBXSMM's Bᵀ
-///   flag: in perf samples of `layers` at batch 1024 (Zen 5, `cpx`) the weight gradient took 17 % (4096 → 1024) and 22 % (768 → 3072) less
-///   time, and the same at 1024 → 4096 and 3072 → 768, where a range has only 3 column tiles
-///   to share the copy.
+///   flag: in perf samples of `layers` at batch 1024 (Zen 5, `cpx`) the weight gradient took
+///   17 % (4096 → 1024) and 22 % (768 → 3072) less time, and the same at 1024 → 4096 and
+///   3072 → 768, where a range has only 3 column tiles to share the copy.
 /// - bias: no kernel (block-sparse layers, and Pixelfly ones whose bias is not folded). Once a
 ///   strip group's products on a tile are done, out[tile, group columns] += bias over the tile's
 ///   rows (`pixelfly_add_bias_rows_f32`: contiguous row pieces of several KB). The k = 1 kernel
