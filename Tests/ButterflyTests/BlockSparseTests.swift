@@ -362,6 +362,23 @@ struct BlockSparseTests {
         }
     }
 
+    /// The packs the LIBXSMM kernels read start on a 64-byte line, zeroed when new, and keep
+    /// their storage (no allocation) while the count stays the same.
+    @Test func alignedPackStartsOnALineAndKeepsItsStorage() throws {
+        for count in [1, 7, 48 * 48 * 12 + 5] {
+            let pack = AlignedPack<Float>()
+            pack.resize(to: count)
+            #expect(UInt(bitPattern: pack.pointer) % 64 == 0, "count \(count)")
+            #expect((0..<count).allSatisfy { pack.pointer[$0] == 0 })
+            pack.pointer[count - 1] = 3
+            let first = pack.pointer
+            pack.resize(to: count)
+            #expect(pack.pointer == first && pack.pointer[count - 1] == 3)
+            pack.resize(to: count + 16)
+            #expect(pack.count == count + 16 && UInt(bitPattern: pack.pointer) % 64 == 0)
+        }
+    }
+
     /// The LIBXSMM weight gradient reads x from a block-column copy (by default when x's rows are
     /// a multiple of 4 KB apart — Float at 1024 features, Double at 512 — or the L1 data cache is
     /// 32 KB) or in place; both paths, forced, on every CPU: dW, db and a Pixelfly term's dV each

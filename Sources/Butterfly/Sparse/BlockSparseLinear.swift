@@ -50,14 +50,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     var packsWeightGradientInput: Bool {
         didSet { kernels = nil }
     }
-    private var forwardPack = Matrix<Scalar>(rows: 0, cols: 0)
-    private var backwardPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private let forwardPack = AlignedPack<Scalar>()
+    private let backwardPack = AlignedPack<Scalar>()
     /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
     /// for the input gradient's strips, per backward (`BlockSparseXSMMKernel.packLowRankFactor`).
-    private var lowRankPack = Matrix<Scalar>(rows: 0, cols: 0)
-    private var lowRankGradientPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private let lowRankPack = AlignedPack<Scalar>()
+    private let lowRankGradientPack = AlignedPack<Scalar>()
     /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
-    private var lowRankInputPack = Matrix<Scalar>(rows: 0, cols: 0)
+    private let lowRankInputPack = AlignedPack<Scalar>()
+    /// U of a Pixelfly low-rank term (row-major out × r), copied per backward for dh = dy·U.
+    private let lowRankOutputPack = AlignedPack<Scalar>()
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
     public convenience init(mask: FlatButterflyMask, bias: Bool = true, name: String = "sparse",
@@ -156,19 +158,17 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if batch == 0 { return }
         let rank = lowRank.map { $0.0.cols } ?? 0
         if let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: false) {
-            Self.pack(forwardPlan, weight.value, into: &forwardPack)
+            Self.pack(forwardPlan, weight.value, into: forwardPack)
             if let (_, u) = lowRank, rank > 0 {
-                Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: &lowRankPack)
+                Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, into: lowRankPack)
             }
-            forwardPack.withUnsafeBufferPointer { pack in
-                x.withUnsafeBufferPointer { input in
-                    y.withUnsafeMutableBufferPointer { output in
-                        withOptionalPointer(bias) { biasPointer in
-                            withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
-                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels, pack: pack.baseAddress!,
-                                                            input: input.baseAddress!, output: output.baseAddress!,
-                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
-                            }
+            x.withUnsafeBufferPointer { input in
+                y.withUnsafeMutableBufferPointer { output in
+                    withOptionalPointer(bias) { biasPointer in
+                        withFusedLowRank(lowRank?.0, factor: rank > 0 ? lowRankPack : nil, kernels: kernels.lowRankForward) { term in
+                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels,
+                                                        pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
+                                                        bias: biasPointer, lowRank: term, epilogue: epilogue)
                         }
                     }
                 }
@@ -220,19 +220,17 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     for row in 0..<batch { hidden[row * width + rank] = 1 }
                 }
             }
-            Self.pack(forwardPlan, weight.value, into: &forwardPack)
-            Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, biasColumn: width > rank ? b : nil, into: &lowRankPack)
-            Self.transpose(v, into: &lowRankInputPack)
-            forwardPack.withUnsafeBufferPointer { pack in
-                x.withUnsafeBufferPointer { input in
-                    y.withUnsafeMutableBufferPointer { output in
-                        withOptionalPointer(width > rank ? nil : b) { biasPointer in
-                            withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
-                                                producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
-                                BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels, pack: pack.baseAddress!,
-                                                            input: input.baseAddress!, output: output.baseAddress!,
-                                                            bias: biasPointer, lowRank: term, epilogue: epilogue)
-                            }
+            Self.pack(forwardPlan, weight.value, into: forwardPack)
+            Self.packLowRankFactor(forwardPlan, u, rowsAreFactorRows: true, biasColumn: width > rank ? b : nil, into: lowRankPack)
+            Self.transpose(v, into: lowRankInputPack)
+            x.withUnsafeBufferPointer { input in
+                y.withUnsafeMutableBufferPointer { output in
+                    withOptionalPointer(width > rank ? nil : b) { biasPointer in
+                        withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
+                                            producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
+                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels,
+                                                        pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
+                                                        bias: biasPointer, lowRank: term, epilogue: epilogue)
                         }
                     }
                 }
@@ -268,14 +266,15 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
             if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
-            Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: &lowRankGradientPack)
+            Self.packLowRankFactor(inputGradientPlan, v.value, rowsAreFactorRows: false, into: lowRankGradientPack)
+            Self.copy(u.value, into: lowRankOutputPack)
             h.withUnsafeBufferPointer { hidden in
                 u.withMutableGradientElements { uGradient in
                     let dU = BlockSparseXSMMKernel.LowRankWeightGradient(activations: hidden.baseAddress!, activationStride: h.cols,
                                                                          gradient: uGradient.baseAddress!, rank: rank,
                                                                          kernels: products.uGradient)
                     withProducedLowRank(&dh, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient,
-                                        producerFactor: u.value, producerKernels: products.hiddenGradient, producerRank: rank) { term in
+                                        producerFactor: lowRankOutputPack, producerKernels: products.hiddenGradient, producerRank: rank) { term in
                         guard kernels.packsInput else {
                             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
                                          epilogue: epilogue)
@@ -329,30 +328,24 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     }
 
     /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`.
-    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: Matrix<Scalar>?, kernels: [[UnsafeRawPointer?]],
+    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: AlignedPack<Scalar>?, kernels: [[UnsafeRawPointer?]],
                                      _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
         guard let activations, let factor, activations.cols > 0, factor.count > 0 else { return body(nil) }
         return activations.withUnsafeBufferPointer { a in
-            factor.withUnsafeBufferPointer { f in
-                body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
-                                                        rank: activations.cols, kernels: kernels, producer: nil))
-            }
+            body(BlockSparseXSMMKernel.FusedLowRank(factor: factor.pointer, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
+                                                    rank: activations.cols, kernels: kernels, producer: nil))
         }
     }
 
     /// The fused low-rank term whose `activations` (batch × r) the strip loop computes tile by
     /// tile from the input with `producerFactor` and `producerKernels`.
-    private func withProducedLowRank<R>(_ activations: inout Matrix<Scalar>, factor: Matrix<Scalar>, kernels: [[UnsafeRawPointer?]],
-                                        producerFactor: Matrix<Scalar>, producerKernels: ProducerKernels, producerRank: Int,
+    private func withProducedLowRank<R>(_ activations: inout Matrix<Scalar>, factor: AlignedPack<Scalar>, kernels: [[UnsafeRawPointer?]],
+                                        producerFactor: AlignedPack<Scalar>, producerKernels: ProducerKernels, producerRank: Int,
                                         _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>) -> R) -> R {
         let rank = activations.cols
         return activations.withUnsafeMutableBufferPointer { a in
-            factor.withUnsafeBufferPointer { f in
-                producerFactor.withUnsafeBufferPointer { p in
-                    body(BlockSparseXSMMKernel.FusedLowRank(factor: f.baseAddress!, activations: a.baseAddress!, rank: rank,
-                                                            kernels: kernels, producer: (p.baseAddress!, producerRank, producerKernels)))
-                }
-            }
+            body(BlockSparseXSMMKernel.FusedLowRank(factor: factor.pointer, activations: a.baseAddress!, rank: rank,
+                                                    kernels: kernels, producer: (UnsafePointer(producerFactor.pointer), producerRank, producerKernels)))
         }
     }
 
@@ -391,9 +384,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         if batch == 0 { return }
         if let kernels = xsmmKernels(batch: batch, rank: lowRank.map { $0.0.cols } ?? 0, foldsBias: false) {
             if let (_, v) = lowRank, v.rows > 0 {
-                Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: &lowRankGradientPack)
+                Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: lowRankGradientPack)
             }
-            withFusedLowRank(lowRank?.0, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient) { term in
+            let factor = lowRank.map { $0.1.rows > 0 } == true ? lowRankGradientPack : nil
+            withFusedLowRank(lowRank?.0, factor: factor, kernels: kernels.lowRankInputGradient) { term in
                 xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias, uGradient: nil, epilogue: epilogue)
             }
             return
@@ -466,45 +460,49 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
 
     /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows
     /// row-major), bands of rows split over the compute threads.
-    private static func transpose(_ matrix: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
-        if pack.count != matrix.count { pack.reshape(rows: 1, cols: matrix.count) }
+    private static func transpose(_ matrix: Matrix<Scalar>, into pack: AlignedPack<Scalar>) {
+        pack.resize(to: matrix.count)
         let (rows, cols) = (matrix.rows, matrix.cols)
         let size = UInt32(MemoryLayout<Scalar>.stride)
+        let to = pack.pointer
         matrix.withUnsafeBufferPointer { source in
-            pack.withUnsafeMutableBufferPointer { destination in
-                let (from, to) = (source.baseAddress!, destination.baseAddress!)
-                ComputeThreads.parallelRanges(rows, minimumLength: max(16, 32_768 / max(cols, 1)), alignment: 16) { range in
-                    libxsmm_otrans(to + range.lowerBound, from + range.lowerBound * cols, size, libxsmm_blasint(cols),
-                                   libxsmm_blasint(range.count), libxsmm_blasint(cols), libxsmm_blasint(rows))
-                }
+            let from = source.baseAddress!
+            ComputeThreads.parallelRanges(rows, minimumLength: max(16, 32_768 / max(cols, 1)), alignment: 16) { range in
+                libxsmm_otrans(to + range.lowerBound, from + range.lowerBound * cols, size, libxsmm_blasint(cols),
+                               libxsmm_blasint(range.count), libxsmm_blasint(cols), libxsmm_blasint(rows))
             }
+        }
+    }
+
+    /// pack ← `matrix`'s elements as stored.
+    private static func copy(_ matrix: Matrix<Scalar>, into pack: AlignedPack<Scalar>) {
+        pack.resize(to: matrix.count)
+        matrix.withUnsafeBufferPointer { source in
+            pack.pointer.update(from: source.baseAddress!, count: matrix.count)
         }
     }
 
     /// pack ← a low-rank factor arranged for `plan`'s strips, with the bias as one more column
     /// when given (`BlockSparseXSMMKernel.packLowRankFactor`).
     private static func packLowRankFactor(_ plan: BlockStripPlan, _ factor: Matrix<Scalar>, rowsAreFactorRows: Bool,
-                                          biasColumn: Matrix<Scalar>? = nil, into pack: inout Matrix<Scalar>) {
+                                          biasColumn: Matrix<Scalar>? = nil, into pack: AlignedPack<Scalar>) {
         let rank = rowsAreFactorRows ? factor.cols : factor.rows
-        let count = plan.rows * (rank + (biasColumn == nil ? 0 : 1))
-        if pack.count != count { pack.reshape(rows: 1, cols: count) }
+        pack.resize(to: plan.rows * (rank + (biasColumn == nil ? 0 : 1)))
+        let destination = pack.pointer
         factor.withUnsafeBufferPointer { source in
-            pack.withUnsafeMutableBufferPointer { destination in
-                func run(_ bias: UnsafePointer<Scalar>?) {
-                    BlockSparseXSMMKernel.packLowRankFactor(plan, rank: rank, factor: source.baseAddress!, rowsAreFactorRows: rowsAreFactorRows,
-                                                            biasColumn: bias, into: destination.baseAddress!)
-                }
-                if let biasColumn { biasColumn.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
+            func run(_ bias: UnsafePointer<Scalar>?) {
+                BlockSparseXSMMKernel.packLowRankFactor(plan, rank: rank, factor: source.baseAddress!, rowsAreFactorRows: rowsAreFactorRows,
+                                                        biasColumn: bias, into: destination)
             }
+            if let biasColumn { biasColumn.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
         }
     }
 
-    private static func pack(_ plan: BlockStripPlan, _ panels: Matrix<Scalar>, into pack: inout Matrix<Scalar>) {
-        if pack.count != plan.packedCount { pack.reshape(rows: 1, cols: plan.packedCount) }
+    private static func pack(_ plan: BlockStripPlan, _ panels: Matrix<Scalar>, into pack: AlignedPack<Scalar>) {
+        pack.resize(to: plan.packedCount)
+        let destination = pack.pointer
         panels.withUnsafeBufferPointer { source in
-            pack.withUnsafeMutableBufferPointer { destination in
-                BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: destination.baseAddress!)
-            }
+            BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: destination)
         }
     }
 
@@ -516,7 +514,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                               term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                               uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
                               vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
-        Self.pack(inputGradientPlan, weight.value, into: &backwardPack)
+        Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
                 func weightGradient() {
@@ -531,12 +529,10 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     }
                 }
                 if vGradient == nil { weightGradient() }
-                backwardPack.withUnsafeBufferPointer { pack in
-                    dx.withUnsafeMutableBufferPointer { inputGradient in
-                        BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient, groups: kernels.inputGradientGroups,
-                                                    set: kernels, pack: pack.baseAddress!, input: outputGradient.baseAddress!,
-                                                    output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
-                    }
+                dx.withUnsafeMutableBufferPointer { inputGradient in
+                    BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient, groups: kernels.inputGradientGroups,
+                                                set: kernels, pack: backwardPack.pointer, input: outputGradient.baseAddress!,
+                                                output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                 }
                 if vGradient != nil { weightGradient() }
             }
