@@ -7,14 +7,19 @@
 //              before the next (what `BlockSparseXSMMKernel.apply` does now)
 //   variant 2: tile order, with the next strip's output rows prefetched before each call
 //   variant 3: tile order, output stored with LIBXSMM's non-temporal hint
+//   variant 4: strip groups in both, the packed weights on a 64-byte line against OFFSET bytes
+//              past one ("Seventeenth pass": the library's packs were Swift arrays, which
+//              start at any multiple of 16 bytes, until `AlignedPack`)
 //
 // The mask is a 16 × 16 butterfly pattern with entries {i, i ^ 1, i ^ 2} stretched to the
 // shape; strips are the tallest multiple of b (≤ 128) inside one mask entry's rows, as in
-// `BlockStripPlan`. Build and run:
+// `BlockStripPlan`, or HEIGHT rows when given. Build and run:
 //
 //   gcc -O2 scripts/strip-group-experiment.c -o /tmp/strip-groups -lxsmm -lpthread -lm -ldl $(pkg-config --libs openblas)
 //   for shape in "768 3072 48" "3072 768 48" "1024 4096 32" "4096 1024 32"; do
 //       /tmp/strip-groups $shape 1 524288; done
+//   for shape in "768 3072 48 192" "3072 768 48 48" "1024 4096 32 32" "4096 1024 32 32"; do
+//       set -- $shape; /tmp/strip-groups $1 $2 $3 4 131072 $4 48; done
 #include <immintrin.h>
 #include <libxsmm.h>
 #include <stdio.h>
@@ -40,7 +45,7 @@ static void prefetch_rows(const float *c, int rows, int ld, int h) {
 
 int main(int argc, char **argv) {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s IN OUT B VARIANT GROUP_BYTES\n", argv[0]);
+        fprintf(stderr, "usage: %s IN OUT B VARIANT GROUP_BYTES [HEIGHT [OFFSET_BYTES]]\n", argv[0]);
         return 1;
     }
     const int in = atoi(argv[1]), out = atoi(argv[2]), b = atoi(argv[3]), variant = atoi(argv[4]);
@@ -50,12 +55,19 @@ int main(int argc, char **argv) {
     int h = b;
     for (int c = b; c <= 128 && c <= entry_rows; c += b)
         if (entry_rows % c == 0) h = c;
+    if (argc > 6) h = atoi(argv[6]);
+    const int offset = argc > 7 ? atoi(argv[7]) : 48;
+    if (h % b != 0 || entry_rows % h != 0 || offset % 4 != 0) {
+        fprintf(stderr, "HEIGHT must be a multiple of b dividing %d rows; OFFSET a multiple of 4\n", entry_rows);
+        return 1;
+    }
     const int strips = out / h, per_strip = 3 * (entry_cols / b);
     const size_t strip_weights = (size_t)h * b * per_strip, weights = strip_weights * strips;
     float *x = aligned_alloc(64, (size_t)batch * in * 4), *y = aligned_alloc(64, (size_t)batch * out * 4);
-    float *w = aligned_alloc(64, weights * 4);
+    float *storage = aligned_alloc(64, weights * 4 + 64);
+    float *const w = storage, *const offset_w = storage + offset / 4;
     for (size_t i = 0; i < (size_t)batch * in; i++) x[i] = (i % 7) * 0.1f;
-    for (size_t i = 0; i < weights; i++) w[i] = 0.01f * (i % 5);
+    for (size_t i = 0; i < weights + 16; i++) storage[i] = 0.01f * (i % 5);
     memset(y, 0, (size_t)batch * out * 4);
     unsigned long long *a_offsets = malloc(8 * (size_t)strips * per_strip), *b_offsets = malloc(8 * (size_t)strips * per_strip);
     for (int s = 0; s < strips; s++) {
@@ -81,13 +93,18 @@ int main(int argc, char **argv) {
     unsigned long long count = per_strip;
     int group = (int)(group_bytes / (long)(strip_weights * 4));
     if (group < 1) group = 1;
-#define CALL(k, s, r0) k(w + (s) * strip_weights, x + (size_t)(r0) * in, y + (size_t)(r0) * out + (size_t)(s) * h, \
+#define CALL_ON(k, pack, s, r0) k((pack) + (s) * strip_weights, x + (size_t)(r0) * in, y + (size_t)(r0) * out + (size_t)(s) * h, \
                          &count, a_offsets + (s) * per_strip, b_offsets + (s) * per_strip)
+#define CALL(k, s, r0) CALL_ON(k, w, s, r0)
     double seconds[2][31];
     for (int round = 0; round < rounds; round++) {
         for (int v = 0; v < 2; v++) {
             const double start = now();
-            if (v == 0) {
+            if (variant == 4) {
+                for (int g = 0; g < strips; g += group)
+                    for (int r0 = 0; r0 < batch; r0 += tile)
+                        for (int s = g; s < g + group && s < strips; s++) CALL_ON(kernel, v ? offset_w : w, s, r0);
+            } else if (v == 0) {
                 for (int r0 = 0; r0 < batch; r0 += tile)
                     for (int s = 0; s < strips; s++) CALL(kernel, s, r0);
             } else if (variant == 1) {
@@ -113,7 +130,8 @@ int main(int argc, char **argv) {
     for (int v = 0; v < 2; v++) {
         qsort(seconds[v], rounds, sizeof(double), ascending);
         char label[64];
-        if (v && variant == 1) snprintf(label, sizeof label, "groups of %d strips (%ld KB)", group, (long)(group * strip_weights * 4 / 1024));
+        if (variant == 4) snprintf(label, sizeof label, "groups, pack %d bytes past a line", v ? offset : 0);
+        else if (v && variant == 1) snprintf(label, sizeof label, "groups of %d strips (%ld KB)", group, (long)(group * strip_weights * 4 / 1024));
         else snprintf(label, sizeof label, "%s", names[v ? variant : 0]);
         printf("%d -> %d, b %d, strips of %d rows x %d blocks, %-30s median %.1f, best %.1f GFLOP/s\n", in, out, b, h, per_strip,
                label, flops / seconds[v][rounds / 2] * 1e-9, flops / seconds[v][0] * 1e-9);

@@ -6,13 +6,15 @@ import PixelflyCore
 /// Why not a `Matrix`: a Swift array's elements start 32 bytes into its heap object, and
 /// glibc's `malloc` returns 16-byte-aligned blocks, so the packs started at any multiple of 16
 /// bytes (measured in one `layers` run on the AMD EPYC Zen 3: 0, 16, 32 and 48 mod 64). A strip
-/// kernel loads its packed weights as whole vectors; at 16, 32 or 48 bytes past a line, one load
-/// in two (AVX2) or every load (AVX-512) spans two cache lines. In a C microbenchmark of the
-/// library's own strip plans (LIBXSMM `hsw`, 1 thread, batch 1024), packs 48 bytes past a
-/// line ran the 768 ↔ 3072 strips at 53–62 GFLOP/s against 67–74 aligned
+/// kernel loads its packed weights as whole vectors: at 16 or 48 bytes past a line one 32-byte
+/// (AVX2) load in two spans two cache lines, and at 16, 32 or 48 every 64-byte (AVX-512) load
+/// does. In a C microbenchmark on the AMD EPYC Zen 3 (`scripts/strip-group-experiment.c`,
+/// variant 4: LIBXSMM `hsw`, 1 thread, batch 1024, medians of 31 alternated rounds), packs 16 or
+/// 48 bytes past a line ran the 3072 → 768 strips at 38–43 GFLOP/s against 48–54 on a line, and
+/// 768 → 3072 at 46–47 against 55
 /// (notebooks-md/kernel-families.md, "Seventeenth pass").
 ///
-/// `resize(to:)` reallocates only when the count changes (contents are then unspecified), so
+/// `resize(to:)` reallocates only when the count changes (the new storage is zeroed), so
 /// a layer that keeps its batch size allocates nothing in the steady state. Not thread-safe;
 /// the owning layer uses it from one call at a time.
 final class AlignedPack<Scalar: TensorScalar> {
