@@ -15,6 +15,22 @@ enum TestThreadCount {
         defer { changes.add(1, ordering: .sequentiallyConsistent) }
         try ComputeThreads.setCount(threads)
     }
+
+    /// `body`'s result from a run during which no test changed the thread count (repeated up
+    /// to 20 times; the last run's result otherwise). Results are bit-for-bit repeatable only
+    /// under one thread count (work is cut by `ComputeThreads.partCount`, and OpenBLAS's bits may
+    /// depend on a band's size: a tiny Mixer's test loss reads 2.339312882721424 on 1 thread and
+    /// 2.339312894046307 on 2), so tests that compare two runs for equality run both inside one
+    /// `body`.
+    static func stable<Result>(_ body: () throws -> Result) rethrows -> Result {
+        for attempt in 1... {
+            let before = changes.load(ordering: .sequentiallyConsistent)
+            let result = try body()
+            let unchanged = before % 2 == 0 && changes.load(ordering: .sequentiallyConsistent) == before
+            if unchanged || attempt == 20 { return result }
+        }
+        fatalError("unreachable")
+    }
 }
 
 /// Heap allocations made by `body` on the calling thread, counted by the malloc interposer that the

@@ -63,21 +63,24 @@ struct MonarchModelsTests {
         }
     }
 
-    /// Six steps straight equal three, a checkpoint, and three resumed — with Monarch linears.
+    /// Six steps straight equal three, a checkpoint, and three resumed — with Monarch linears
+    /// (under one thread count: `TestThreadCount.stable`).
     @Test func monarchResumeReproducesUninterruptedRun() throws {
         var model = ModelConfiguration.mixer(.tiny)
         model.setBlockLinear(.monarch(nblocks: 4))
         let path = TrainingCheckpointTests.temporaryPath("monarch-resume")
         defer { unlink(path) }
-        let straight = try runTraining(TrainingCheckpointTests.tinyRun(model), log: { _ in })
-        var first = TrainingCheckpointTests.tinyRun(model)
-        first.stopAtStep = 3
-        first.checkpointPath = path
-        let firstHalf = try runTraining(first, log: { _ in })
+        let (straight, firstHalf, secondHalf) = try TestThreadCount.stable {
+            let straight = try runTraining(TrainingCheckpointTests.tinyRun(model), log: { _ in })
+            var first = TrainingCheckpointTests.tinyRun(model)
+            first.stopAtStep = 3
+            first.checkpointPath = path
+            let firstHalf = try runTraining(first, log: { _ in })
+            var second = TrainingCheckpointTests.tinyRun(model)
+            second.resumePath = path
+            return (straight, firstHalf, try runTraining(second, log: { _ in }))
+        }
         #expect(try Checkpoint.read(from: path)["blocks.0.channel_mixing.fc1.blkdiag2"] != nil)
-        var second = TrainingCheckpointTests.tinyRun(model)
-        second.resumePath = path
-        let secondHalf = try runTraining(second, log: { _ in })
         #expect(firstHalf.stepLosses + secondHalf.stepLosses == straight.stepLosses)
     }
 }

@@ -66,19 +66,22 @@ struct TrainingCheckpointTests {
     }
 
     /// Training 6 steps straight equals training 3, checkpointing, and resuming for 3 more —
-    /// every loss bit for bit (same process, so the same BLAS kernel and threads).
+    /// every loss bit for bit (same process, so the same BLAS kernel; the same thread count
+    /// through `TestThreadCount.stable`).
     @Test(arguments: [ModelConfiguration.vit(.tiny), .gpt(.tiny)])
     func resumeReproducesUninterruptedRun(model: ModelConfiguration) throws {
         let path = Self.temporaryPath("resume-\(model.name)")
         defer { unlink(path) }
-        let straight = try runTraining(Self.tinyRun(model), log: { _ in })
-        var first = Self.tinyRun(model)
-        first.stopAtStep = 3
-        first.checkpointPath = path
-        let firstHalf = try runTraining(first, log: { _ in })
-        var second = Self.tinyRun(model)
-        second.resumePath = path
-        let secondHalf = try runTraining(second, log: { _ in })
+        let (straight, firstHalf, secondHalf) = try TestThreadCount.stable {
+            let straight = try runTraining(Self.tinyRun(model), log: { _ in })
+            var first = Self.tinyRun(model)
+            first.stopAtStep = 3
+            first.checkpointPath = path
+            let firstHalf = try runTraining(first, log: { _ in })
+            var second = Self.tinyRun(model)
+            second.resumePath = path
+            return (straight, firstHalf, try runTraining(second, log: { _ in }))
+        }
         #expect(straight.stepLosses.count == 6)
         #expect(secondHalf.startStep == 3)
         #expect(firstHalf.stepLosses + secondHalf.stepLosses == straight.stepLosses)
