@@ -70,16 +70,7 @@ struct MonarchModelsTests {
         model.setBlockLinear(.monarch(nblocks: 4))
         let path = TrainingCheckpointTests.temporaryPath("monarch-resume")
         defer { unlink(path) }
-        let (straight, firstHalf, secondHalf) = try TestThreadCount.stable {
-            let straight = try runTraining(TrainingCheckpointTests.tinyRun(model), log: { _ in })
-            var first = TrainingCheckpointTests.tinyRun(model)
-            first.stopAtStep = 3
-            first.checkpointPath = path
-            let firstHalf = try runTraining(first, log: { _ in })
-            var second = TrainingCheckpointTests.tinyRun(model)
-            second.resumePath = path
-            return (straight, firstHalf, try runTraining(second, log: { _ in }))
-        }
+        let (straight, firstHalf, secondHalf) = try TrainingCheckpointTests.straightAndResumed(model, checkpoint: path)
         #expect(try Checkpoint.read(from: path)["blocks.0.channel_mixing.fc1.blkdiag2"] != nil)
         #expect(firstHalf.stepLosses + secondHalf.stepLosses == straight.stepLosses)
     }

@@ -72,20 +72,27 @@ struct TrainingCheckpointTests {
     func resumeReproducesUninterruptedRun(model: ModelConfiguration) throws {
         let path = Self.temporaryPath("resume-\(model.name)")
         defer { unlink(path) }
-        let (straight, firstHalf, secondHalf) = try TestThreadCount.stable {
-            let straight = try runTraining(Self.tinyRun(model), log: { _ in })
-            var first = Self.tinyRun(model)
-            first.stopAtStep = 3
-            first.checkpointPath = path
-            let firstHalf = try runTraining(first, log: { _ in })
-            var second = Self.tinyRun(model)
-            second.resumePath = path
-            return (straight, firstHalf, try runTraining(second, log: { _ in }))
-        }
+        let (straight, firstHalf, secondHalf) = try Self.straightAndResumed(model, checkpoint: path)
         #expect(straight.stepLosses.count == 6)
         #expect(secondHalf.startStep == 3)
         #expect(firstHalf.stepLosses + secondHalf.stepLosses == straight.stepLosses)
         #expect(secondHalf.finalTestLoss == straight.finalTestLoss)
+    }
+
+    /// `tinyRun(model)` three ways under one thread count (`TestThreadCount.stable`): 6 steps
+    /// straight; the first 3 with a checkpoint written to `checkpoint`; the last 3 resumed from it.
+    static func straightAndResumed(_ model: ModelConfiguration, checkpoint path: String) throws
+        -> (straight: TrainingResult, firstHalf: TrainingResult, secondHalf: TrainingResult) {
+        try TestThreadCount.stable {
+            let straight = try runTraining(tinyRun(model), log: { _ in })
+            var first = tinyRun(model)
+            first.stopAtStep = 3
+            first.checkpointPath = path
+            let firstHalf = try runTraining(first, log: { _ in })
+            var second = tinyRun(model)
+            second.resumePath = path
+            return (straight, firstHalf, try runTraining(second, log: { _ in }))
+        }
     }
 
     /// A NaN loss stops the step before any update and names the last good checkpoint, which
