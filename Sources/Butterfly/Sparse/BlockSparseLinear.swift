@@ -58,7 +58,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     private let lowRankGradientPack = AlignedPack<Scalar>()
     /// Vᵀ of a Pixelfly low-rank term (row-major in × r), packed per forward for h = x·Vᵀ.
     private let lowRankInputPack = AlignedPack<Scalar>()
-    /// U of a Pixelfly low-rank term (row-major out × r), copied per backward for dh = dy·U.
+    /// U of a Pixelfly low-rank term (row-major out × r), copied per backward so that the
+    /// producer of dh = dy·U reads it from a 64-byte line like every other LIBXSMM operand here.
     private let lowRankOutputPack = AlignedPack<Scalar>()
     /// A layer on a flat butterfly mask. `outputVarianceShare` is the fraction of a dense
     /// layer's output variance this layer carries at initialisation (1 alone; less in a sum).
@@ -165,7 +166,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             x.withUnsafeBufferPointer { input in
                 y.withUnsafeMutableBufferPointer { output in
                     withOptionalPointer(bias) { biasPointer in
-                        withFusedLowRank(lowRank?.0, factor: rank > 0 ? lowRankPack : nil, kernels: kernels.lowRankForward) { term in
+                        withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
                             BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels,
                                                         pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
                                                         bias: biasPointer, lowRank: term, epilogue: epilogue)
@@ -327,10 +328,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         return matrix.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
-    /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`.
-    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: AlignedPack<Scalar>?, kernels: [[UnsafeRawPointer?]],
+    /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`; none
+    /// when r is 0 (the factor's pack is then not read, whatever an earlier call left in it).
+    private func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: AlignedPack<Scalar>, kernels: [[UnsafeRawPointer?]],
                                      _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
-        guard let activations, let factor, activations.cols > 0, factor.count > 0 else { return body(nil) }
+        guard let activations, activations.cols > 0, factor.count > 0 else { return body(nil) }
         return activations.withUnsafeBufferPointer { a in
             body(BlockSparseXSMMKernel.FusedLowRank(factor: factor.pointer, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
                                                     rank: activations.cols, kernels: kernels, producer: nil))
@@ -386,8 +388,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
             if let (_, v) = lowRank, v.rows > 0 {
                 Self.packLowRankFactor(inputGradientPlan, v, rowsAreFactorRows: false, into: lowRankGradientPack)
             }
-            let factor = lowRank.map { $0.1.rows > 0 } == true ? lowRankGradientPack : nil
-            withFusedLowRank(lowRank?.0, factor: factor, kernels: kernels.lowRankInputGradient) { term in
+            withFusedLowRank(lowRank?.0, factor: lowRankGradientPack, kernels: kernels.lowRankInputGradient) { term in
                 xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: bias, uGradient: nil, epilogue: epilogue)
             }
             return
