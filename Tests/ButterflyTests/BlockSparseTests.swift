@@ -334,9 +334,12 @@ struct BlockSparseTests {
         for mask in masks {
             let layout = BlockSparseLayout(mask: mask)
             let panels = (0..<layout.storedCount).map { Double($0 + 1) }
-            // Every strip height (`BlockSparseBackend.libxsmmStripHeight(blockSize:)`: AVX-512, AVX2) on every CPU.
-            for (transposed, maximumHeight) in [false, true].flatMap({ t in [32, 64, 192].map { (t, $0) } }) {
-                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: maximumHeight, scalarSize: 8)
+            // Every strip height (`BlockSparseBackend.libxsmmStripHeight(blockSize:)`: AVX-512, AVX2) and
+            // split (`libxsmmStripSplit`, strips that start and end inside blocks) on every CPU.
+            let heights: [(maximum: Int, split: Int?)] = [(32, nil), (64, nil), (192, nil), (192, 32), (192, 16)]
+            for (transposed, height) in [false, true].flatMap({ t in heights.map { (t, $0) } }) {
+                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: height.maximum, splitHeight: height.split,
+                                          scalarSize: 8)
                 var pack = [Double](repeating: 0, count: plan.packedCount)
                 panels.withUnsafeBufferPointer { source in
                     pack.withUnsafeMutableBufferPointer { BlockSparseXSMMKernel.pack(plan, panels: source.baseAddress!, into: $0.baseAddress!) }
@@ -345,7 +348,7 @@ struct BlockSparseTests {
                 for strip in plan.strips {
                     for k in strip.start..<(strip.start + strip.count) {
                         let (offset, column) = (Int(plan.weightOffsets[k]) / 8, Int(plan.inputOffsets[k]) / 8)
-                        blocks += strip.height / plan.blockSize
+                        blocks += (strip.row + strip.height - 1) / plan.blockSize - strip.row / plan.blockSize + 1
                         for r in 0..<strip.height {
                             for c in 0..<plan.blockSize {
                                 let (i, j) = (strip.row + r, column + c)
@@ -355,11 +358,30 @@ struct BlockSparseTests {
                         }
                     }
                 }
-                #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed), height \(maximumHeight)")
+                #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed), height \(height)")
+                if let split = height.split {
+                    #expect(plan.strips.allSatisfy { $0.height == split || ($0.height % split != 0 && $0.height % plan.blockSize == 0) })
+                }
                 #expect(plan.copies.count <= blocks)
                 if plan.strips.contains(where: { $0.height > plan.blockSize }) { #expect(plan.copies.count < blocks) }
             }
         }
+    }
+
+    /// At the Mixer's 768 → 3072 (b = 48) S keeps the same 3 block columns for 4 block rows at a
+    /// time: split at 32 rows, each 192-row run becomes six strips, some starting inside a block,
+    /// with the same weights packed; Sᵀ's runs (one block row of 48) stay whole.
+    @Test func splitCutsRunsIntoStripsAcrossBlockBoundaries() throws {
+        let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
+                                         configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
+        let layout = BlockSparseLayout(mask: mask)
+        let whole = BlockStripPlan(layout, transposed: false, maximumHeight: 192, scalarSize: 4)
+        let split = BlockStripPlan(layout, transposed: false, maximumHeight: 192, splitHeight: 32, scalarSize: 4)
+        #expect(whole.heights == [192])
+        #expect(split.heights == [32] && split.strips.count == 6 * whole.strips.count)
+        #expect(split.packedCount == whole.packedCount)
+        #expect(split.strips.contains { $0.row % 48 != 0 })
+        #expect(BlockStripPlan(layout, transposed: true, maximumHeight: 192, splitHeight: 32, scalarSize: 4).heights == [48])
     }
 
     /// The packs the LIBXSMM kernels read start on a 64-byte line, zeroed when new, and keep

@@ -57,8 +57,9 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
 
     /// Tallest strip of the LIBXSMM plans for blocks of `blockSize` (operator rows per
     /// batch-reduce call, `BlockStripPlan`): 64 where LIBXSMM generates AVX-512 code; where it
-    /// generates AVX2, one block when b is a multiple of 32, else 192 rows. Decided per process,
-    /// like `preferred`.
+    /// generates AVX2, one block when b is a multiple of 32, else runs of up to 192 rows, cut into
+    /// 32-row strips where 32 divides them (`libxsmmStripSplit(blockSize:)`). Decided per
+    /// process, like `preferred`.
     ///
     /// LIBXSMM's AVX-512 kernel runs a strip 64 rows × 6–8 batch rows at a time (24 accumulator
     /// registers), sweeping the strip's whole packed weights (height × kept blocks × b) for every
@@ -83,6 +84,23 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     static func libxsmmStripHeight(blockSize b: Int) -> Int {
         if libxsmmTargetsAVX512 { return 64 }
         return b % 32 == 0 ? b : 192
+    }
+
+    /// Rows per strip within a taller run of block rows that keep the same block columns
+    /// (`BlockStripPlan`'s `splitHeight`): 32 where LIBXSMM generates AVX2 code and b is not a
+    /// multiple of 32 (runs of 192 rows at b = 48 become six strips, each starting and ending
+    /// wherever 32 rows fall, block boundaries or not); nil otherwise.
+    ///
+    /// A 192-row strip's weights at b = 48 with 3 kept blocks (108 KB) do not fit a 32 KB L1, and
+    /// LIBXSMM's AVX2 kernel, which sweeps them for every 3 batch rows, read them from L2 each
+    /// time; a 32-row strip's (18 KB) stay in L1, and 32 rows are one whole m block of that
+    /// kernel (a 48-row strip is 32 + 16, the 16 with half the accumulators). On an AMD EPYC
+    /// Zen 3 (`Zen`, 1 thread, batch 1024) the 768 → 3072 forward strips took 14–16 % fewer perf
+    /// samples against the same layer's weight gradient, block-sparse and Pixelfly r64 `layers`
+    /// rows at 768 ↔ 3072 were faster in 29 of 41 alternated pairs, and the Mixer step in 2 of 3
+    /// (notebooks-md/kernel-families.md, "Eighteenth pass").
+    static func libxsmmStripSplit(blockSize b: Int) -> Int? {
+        !libxsmmTargetsAVX512 && b % 32 != 0 ? 32 : nil
     }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`

@@ -192,10 +192,21 @@ enum BlockSparseXSMMKernel {
         }
     }
 
+    /// packed (rows.count × r, contiguous) ← h[rows, 0 ..< r]: the chunk's activations without
+    /// the folded bias's ones column, for dU's kernels (`XSMMKernelSet.activationPack`).
+    static func copyActivations<S>(_ lowRank: LowRankWeightGradient<S>, rows: Range<Int>, into packed: UnsafeMutablePointer<S>) {
+        let (rank, stride) = (lowRank.rank, lowRank.activationStride)
+        let source = lowRank.activations + rows.lowerBound * stride
+        for i in 0..<rows.count {
+            memcpy(packed + i * rank, source + i * stride, rank * MemoryLayout<S>.stride)
+        }
+    }
+
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.sumsBias`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
-    /// With `lowRank`, the same tile also adds dU[rows] += dy[chunk, rows]ᵀ·h[chunk].
+    /// With `lowRank`, the same tile also adds dU[rows] += dy[chunk, rows]ᵀ·h[chunk], on a contiguous copy of h's chunk
+    /// (`copyActivations`).
     /// Per chunk of batch rows, the threads first copy x's chunk into `XSMMKernelSet.inputPack`
     /// (`packInputChunk`, when `packsInput`); then each thread runs its range of tiles: it
     /// transposes the dy block of a row range into its scratch (`XSMMKernelSet.transposeScratch`)
@@ -227,6 +238,9 @@ enum BlockSparseXSMMKernel {
                     }
                 }
             }
+            if let lowRank {
+                copyActivations(lowRank, rows: start..<start + chunkRows, into: set.activationPack.assumingMemoryBound(to: S.self))
+            }
             let chunkKernels = set.weightGradient[chunkKind]
             let split = RangeSplit(plan.tileCount, threads: set.threads)
             set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { runner, claims in
@@ -255,9 +269,9 @@ enum BlockSparseXSMMKernel {
                                       into: biasGradient + plan.row[t])
                     }
                     if plan.sumsBias[t], let lowRank {
-                        // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk) · the transposed dy block (chunk × |R|).
+                        // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk, the copy) · the transposed dy block (chunk × |R|).
                         pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
-                                               lowRank.activations + start * lowRank.activationStride, transposed,
+                                               set.activationPack.assumingMemoryBound(to: S.self), transposed,
                                                lowRank.gradient + plan.row[t] * lowRank.rank)
                     }
                 }

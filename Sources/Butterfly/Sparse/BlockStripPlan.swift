@@ -13,7 +13,8 @@
 /// row (byte offsets). A taller strip gives the kernel more vector registers of output per
 /// broadcast input element; a shorter one keeps its weights in L1 while the kernel sweeps them
 /// once per few batch rows. The layers cap h at `BlockSparseBackend.libxsmmStripHeight(blockSize:)`
-/// (64 rows with AVX-512 code; with AVX2 one block where b is a multiple of 32, else 192).
+/// (64 rows with AVX-512 code; with AVX2 one block where b is a multiple of 32, else 192) and
+/// may cut a run into shorter strips (`splitHeight`, `BlockSparseBackend.libxsmmStripSplit`).
 struct BlockStripPlan: Sendable, Equatable {
     struct Strip: Sendable, Equatable {
         /// First operator row (element index) and height.
@@ -52,7 +53,10 @@ struct BlockStripPlan: Sendable, Equatable {
     let copies: [BlockCopy]
     let packedCount: Int
 
-    init(_ layout: BlockSparseLayout, transposed: Bool, maximumHeight: Int, scalarSize: Int) {
+    /// `splitHeight`: rows per strip in a run of block rows with the same block columns whose
+    /// height (up to `maximumHeight`) it divides, the run then cut into several strips (which may
+    /// start and end inside a block); other runs stay one strip.
+    init(_ layout: BlockSparseLayout, transposed: Bool, maximumHeight: Int, splitHeight: Int? = nil, scalarSize: Int) {
         let b = layout.blockSize
         let (layoutBlockRows, layoutBlockCols) = (layout.rows / b, layout.cols / b)
         let (blockRows, blockCols) = transposed ? (layoutBlockCols, layoutBlockRows) : (layoutBlockRows, layoutBlockCols)
@@ -69,34 +73,42 @@ struct BlockStripPlan: Sendable, Equatable {
             var end = p + 1
             while end < blockRows, end - p < maximumBlocks, pattern[end] == pattern[p] { end += 1 }
             let columns = pattern[p]
-            let height = (end - p) * b
+            let runHeight = (end - p) * b
             if columns.isEmpty {
                 if let last = uncovered.last, last.upperBound == p * b {
                     uncovered[uncovered.count - 1] = last.lowerBound..<(end * b)
                 } else {
                     uncovered.append((p * b)..<(end * b))
                 }
-            } else {
-                if !heights.contains(height) { heights.append(height) }
-                strips.append(Strip(row: p * b, height: height, start: weightOffsets.count, count: columns.count,
+                p = end
+                continue
+            }
+            let height = splitHeight.map { runHeight % $0 == 0 ? $0 : runHeight } ?? runHeight
+            if !heights.contains(height) { heights.append(height) }
+            for first in stride(from: p * b, to: end * b, by: height) {
+                strips.append(Strip(row: first, height: height, start: weightOffsets.count, count: columns.count,
                                     heightIndex: heights.firstIndex(of: height)!))
                 for (k, q) in columns.enumerated() {
                     weightOffsets.append(UInt64((packed + k * b * height) * scalarSize))
                     inputOffsets.append(UInt64(q * b * scalarSize))
                     let firstCopy = copies.count
-                    for local in 0..<(end - p) {
-                        // Operator block (p + local, q) is layout block (p + local, q) or (q, p + local).
-                        let (row, col) = transposed ? (q * b, (p + local) * b) : ((p + local) * b, q * b)
-                        let group = layout.groups.first { row >= $0.rowStart && row < $0.rowStart + $0.rowCount }!
-                        let copy = BlockCopy(source: layout.storageIndex(row: row, col: col)!, sourceStride: group.width,
-                                             destination: packed + k * b * height + local * b, destinationStride: height, extent: b)
-                        // The block continues the previous copy when it follows it in the same panel.
+                    // The strip's rows, block row by block row (a strip may start or end inside one).
+                    var row = first
+                    while row < first + height {
+                        let extent = min(first + height, (row / b + 1) * b) - row
+                        // Operator rows row ..< row + extent of block column q: layout rows, or layout columns for Sᵀ.
+                        let (layoutRow, layoutCol) = transposed ? (q * b, row) : (row, q * b)
+                        let group = layout.groups.first { layoutRow >= $0.rowStart && layoutRow < $0.rowStart + $0.rowCount }!
+                        let copy = BlockCopy(source: layout.storageIndex(row: layoutRow, col: layoutCol)!, sourceStride: group.width,
+                                             destination: packed + k * b * height + row - first, destinationStride: height, extent: extent)
+                        // The piece continues the previous copy when it follows it in the same panel.
                         if copies.count > firstCopy, let last = copies.last, last.sourceStride == copy.sourceStride,
                            copy.source == last.source + last.extent * (transposed ? 1 : last.sourceStride) {
-                            copies[copies.count - 1].extent += b
+                            copies[copies.count - 1].extent += extent
                         } else {
                             copies.append(copy)
                         }
+                        row += extent
                     }
                 }
                 packed += columns.count * b * height

@@ -122,6 +122,13 @@ final class XSMMKernelSet {
     /// chunk rows × b elements start at c × chunk rows × b (row-major within; the last, shorter
     /// chunk uses its own row count). Shared by the threads; one element when `packsInput` is false.
     let inputPack: UnsafeMutableRawPointer
+    /// One chunk of a Pixelfly layer's activations h (chunk rows × r, contiguous, on a cache
+    /// line), copied for dU's kernels (`XSMMLowRankKernels.uGradient`, lda = r): in place, h's
+    /// rows are r + 1 apart with the folded bias and start wherever the array does, and LIBXSMM's
+    /// AVX2 kernel, which loads them as whole vectors, ran at 51–60 GFLOP/s there against 70–84
+    /// on the copy (AMD EPYC Zen 3, m = n = 64, k = 256; notebooks-md/kernel-families.md,
+    /// "Eighteenth pass"). One element when `rank` is 0.
+    let activationPack: UnsafeMutableRawPointer
     /// The strip loop's and the weight gradient's split over the threads (`TailStealing`).
     let stealing: TailStealing
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
@@ -187,6 +194,7 @@ final class XSMMKernelSet {
         self.packsInput = packsInput
         inputPack = UnsafeMutableRawPointer.allocate(
             byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
+        activationPack = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunk * rank) * MemoryLayout<S>.stride, alignment: 64)
         self.batch = batch
         self.threads = threads
         self.tile = tile
@@ -208,6 +216,7 @@ final class XSMMKernelSet {
         ones.deallocate()
         transposeScratch.deallocate()
         inputPack.deallocate()
+        activationPack.deallocate()
     }
 
     /// Tiles of `tile` rows covering the batch (the last may be shorter).

@@ -8,7 +8,8 @@ import PixelflyCore
 ///     h  = x·Vᵀ        per batch tile t:  h[t]ᵀ (r × n)  = Vᵀpacked (r × in, ld r) · x[t]ᵀ (in × n, ld in)
 ///                      (ld of h: r, or r + 1 when h carries the folded bias's ones column)
 ///     dh = dy·U        per batch tile t:  dh[t]ᵀ (r × n) = U as stored (r × out, ld r) · dy[t]ᵀ (out × n, ld out)
-///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k) · dy[c, R] (k × |R|, transposed)
+///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k, ld r: the chunk's
+///                      copy in `XSMMKernelSet.activationPack`) · dy[c, R] (k × |R|, transposed)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
 ///                      (or per block column i of x's chunk copy, m = b, lda = b: `packedVGradient`)
 ///
@@ -79,7 +80,7 @@ final class XSMMLowRankKernels {
         hidden = producer(depth: inputFeatures, ldc: hiddenWidth)
         hiddenGradient = producer(depth: outputFeatures, ldc: r)
         uGradient = chunks.map { k in
-            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, hiddenWidth, k, r, transB: false, betaOne: true) }
+            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, r, k, r, transB: false, betaOne: true) }
         }
         vGradient = chunks.map { k in
             featureChunks(inputFeatures).map { m in dispatch(m, r, k, input, r, input, transB: true, betaOne: true) }
