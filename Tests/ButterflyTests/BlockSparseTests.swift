@@ -262,7 +262,7 @@ struct BlockSparseTests {
         try fallback.assignProjection(of: fast.denseWeight())
         try fallback.bias!.assign(fast.bias!.value)
         fallback.backend = .openBLAS
-        let batch = XSMMKernelSet.weightGradientChunk + 44
+        let batch = XSMMKernelSet.maximumWeightGradientChunk + 44
         let x = Matrix<Float>(rows: batch, cols: shape.input, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let dy = Matrix<Float>(rows: batch, cols: shape.output, initializer: .uniform(low: -1, high: 1), rng: &rng)
         #expect(fast.xsmmStripGroupCounts(batch: batch).map { $0.forward > 1 && $0.inputGradient > 1 } == true)
@@ -419,7 +419,7 @@ struct BlockSparseTests {
             let fourKilobyteRows = input * MemoryLayout<S>.stride % 4096 == 0
             #expect(layer.packsWeightGradientInput == (fourKilobyteRows || XSMMKernelSet.packsWeightGradientInputAtEveryStride))
             layer.packsWeightGradientInput = packs
-            let batch = XSMMKernelSet.weightGradientChunk + 44
+            let batch = XSMMKernelSet.maximumWeightGradientChunk + 44
             let x = Matrix<S>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
             let dy = Matrix<S>(rows: batch, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
             var dx = Matrix<S>(rows: 0, cols: 0)

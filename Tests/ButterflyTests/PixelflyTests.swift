@@ -97,7 +97,7 @@ struct PixelflyTests {
                 let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12),
                                                       rank: 7, rng: &rng)
                 layer.sparse.backend = backend
-                let batch = XSMMKernelSet.weightGradientChunk + 44
+                let batch = XSMMKernelSet.maximumWeightGradientChunk + 44
                 let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
                 let dy = Matrix<Float>(rows: batch, cols: out, initializer: .uniform(low: -1, high: 1), rng: &rng)
                 let (xd, dyd) = (x.converted(to: Double.self), dy.converted(to: Double.self))

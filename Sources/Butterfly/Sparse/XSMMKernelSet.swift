@@ -50,8 +50,24 @@ import PixelflyCore
 ///   multiple of 4 KB at 3072 and 4096): 1.8 % of a 768 → 3072 block-sparse forward+backward's
 ///   perf samples, the column sums 0.04 %.
 final class XSMMKernelSet {
-    /// Batch rows per weight-gradient call.
-    static let weightGradientChunk = 256
+    /// Most batch rows per weight-gradient call.
+    static let maximumWeightGradientChunk = 256
+
+    /// Batch rows per weight-gradient call for blocks whose rows take `blockBytes` (b × scalar
+    /// size): 256, or 128 where the kernel's A operand for 256 rows, a block column of x's copy
+    /// (b × 256), would not fit the L1 data cache the system reports. LIBXSMM's AVX2 kernel
+    /// sweeps A for every 3 output columns, from L2 when it does not fit.
+    ///
+    /// On an AMD EPYC Zen 3 (32 KB L1; b = 48, Float: A is 48 KB at 256 rows, 24 KB at 128) the
+    /// 768 ↔ 3072 `layers` rows were faster with 128 in 14 of 16 alternated pairs, the two weight
+    /// gradients of the Mixer step took 7 % fewer perf samples, and the step was faster in 5 of
+    /// 7 interleaved runs; at b = 32 (A 32 KB at 256 rows) 256 stayed faster, in 13 of 16 pairs
+    /// (notebooks-md/kernel-families.md, "Eighteenth pass"). On CPUs with a 48 KB L1 it changes
+    /// Float only from b = 64 up and Double from b = 32 up, which no measurement covers.
+    static func weightGradientChunk(blockBytes: Int) -> Int {
+        let l1 = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+        return l1 > 0 && blockBytes * maximumWeightGradientChunk > l1 ? maximumWeightGradientChunk / 2 : maximumWeightGradientChunk
+    }
     /// Largest batch tile of the forward and input-gradient kernels.
     static let maximumTile = 64
     /// Whether the weight gradient reads x from a block-column copy (`inputPack`) for rows of x
@@ -89,6 +105,8 @@ final class XSMMKernelSet {
 
     let batch: Int
     let threads: Int
+    /// Batch rows per weight-gradient call (`weightGradientChunk(blockBytes:)`).
+    let weightGradientChunk: Int
     /// Rows per tile; the last tile has `batch % tile` rows when that is not 0.
     let tile: Int
     let isDouble: Int32
@@ -146,7 +164,8 @@ final class XSMMKernelSet {
         let perThread = (batch + threads - 1) / threads
         let tile = min(Self.maximumTile, max(8, (perThread + 7) / 8 * 8))
         let tileRows = [tile, batch % tile].map(Int32.init)
-        let chunk = min(batch, Self.weightGradientChunk)
+        let weightGradientChunk = Self.weightGradientChunk(blockBytes: Int(b) * MemoryLayout<S>.stride)
+        let chunk = min(batch, weightGradientChunk)
         let chunkRows = [chunk, batch % chunk].map(Int32.init)
         var ok = true
         func stripKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
@@ -197,6 +216,7 @@ final class XSMMKernelSet {
         activationPack = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunk * rank) * MemoryLayout<S>.stride, alignment: 64)
         self.batch = batch
         self.threads = threads
+        self.weightGradientChunk = weightGradientChunk
         self.tile = tile
         self.isDouble = isDouble
         self.forward = forward

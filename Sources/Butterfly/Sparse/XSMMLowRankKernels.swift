@@ -33,6 +33,8 @@ final class XSMMLowRankKernels {
     let inputFeatures: Int
     let batch: Int
     let threads: Int
+    /// Batch rows per dV call (`XSMMKernelSet.weightGradientChunk`).
+    let weightGradientChunk: Int
     let isDouble: Int32
     /// h = x·Vᵀ and dh = dy·U per batch tile, in depth chunks (`ProducerKernels`).
     let hidden: ProducerKernels
@@ -52,7 +54,7 @@ final class XSMMLowRankKernels {
         let (r, input) = (Int32(rank), Int32(inputFeatures))
         let isDouble = set.isDouble
         let tiles = [set.tile, set.batch % set.tile].map(Int32.init)
-        let chunk = min(set.batch, XSMMKernelSet.weightGradientChunk)
+        let chunk = min(set.batch, set.weightGradientChunk)
         let chunks = [chunk, set.batch % chunk].map(Int32.init)
         var ok = true
         func dispatch(_ m: Int32, _ n: Int32, _ k: Int32, _ lda: Int32, _ ldb: Int32, _ ldc: Int32,
@@ -92,13 +94,14 @@ final class XSMMLowRankKernels {
         self.rank = rank
         self.inputFeatures = inputFeatures
         self.batch = set.batch
+        self.weightGradientChunk = set.weightGradientChunk
         self.threads = set.threads
         self.isDouble = isDouble
     }
 
     /// dV += dhᵀ·x: dh (batch, r), x (batch, in), dV (r, in), all row-major.
     func accumulateVGradient<S>(dh: UnsafePointer<S>, x: UnsafePointer<S>, into dV: UnsafeMutablePointer<S>) {
-        let (chunk, width) = (min(batch, XSMMKernelSet.weightGradientChunk), min(inputFeatures, Self.featureChunk))
+        let (chunk, width) = (min(batch, weightGradientChunk), min(inputFeatures, Self.featureChunk))
         let count = (inputFeatures + width - 1) / width
         BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts, _ in
             for part in parts {
