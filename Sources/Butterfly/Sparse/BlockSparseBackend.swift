@@ -97,7 +97,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// kernel (a 48-row strip is 32 + 16, the 16 with half the accumulators). On an AMD EPYC
     /// Zen 3 (`Zen`, 1 thread, batch 1024) the 768 → 3072 forward strips took 14–16 % fewer perf
     /// samples against the same layer's weight gradient, block-sparse and Pixelfly r64 `layers`
-    /// rows at 768 ↔ 3072 were faster in 29 of 41 alternated pairs, and the Mixer step in 2 of 3
+    /// rows at 768 ↔ 3072 were faster in 29 of 40 alternated pairs, and the Mixer step in 2 of 3
     /// (notebooks-md/kernel-families.md, "Eighteenth pass").
     static func libxsmmStripSplit(blockSize b: Int) -> Int? {
         !libxsmmTargetsAVX512 && b % 32 != 0 ? 32 : nil
