@@ -219,7 +219,7 @@ enum BlockSparseXSMMKernel {
         uncoveredRows: [Range<Int>]
     ) {
         let batch = set.batch
-        let chunk = min(batch, set.weightGradientChunk)
+        let chunk = set.weightGradientChunk
         let size = UInt32(MemoryLayout<S>.stride)
         let b = plan.blockSize
         let packed = set.inputPack.assumingMemoryBound(to: S.self)

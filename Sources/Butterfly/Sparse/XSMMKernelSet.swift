@@ -65,9 +65,12 @@ final class XSMMKernelSet {
     /// (notebooks-md/kernel-families.md, "Eighteenth pass"). On CPUs with a 48 KB L1 it changes
     /// Float only from b = 64 up and Double from b = 32 up, which no measurement covers.
     static func weightGradientChunk(blockBytes: Int) -> Int {
-        let l1 = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+        let l1 = l1DataCacheBytes
         return l1 > 0 && blockBytes * maximumWeightGradientChunk > l1 ? maximumWeightGradientChunk / 2 : maximumWeightGradientChunk
     }
+
+    /// The L1 data cache per core as the system reports it; 0 or less when it reports none.
+    static let l1DataCacheBytes = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
     /// Largest batch tile of the forward and input-gradient kernels.
     static let maximumTile = 64
     /// Whether the weight gradient reads x from a block-column copy (`inputPack`) for rows of x
@@ -89,10 +92,7 @@ final class XSMMKernelSet {
 
     /// Whether this CPU's L1 data cache, as the system reports it, is 32 KB or smaller (then the
     /// weight gradient copies x whatever its row stride).
-    static let packsWeightGradientInputAtEveryStride: Bool = {
-        let bytes = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
-        return bytes > 0 && bytes <= 32 << 10
-    }()
+    static let packsWeightGradientInputAtEveryStride = l1DataCacheBytes > 0 && l1DataCacheBytes <= 32 << 10
 
     /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
     /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
@@ -105,7 +105,7 @@ final class XSMMKernelSet {
 
     let batch: Int
     let threads: Int
-    /// Batch rows per weight-gradient call (`weightGradientChunk(blockBytes:)`).
+    /// Batch rows per weight-gradient call (`weightGradientChunk(blockBytes:)`, at most the batch).
     let weightGradientChunk: Int
     /// Rows per tile; the last tile has `batch % tile` rows when that is not 0.
     let tile: Int
@@ -164,8 +164,7 @@ final class XSMMKernelSet {
         let perThread = (batch + threads - 1) / threads
         let tile = min(Self.maximumTile, max(8, (perThread + 7) / 8 * 8))
         let tileRows = [tile, batch % tile].map(Int32.init)
-        let weightGradientChunk = Self.weightGradientChunk(blockBytes: Int(b) * MemoryLayout<S>.stride)
-        let chunk = min(batch, weightGradientChunk)
+        let chunk = min(batch, Self.weightGradientChunk(blockBytes: Int(b) * MemoryLayout<S>.stride))
         let chunkRows = [chunk, batch % chunk].map(Int32.init)
         var ok = true
         func stripKernels(_ plan: BlockStripPlan) -> [[UnsafeRawPointer?]] {
@@ -216,7 +215,7 @@ final class XSMMKernelSet {
         activationPack = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunk * rank) * MemoryLayout<S>.stride, alignment: 64)
         self.batch = batch
         self.threads = threads
-        self.weightGradientChunk = weightGradientChunk
+        weightGradientChunk = chunk
         self.tile = tile
         self.isDouble = isDouble
         self.forward = forward

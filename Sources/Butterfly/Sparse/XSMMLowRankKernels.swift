@@ -54,7 +54,7 @@ final class XSMMLowRankKernels {
         let (r, input) = (Int32(rank), Int32(inputFeatures))
         let isDouble = set.isDouble
         let tiles = [set.tile, set.batch % set.tile].map(Int32.init)
-        let chunk = min(set.batch, set.weightGradientChunk)
+        let chunk = set.weightGradientChunk
         let chunks = [chunk, set.batch % chunk].map(Int32.init)
         var ok = true
         func dispatch(_ m: Int32, _ n: Int32, _ k: Int32, _ lda: Int32, _ ldb: Int32, _ ldc: Int32,
@@ -101,7 +101,7 @@ final class XSMMLowRankKernels {
 
     /// dV += dhᵀ·x: dh (batch, r), x (batch, in), dV (r, in), all row-major.
     func accumulateVGradient<S>(dh: UnsafePointer<S>, x: UnsafePointer<S>, into dV: UnsafeMutablePointer<S>) {
-        let (chunk, width) = (min(batch, weightGradientChunk), min(inputFeatures, Self.featureChunk))
+        let (chunk, width) = (weightGradientChunk, min(inputFeatures, Self.featureChunk))
         let count = (inputFeatures + width - 1) / width
         BlockSparseXSMMKernel.forEachRange(count, threads: threads) { parts, _ in
             for part in parts {
