@@ -10,10 +10,13 @@
 //   variant 4: strip groups in both, the packed weights on a 64-byte line against OFFSET bytes
 //              past one ("Seventeenth pass": the library's packs were Swift arrays, which
 //              start at any multiple of 16 bytes, until `AlignedPack`)
+//   variant 5: strip groups in both, each strip in one batch-reduce call against calls of
+//              K_CHUNK blocks (environment, default 3), the first with β = 0 and the rest β = 1
+//              ("Nineteenth pass")
 //
 // The mask is a 16 × 16 butterfly pattern with entries {i, i ^ 1, i ^ 2} stretched to the
 // shape; strips are the tallest multiple of b (≤ 128) inside one mask entry's rows, as in
-// `BlockStripPlan`, or HEIGHT rows when given. Build and run:
+// `BlockStripPlan`, or HEIGHT rows (any divisor of an entry's rows) when given. Build and run:
 //
 //   gcc -O2 scripts/strip-group-experiment.c -o /tmp/strip-groups -lxsmm -lpthread -lm -ldl $(pkg-config --libs openblas)
 //   for shape in "768 3072 48" "3072 768 48" "1024 4096 32" "4096 1024 32"; do
@@ -57,7 +60,7 @@ int main(int argc, char **argv) {
         if (entry_rows % c == 0) h = c;
     if (argc > 6) h = atoi(argv[6]);
     const int offset = argc > 7 ? atoi(argv[7]) : 48;
-    if (h % b != 0 || entry_rows % h != 0 || offset % 4 != 0) {
+    if (entry_rows % h != 0 || offset % 4 != 0) {
         fprintf(stderr, "HEIGHT must be a multiple of b dividing %d rows; OFFSET a multiple of 4\n", entry_rows);
         return 1;
     }
@@ -86,7 +89,10 @@ int main(int argc, char **argv) {
         libxsmm_smmdispatch_reducebatch_offs(h, tile, b, &lda, &ldb, &ldc, &one, &zero, &plain, &prefetch);
     libxsmm_smmfunction_reducebatch_offs kernel_nts =
         libxsmm_smmdispatch_reducebatch_offs(h, tile, b, &lda, &ldb, &ldc, &one, &zero, &streaming, &prefetch);
-    if (!kernel || !kernel_nts) {
+    libxsmm_smmfunction_reducebatch_offs kernel_acc =
+        libxsmm_smmdispatch_reducebatch_offs(h, tile, b, &lda, &ldb, &ldc, &one, &one, &plain, &prefetch);
+    const int k_chunk = getenv("K_CHUNK") ? atoi(getenv("K_CHUNK")) : 3;
+    if (!kernel || !kernel_nts || !kernel_acc) {
         fprintf(stderr, "LIBXSMM generated no kernel for %d x %d x %d\n", h, tile, b);
         return 1;
     }
@@ -100,7 +106,16 @@ int main(int argc, char **argv) {
     for (int round = 0; round < rounds; round++) {
         for (int v = 0; v < 2; v++) {
             const double start = now();
-            if (variant == 4) {
+            if (variant == 5 && v == 1) {
+                for (int g = 0; g < strips; g += group)
+                    for (int r0 = 0; r0 < batch; r0 += tile)
+                        for (int s = g; s < g + group && s < strips; s++)
+                            for (int c0 = 0; c0 < per_strip; c0 += k_chunk) {
+                                unsigned long long part = per_strip - c0 < k_chunk ? per_strip - c0 : k_chunk;
+                                (c0 ? kernel_acc : kernel)(w + s * strip_weights, x + (size_t)r0 * in, y + (size_t)r0 * out + (size_t)s * h,
+                                    &part, a_offsets + s * per_strip + c0, b_offsets + s * per_strip + c0);
+                            }
+            } else if (variant == 4 || variant == 5) {
                 for (int g = 0; g < strips; g += group)
                     for (int r0 = 0; r0 < batch; r0 += tile)
                         for (int s = g; s < g + group && s < strips; s++) CALL_ON(kernel, v ? offset_w : w, s, r0);
@@ -130,7 +145,8 @@ int main(int argc, char **argv) {
     for (int v = 0; v < 2; v++) {
         qsort(seconds[v], rounds, sizeof(double), ascending);
         char label[64];
-        if (variant == 4) snprintf(label, sizeof label, "groups, pack %d bytes past a line", v ? offset : 0);
+        if (variant == 5) snprintf(label, sizeof label, v ? "groups, blocks in calls of %d" : "groups, whole strips", k_chunk);
+        else if (variant == 4) snprintf(label, sizeof label, "groups, pack %d bytes past a line", v ? offset : 0);
         else if (v && variant == 1) snprintf(label, sizeof label, "groups of %d strips (%ld KB)", group, (long)(group * strip_weights * 4 / 1024));
         else snprintf(label, sizeof label, "%s", names[v ? variant : 0]);
         printf("%d -> %d, b %d, strips of %d rows x %d blocks, %-30s median %.1f, best %.1f GFLOP/s\n", in, out, b, h, per_strip,

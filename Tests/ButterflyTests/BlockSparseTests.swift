@@ -335,10 +335,10 @@ struct BlockSparseTests {
             let layout = BlockSparseLayout(mask: mask)
             let panels = (0..<layout.storedCount).map { Double($0 + 1) }
             // Every strip height (`BlockSparseBackend.libxsmmStripHeight(blockSize:)`: AVX-512, AVX2) and
-            // split (`libxsmmStripSplit`, strips that start and end inside blocks) on every CPU.
-            let heights: [(maximum: Int, split: Int?)] = [(32, nil), (64, nil), (192, nil), (192, 32), (192, 16)]
+            // split (`libxsmmStripSplits`, strips that start and end inside blocks) on every CPU.
+            let heights: [(maximum: Int, splits: [Int])] = [(32, []), (64, []), (192, []), (192, [32, 24]), (192, [16])]
             for (transposed, height) in [false, true].flatMap({ t in heights.map { (t, $0) } }) {
-                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: height.maximum, splitHeight: height.split,
+                let plan = BlockStripPlan(layout, transposed: transposed, maximumHeight: height.maximum, splitHeights: height.splits,
                                           scalarSize: 8)
                 var pack = [Double](repeating: 0, count: plan.packedCount)
                 panels.withUnsafeBufferPointer { source in
@@ -359,9 +359,11 @@ struct BlockSparseTests {
                     }
                 }
                 #expect(mismatches == 0, "\(mask.outputFeatures)×\(mask.inputFeatures), b \(plan.blockSize), transposed \(transposed), height \(height)")
-                if let split = height.split {
-                    #expect(plan.strips.allSatisfy { $0.height == split || ($0.height % split != 0 && $0.height % plan.blockSize == 0) })
-                }
+                // Each strip is a split height, or a whole run (of whole blocks) that no split divides.
+                #expect(plan.strips.allSatisfy { strip in
+                    height.splits.contains(strip.height)
+                        || (strip.height % plan.blockSize == 0 && height.splits.allSatisfy { strip.height % $0 != 0 })
+                })
                 #expect(plan.copies.count <= blocks)
                 if plan.strips.contains(where: { $0.height > plan.blockSize }) { #expect(plan.copies.count < blocks) }
             }
@@ -369,19 +371,24 @@ struct BlockSparseTests {
     }
 
     /// At the Mixer's 768 → 3072 (b = 48) S keeps the same 3 block columns for 4 block rows at a
-    /// time: split at 32 rows, each 192-row run becomes six strips, some starting inside a block,
-    /// with the same weights packed; Sᵀ's runs (one block row of 48) stay whole.
+    /// time: split at 32 rows, else 24, each 192-row run becomes six 32-row strips (32 comes
+    /// first, though 24 divides 192 too), some starting inside a block, with the same weights
+    /// packed; Sᵀ's runs (one block row of 48, which 32 does not divide) become two 24-row strips.
     @Test func splitCutsRunsIntoStripsAcrossBlockBoundaries() throws {
         let mask = try FlatButterflyMask(outputFeatures: 3072, inputFeatures: 768,
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
         let layout = BlockSparseLayout(mask: mask)
         let whole = BlockStripPlan(layout, transposed: false, maximumHeight: 192, scalarSize: 4)
-        let split = BlockStripPlan(layout, transposed: false, maximumHeight: 192, splitHeight: 32, scalarSize: 4)
+        let split = BlockStripPlan(layout, transposed: false, maximumHeight: 192, splitHeights: [32, 24], scalarSize: 4)
         #expect(whole.heights == [192])
         #expect(split.heights == [32] && split.strips.count == 6 * whole.strips.count)
         #expect(split.packedCount == whole.packedCount)
         #expect(split.strips.contains { $0.row % 48 != 0 })
-        #expect(BlockStripPlan(layout, transposed: true, maximumHeight: 192, splitHeight: 32, scalarSize: 4).heights == [48])
+        let wholeTransposed = BlockStripPlan(layout, transposed: true, maximumHeight: 192, scalarSize: 4)
+        let splitTransposed = BlockStripPlan(layout, transposed: true, maximumHeight: 192, splitHeights: [32, 24], scalarSize: 4)
+        #expect(wholeTransposed.heights == [48])
+        #expect(splitTransposed.heights == [24] && splitTransposed.strips.count == 2 * wholeTransposed.strips.count)
+        #expect(splitTransposed.packedCount == wholeTransposed.packedCount)
     }
 
     /// The packs the LIBXSMM kernels read start on a 64-byte line, zeroed when new, and keep

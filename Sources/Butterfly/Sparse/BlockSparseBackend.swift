@@ -58,7 +58,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// Tallest strip of the LIBXSMM plans for blocks of `blockSize` (operator rows per
     /// batch-reduce call, `BlockStripPlan`): 64 where LIBXSMM generates AVX-512 code; where it
     /// generates AVX2, one block when b is a multiple of 32, else runs of up to 192 rows, cut into
-    /// 32-row strips where 32 divides them (`libxsmmStripSplit(blockSize:)`). Decided per
+    /// 32- or 24-row strips (`libxsmmStripSplits(blockSize:)`). Decided per
     /// process, like `preferred`.
     ///
     /// LIBXSMM's AVX-512 kernel runs a strip 64 rows × 6–8 batch rows at a time (24 accumulator
@@ -86,21 +86,32 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
         return b % 32 == 0 ? b : 192
     }
 
-    /// Rows per strip within a taller run of block rows that keep the same block columns
-    /// (`BlockStripPlan`'s `splitHeight`): 32 where LIBXSMM generates AVX2 code and b is not a
-    /// multiple of 32 (runs of 192 rows at b = 48 become six strips, each starting and ending
-    /// wherever 32 rows fall, block boundaries or not); nil otherwise.
+    /// Rows per strip within a run of block rows that keep the same block columns
+    /// (`BlockStripPlan`'s `splitHeights`, the first that divides the run): 32, else 24, where
+    /// LIBXSMM generates AVX2 code and b is not a multiple of 32; none otherwise. At b = 48,
+    /// runs of 192 rows become six 32-row strips and single 48-row block rows two 24-row strips,
+    /// each starting and ending wherever those rows fall, block boundaries or not.
     ///
-    /// A 192-row strip's weights at b = 48 with 3 kept blocks (108 KB) do not fit a 32 KB L1, and
-    /// LIBXSMM's AVX2 kernel, which sweeps them for every 3 batch rows, read them from L2 each
-    /// time; a 32-row strip's (18 KB) stay in L1, and 32 rows are one whole m block of that
-    /// kernel (a 48-row strip is 32 + 16, the 16 with half the accumulators). On an AMD EPYC
-    /// Zen 3 (`Zen`, 1 thread, batch 1024) the 768 → 3072 forward strips took 14–16 % fewer perf
-    /// samples against the same layer's weight gradient, block-sparse and Pixelfly r64 `layers`
-    /// rows at 768 ↔ 3072 were faster in 29 of 40 alternated pairs, and the Mixer step in 2 of 3
-    /// (notebooks-md/kernel-families.md, "Eighteenth pass").
-    static func libxsmmStripSplit(blockSize b: Int) -> Int? {
-        !libxsmmTargetsAVX512 && b % 32 != 0 ? 32 : nil
+    /// LIBXSMM's AVX2 kernel sweeps a strip's packed weights for every 3 batch rows, 32 rows at a
+    /// time with 12 accumulators and a remainder of m mod 32 rows with fewer (a 48-row strip is
+    /// 32 + 16, the 16 with 6; a 24-row strip one block of 9, `LIBXSMM_VERBOSE=-1` code).
+    /// - 32 rows: a 192-row strip's weights at b = 48 with 3 kept blocks (108 KB) do not fit a
+    ///   32 KB L1 and came from L2 on each sweep; a 32-row strip's (18 KB) stay in L1. On an AMD
+    ///   EPYC Zen 3 (`Zen`, 1 thread, batch 1024) the 768 → 3072 forward strips took 14–16 %
+    ///   fewer perf samples against the same layer's weight gradient, block-sparse and Pixelfly
+    ///   r64 `layers` rows at 768 ↔ 3072 were faster in 29 of 40 alternated pairs, and the Mixer
+    ///   step in 2 of 3 ("Eighteenth pass").
+    /// - 24 rows: the 768 × 3072 operator (S at 3072 → 768, Sᵀ at 768 → 3072) keeps 12 blocks per
+    ///   48-row block row, 110 KB of weights per strip, and no run is taller. Halved, each strip
+    ///   has 55 KB and every m block saturates the two FMA pipes (9 accumulators ≥ 2 × 4-cycle
+    ///   latency; the 16-row remainder's 6 do not). On the same Zen 3 the block-sparse 3072 → 768
+    ///   forward took 0.211× dense against 0.241× at 1 thread and 0.208× against 0.238× at 2,
+    ///   faster in 12 of 12 alternated pairs; forward + backward at 768 ↔ 3072 was 6 % faster to
+    ///   1 % slower across the eight rows, within the noise ("Nineteenth pass").
+    ///
+    /// Measured for Float; Double follows the same rule unmeasured.
+    static func libxsmmStripSplits(blockSize b: Int) -> [Int] {
+        !libxsmmTargetsAVX512 && b % 32 != 0 ? [32, 24] : []
     }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`

@@ -81,9 +81,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         self.layout = layout
         let size = MemoryLayout<Scalar>.stride
         let stripHeight = BlockSparseBackend.libxsmmStripHeight(blockSize: layout.blockSize)
-        let splitHeight = BlockSparseBackend.libxsmmStripSplit(blockSize: layout.blockSize)
-        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: stripHeight, splitHeight: splitHeight, scalarSize: size)
-        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: stripHeight, splitHeight: splitHeight, scalarSize: size)
+        let splits = BlockSparseBackend.libxsmmStripSplits(blockSize: layout.blockSize)
+        forwardPlan = BlockStripPlan(layout, transposed: false, maximumHeight: stripHeight, splitHeights: splits, scalarSize: size)
+        inputGradientPlan = BlockStripPlan(layout, transposed: true, maximumHeight: stripHeight, splitHeights: splits, scalarSize: size)
         weightGradientPlan = BlockGradientPlan(layout)
         packsWeightGradientInput = XSMMKernelSet.packsWeightGradientInput(rowBytes: layout.cols * size)
         var values = Matrix<Scalar>(rows: 1, cols: layout.storedCount)

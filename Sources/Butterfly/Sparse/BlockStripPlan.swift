@@ -14,7 +14,7 @@
 /// broadcast input element; a shorter one keeps its weights in L1 while the kernel sweeps them
 /// once per few batch rows. The layers cap h at `BlockSparseBackend.libxsmmStripHeight(blockSize:)`
 /// (64 rows with AVX-512 code; with AVX2 one block where b is a multiple of 32, else 192) and
-/// may cut a run into shorter strips (`splitHeight`, `BlockSparseBackend.libxsmmStripSplit`).
+/// may cut a run into shorter strips (`splitHeights`, `BlockSparseBackend.libxsmmStripSplits`).
 struct BlockStripPlan: Sendable, Equatable {
     struct Strip: Sendable, Equatable {
         /// First operator row (element index) and height.
@@ -53,10 +53,11 @@ struct BlockStripPlan: Sendable, Equatable {
     let copies: [BlockCopy]
     let packedCount: Int
 
-    /// `splitHeight`: rows per strip in a run of block rows with the same block columns whose
-    /// height (up to `maximumHeight`) it divides, the run then cut into several strips (which may
-    /// start and end inside a block); other runs stay one strip.
-    init(_ layout: BlockSparseLayout, transposed: Bool, maximumHeight: Int, splitHeight: Int? = nil, scalarSize: Int) {
+    /// `splitHeights`: rows per strip, in order of preference. A run of block rows with the same
+    /// block columns (up to `maximumHeight` rows) is cut into strips of the first of them that
+    /// divides its height, strips which may start and end inside a block; a run none divides
+    /// stays one strip.
+    init(_ layout: BlockSparseLayout, transposed: Bool, maximumHeight: Int, splitHeights: [Int] = [], scalarSize: Int) {
         let b = layout.blockSize
         let (layoutBlockRows, layoutBlockCols) = (layout.rows / b, layout.cols / b)
         let (blockRows, blockCols) = transposed ? (layoutBlockCols, layoutBlockRows) : (layoutBlockRows, layoutBlockCols)
@@ -83,7 +84,7 @@ struct BlockStripPlan: Sendable, Equatable {
                 p = end
                 continue
             }
-            let height = splitHeight.map { runHeight % $0 == 0 ? $0 : runHeight } ?? runHeight
+            let height = splitHeights.first { runHeight % $0 == 0 } ?? runHeight
             if !heights.contains(height) { heights.append(height) }
             for first in stride(from: p * b, to: end * b, by: height) {
                 strips.append(Strip(row: first, height: height, start: weightOffsets.count, count: columns.count,
