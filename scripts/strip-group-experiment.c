@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     if (argc > 6) h = atoi(argv[6]);
     const int offset = argc > 7 ? atoi(argv[7]) : 48;
     if (entry_rows % h != 0 || offset % 4 != 0) {
-        fprintf(stderr, "HEIGHT must be a multiple of b dividing %d rows; OFFSET a multiple of 4\n", entry_rows);
+        fprintf(stderr, "HEIGHT must divide %d rows; OFFSET a multiple of 4\n", entry_rows);
         return 1;
     }
     const int strips = out / h, per_strip = 3 * (entry_cols / b);
