@@ -477,22 +477,13 @@ struct BlockSparseTests {
     }
 
     /// The producers h = x·Vᵀ and dh = dy·U run in chunks along their depth
-    /// (`ProducerKernels.maximumDepth`): at most 1024 (AVX-512) gives 2100 = 3 × 700 inputs and
-    /// 2101 outputs in chunks of 701, 701 and 699; with AVX2 the chunk of the factor fits half
-    /// the L1. Against the Double reference on both backends, in this CPU's chunks.
+    /// (`ProducerKernels.maximumDepth`): 2100 = 3 × 700 inputs, then 2101 outputs in chunks of
+    /// 701, 701 and 699, against the Double reference on both backends.
     @Test(arguments: BlockSparseBackend.allCases, [(8, 2100), (2101, 8)])
     func lowRankProducersSplitAlongTheirDepth(backend: BlockSparseBackend, shape: (rows: Int, cols: Int)) throws {
-        #expect(ProducerKernels.chunkStarts(depth: 2100, maximumDepth: 1024) == [0, 700, 1400])
-        #expect(ProducerKernels.chunkStarts(depth: 2101, maximumDepth: 1024) == [0, 701, 1402])
-        #expect(ProducerKernels.chunkStarts(depth: 1024, maximumDepth: 1024) == [0])
-        #expect(ProducerKernels.chunkStarts(depth: 3072, maximumDepth: 64).count == 48)
-        func depth(rank: Int, size: Int, l1: Int, avx512: Bool = false) -> Int {
-            ProducerKernels.maximumDepth(rank: rank, scalarSize: size, l1DataCacheBytes: l1, avx512: avx512)
-        }
-        #expect(depth(rank: 64, size: 4, l1: 32 << 10) == 64 && depth(rank: 32, size: 4, l1: 32 << 10) == 128)
-        #expect(depth(rank: 64, size: 8, l1: 32 << 10) == 64 && depth(rank: 3, size: 8, l1: 32 << 10) == 682)
-        #expect(depth(rank: 1, size: 4, l1: 48 << 10) == 1024 && depth(rank: 64, size: 4, l1: 0) == 1024)
-        #expect(depth(rank: 64, size: 4, l1: 32 << 10, avx512: true) == 1024)
+        #expect(ProducerKernels.chunkStarts(depth: 2100) == [0, 700, 1400])
+        #expect(ProducerKernels.chunkStarts(depth: 2101) == [0, 701, 1402])
+        #expect(ProducerKernels.chunkStarts(depth: 1024) == [0])
         var rng = SeededRandom(seed: 31)
         let b = shape.rows == 2101 ? 1 : 4
         let (blockRows, blockCols) = (shape.rows / b, shape.cols / b)

@@ -69,11 +69,8 @@ final class XSMMLowRankKernels {
         }
         // h has r + 1 columns (the last all ones) when the forward folds the bias into the term.
         let hiddenWidth = Int32(set.hiddenWidth)
-        let maximumDepth = ProducerKernels.maximumDepth(rank: rank, scalarSize: isDouble != 0 ? 8 : 4,
-                                                        l1DataCacheBytes: XSMMKernelSet.l1DataCacheBytes,
-                                                        avx512: BlockSparseBackend.libxsmmTargetsAVX512)
         func producer(depth: Int, ldc: Int32) -> ProducerKernels {
-            let starts = ProducerKernels.chunkStarts(depth: depth, maximumDepth: maximumDepth)
+            let starts = ProducerKernels.chunkStarts(depth: depth)
             let kernels = tiles.map { n in
                 starts.indices.map { c in
                     let end = c + 1 < starts.count ? starts[c + 1] : depth
@@ -120,38 +117,23 @@ final class XSMMLowRankKernels {
 }
 
 /// The kernels of a producer activations[tile]ᵀ (r × n) = factor (r × K, column-major, ld r) ·
-/// input[tile]ᵀ (K × n, ld K): one call per chunk of at most `maximumDepth(…)` along K, the first
-/// writing (β = 0), the others adding (β = 1).
+/// input[tile]ᵀ (K × n, ld K): one call per chunk of at most `maximumDepth` along K, the first
+/// writing (β = 0), the others adding (β = 1). A 64 × 1024 chunk of the factor (256 KB) stays in
+/// L2 while the kernel sweeps the tile's columns, six at a time; the whole factor (64 × 3072 or
+/// 64 × 4096, up to 1 MB) came from L3 again for every six columns. Measured on Zen 5 (`cpx`),
+/// batch 4096, 1 thread: h = x·Vᵀ at 3072 → 768 took 13 % fewer perf samples, and Pixelfly
+/// forward+backward 0.29–0.31 → 0.28–0.30 × dense at 1024 ↔ 4096 and 3072 → 768
+/// (notebooks-md/kernel-families.md, "Fifth pass").
 struct ProducerKernels {
+    static let maximumDepth = 1024
+
     /// First K index of each chunk (chunk c ends where c + 1 starts, the last at K).
     let starts: [Int]
     /// [full tile, last tile][chunk].
     let kernels: [[UnsafeRawPointer?]]
 
-    /// Longest chunk along K: 1024 with AVX-512 code; with AVX2 code, as many K columns as keep
-    /// the factor's chunk (r × K) within half the L1 data cache, from 64 to 1024 (1024 when the
-    /// system reports no L1).
-    ///
-    /// LIBXSMM's kernel sweeps the whole chunk of the factor for every few columns of the tile
-    /// (6 with AVX-512, 3 with AVX2).
-    /// - AVX-512, 1024: a 64 × 1024 chunk (256 KB) stays in L2; the whole factor (64 × 3072 or
-    ///   64 × 4096, up to 1 MB) came from L3 again for every six columns. On Zen 5 (`cpx`, batch
-    ///   4096, 1 thread) h = x·Vᵀ at 3072 → 768 took 13 % fewer perf samples, and Pixelfly
-    ///   forward + backward 0.29–0.31 → 0.28–0.30× dense at 1024 ↔ 4096 and 3072 → 768 ("Fifth
-    ///   pass").
-    /// - AVX2 on a 32 KB L1: at r = 64 the chunk is 64 columns (16 KB, in L1). On an AMD EPYC
-    ///   Zen 3 (one thread, batch 1024, 64-row tiles, the chunk lengths alternated in one
-    ///   process) the product ran 7–22 % faster than in chunks of 1024 (or all 768) at K = 768,
-    ///   1024, 3072 and 4096, two runs each. At r = 32 (128 columns) the lengths were level, and
-    ///   64 columns at r = 32 were 20 % slower at K = 3072 (twice the calls, each re-reading the
-    ///   output tile), hence the L1 rule rather than a fixed 64 ("Nineteenth pass").
-    static func maximumDepth(rank: Int, scalarSize: Int, l1DataCacheBytes: Int, avx512: Bool) -> Int {
-        guard !avx512, l1DataCacheBytes > 0, rank > 0 else { return 1024 }
-        return min(1024, max(64, l1DataCacheBytes / 2 / (rank * scalarSize)))
-    }
-
     /// ⌈K / maximumDepth⌉ chunks of equal length, the last shorter when they do not divide K.
-    static func chunkStarts(depth: Int, maximumDepth: Int) -> [Int] {
+    static func chunkStarts(depth: Int) -> [Int] {
         let count = max(1, (depth + maximumDepth - 1) / maximumDepth)
         let length = max(1, (depth + count - 1) / count)
         return Array(stride(from: 0, to: max(depth, 1), by: length))
