@@ -4,6 +4,8 @@
 #                  (notebooks-md/reproduce.md; REPRODUCE_ARGS=--quick for the shortened run)
 #   make test    — installs what is missing, builds, runs the whole test suite, then the
 #                  kernel-dependent suites once per OpenBLAS kernel family the CPU can run
+#   make bench-families — the default job and the layer rows once per AVX2 / AVX-512 OpenBLAS
+#                  kernel family the CPU can run (results/families/; FAMILIES=… to choose)
 #   make docs    — builds the DocC documentation (getting started, one page per layer kind)
 #   make fuzz    — builds the libFuzzer targets in Fuzz/ (with AddressSanitizer) and runs each
 #                  for FUZZ_SECONDS (default 60) from the committed seed corpus Fuzz/corpus/
@@ -15,7 +17,7 @@ SWIFT ?= swift
 BENCH_ARGS ?=
 REPRODUCE_ARGS ?=
 
-.PHONY: setup build test bench reproduce docs fuzz fuzz-corpus clean
+.PHONY: setup build test bench bench-families reproduce docs fuzz fuzz-corpus clean
 
 setup:
 	@./scripts/setup-system-packages.sh $(DEB_PACKAGES)
@@ -33,6 +35,11 @@ test: setup
 bench: setup
 	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE),env -u OPENBLAS_CORETYPE) \
 		$(SWIFT) run -c release pixelfly-bench $(BENCH_ARGS)
+
+# The speed targets under each kernel family the CPU runs, each run in its own process.
+bench-families: setup
+	$(SWIFT) build -c release --product pixelfly-bench
+	./scripts/speed-kernel-families.sh $(FAMILIES)
 
 # `pixelfly-bench reproduce` (writes results/reproduce/), on the same kernel-family rule as bench.
 reproduce: setup

@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
 # Runs the suites whose behaviour depends on OpenBLAS's kernels (products, every layer, block and
 # model forward/backward against references, steady-state allocation counts) once per OpenBLAS
-# kernel family this CPU can run, so that a kernel-dependent failure shows up on whatever CPU
-# runs the tests — not only under the family OpenBLAS happens to pick here.
-#
-#   Prescott  SSE3 kernels; any x86-64 CPU (OpenBLAS 0.3.21's fallback on CPUs it does not know)
-#   Haswell   AVX2+FMA kernels; CPUs with avx2 and fma
-#   Zen       AMD's AVX2 kernels (Haswell-class); CPUs with avx2 and fma
-#   SkylakeX  AVX-512 kernels; CPUs with avx512f, avx512vl, avx512bw, avx512dq, avx512cd
-#   Cooperlake  SkylakeX plus bfloat16 kernels; AVX-512 CPUs with avx512_bf16 (what OpenBLAS
-#             0.3.21 picks by itself on an AMD Zen 4/5)
+# kernel family this CPU can run (scripts/kernel-families.sh), so that a kernel-dependent failure
+# shows up on whatever CPU runs the tests — not only under the family OpenBLAS happens to pick here.
 #
 # On an AVX-512 CPU the LIBXSMM suites run twice more: with LIBXSMM's AVX2 code (LIBXSMM_TARGET=hsw)
 # and with the AVX-512 code it generates for a Skylake-SP Xeon (LIBXSMM_TARGET=skx).
@@ -26,13 +19,7 @@ if [ "$(uname -m)" != "x86_64" ]; then
     exit 0
 fi
 
-flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
-has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
-
-families=(Prescott)
-has avx2 fma && families+=(Haswell Zen)
-has avx512f avx512vl avx512bw avx512dq avx512cd && families+=(SkylakeX)
-has avx512f avx512vl avx512bw avx512dq avx512cd avx512_bf16 && families+=(Cooperlake)
+source scripts/kernel-families.sh
 
 echo "kernel families: this CPU can run ${families[*]}; running the kernel-dependent suites under each"
 failed=()
