@@ -1,6 +1,7 @@
 // Is oneDNN's sgemm a faster backend than OpenBLAS or LIBXSMM for the products of a Pixelfly
 // layer on this CPU? (notebooks-md/kernel-families.md, "Twentieth pass".) One thread; each
-// configuration's variants alternate in one process, ROUNDS rounds, mean and best GFLOP/s.
+// configuration's variants alternate in one process, ROUNDS rounds after one untimed warm-up
+// round, mean and best GFLOP/s.
 //
 //   dense   row-major products of the dense layers and of the rank-r term at batch 1024:
 //           OpenBLAS cblas_sgemm against oneDNN dnnl_sgemm.
@@ -74,7 +75,7 @@ static void dense(int rounds) {
         const int repetitions = (int)(2e9 / flops) + 1;
         Rate rate[2] = {{0, 0}, {0, 0}};
         int onednn_faster = 0;
-        for (int r = 0; r < rounds; r++) {
+        for (int r = -1; r < rounds; r++) {  // round -1 warms up
             double g[2];
             for (int v = 0; v < 2; v++) {
                 const double start = now();
@@ -86,9 +87,9 @@ static void dense(int rounds) {
                         dnnl_sgemm(d.trans_a, d.trans_b, d.m, d.n, d.k, 1, a, lda, b, ldb, 0, c, d.n);
                 }
                 g[v] = flops * repetitions / (now() - start) / 1e9;
-                record(&rate[v], g[v]);
+                if (r >= 0) record(&rate[v], g[v]);
             }
-            onednn_faster += g[1] > g[0];
+            if (r >= 0) onednn_faster += g[1] > g[0];
         }
         printf("%-34s M %4d N %4d K %4d: OpenBLAS %5.1f (%5.1f)  oneDNN %5.1f (%5.1f) GFLOP/s; oneDNN faster %d of %d\n",
                d.name, d.m, d.n, d.k, rate[0].sum / rounds, rate[0].best, rate[1].sum / rounds, rate[1].best,
@@ -134,7 +135,7 @@ static void groups(int rounds, int batch) {
         Rate rate[4];
         memset(rate, 0, sizeof rate);
         int onednn_faster = 0, libxsmm_faster = 0;
-        for (int r = 0; r < rounds; r++) {
+        for (int r = -1; r < rounds; r++) {  // round -1 warms up (oneDNN generates its kernels on first use)
             double gflops[4];
             for (int v = 0; v < 4; v++) {
                 const double start = now();
@@ -180,8 +181,9 @@ static void groups(int rounds, int batch) {
                     }
                 }
                 gflops[v] = flops / (now() - start) / 1e9;
-                record(&rate[v], gflops[v]);
+                if (r >= 0) record(&rate[v], gflops[v]);
             }
+            if (r < 0) continue;
             onednn_faster += gflops[1] > gflops[0];
             libxsmm_faster += gflops[3] > gflops[1];
         }
