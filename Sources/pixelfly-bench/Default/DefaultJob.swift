@@ -13,7 +13,8 @@ import PixelflyModels
 /// 3. a block table: the pre-norm MLP and attention blocks with dense vs Pixelfly linears;
 /// 4. a training run: the same MLP-Mixer on Fashion-MNIST with dense and with Pixelfly
 ///    channel-mixing linears — step time, speed-up, test accuracy, time to reach the dense
-///    model's final accuracy;
+///    model's final accuracy; beside them the same dense Mixer's step in PyTorch, where it is
+///    installed;
 /// 5. with `--full` only: a byte-level GPT on the text corpus, dense vs Pixelfly.
 ///
 /// Everything lands in `--results` as JSON (with the environment block), Markdown and SVG.
@@ -55,10 +56,13 @@ struct DefaultJob: ParsableCommand {
         print(blocks.table.text)
         fflush(nil)
 
-        print("\n== 4. Training: MLP-Mixer on Fashion-MNIST, dense vs Pixelfly")
+        print("\n== 4. Training: MLP-Mixer on Fashion-MNIST, dense vs Pixelfly (and PyTorch's dense step)")
+        let pytorchBefore = DefaultPyTorchComparison.measureBefore(model, threads: ComputeThreads.count)
         let training = try DefaultTrainingSection.run(options: model, full: full)
+        let pytorch = DefaultPyTorchComparison.complete(pytorchBefore, options: model, threads: ComputeThreads.count, training: training)
         print(training.table.text)
         print(training.targetLine)
+        for line in pytorch.lines { print(line) }
 
         var language: DefaultLanguageSection?
         if full {
@@ -68,7 +72,7 @@ struct DefaultJob: ParsableCommand {
         }
 
         let report = DefaultReport(environment: environment, gemm: gemm, layers: layers, blocks: blocks,
-                                   training: training, language: language, totalSeconds: monotonicSeconds() - start)
+                                   training: training, pytorch: pytorch, language: language, totalSeconds: monotonicSeconds() - start)
         try report.write(to: folder, command: CommandLine.arguments.joined(separator: " "))
         print("\nheadline: \(training.headline)")
         print("wrote \(folder.path)/summary.json, summary.md, layer-speedup.svg, accuracy-vs-time.svg "

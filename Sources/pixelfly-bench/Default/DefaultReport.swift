@@ -8,6 +8,8 @@ struct DefaultReport: Encodable {
     var layers: DefaultLayerSection
     var blocks: DefaultBlockSection
     var training: DefaultTrainingSection
+    /// PyTorch's dense Mixer step against the library's (or why it was skipped).
+    var pytorch: DefaultPyTorchComparison
     /// The GPT on text, with `--full` only.
     var language: DefaultLanguageSection?
     var totalSeconds: Double
@@ -56,6 +58,8 @@ struct DefaultReport: Encodable {
         \(training.table.markdown)
 
         \(training.targetLine)
+
+        \(pytorch.lines.joined(separator: "\n\n"))
 
         ![accuracy against time](accuracy-vs-time.svg)
 

@@ -55,6 +55,12 @@ struct DefaultTrainingOptions: ParsableArguments {
                 "--block-size", "\(blockSize)", "--rank", "\(rank)", "--combination", "sum"]
     }
 
+    /// `scripts/pytorch-baseline.py` flags for the same dense Mixer (`PyTorchStep`).
+    var pytorchArguments: [String] {
+        ["--model", "mixer", "--width", "\(width)", "--depth", "\(depth)", "--hidden", "\(hidden)",
+         "--token-hidden", "\(tokenHidden)", "--patch", "\(patchSize)", "--batch", "\(batchSize)"]
+    }
+
     /// The Mixer with `kind` in its channel-mixing MLPs. The token-mixing MLPs (16 tokens → 32)
     /// and the embedding/head stay dense: they are too small for Pixelfly blocks.
     func mixer(_ kind: LinearKind) -> MLPMixerConfiguration {

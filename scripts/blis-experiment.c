@@ -1,0 +1,378 @@
+// Is BLIS a faster backend than OpenBLAS (dense layers) or LIBXSMM (block-sparse strips) on this
+// CPU? (notebooks-md/kernel-families.md, "Twenty-first pass".) One thread; each configuration's
+// variants alternate in one process, ROUNDS rounds after one untimed warm-up round, mean and
+// best GFLOP/s.
+//
+//   dense   row-major products of the dense layers at batch 1024: OpenBLAS cblas_sgemm against
+//           BLIS's bli_sgemm (its own packing and blocking, the kernels of the configuration
+//           BLIS picks for this CPU at run time).
+//   groups  the block-sparse forward of a flat block butterfly operator (B = 16, K = 2) as row
+//           groups whose rows share their input columns, in one or two contiguous runs (the
+//           shapes of scripts/gemm-library-experiment.c). Three variants:
+//           - LIBXSMM's batch-reduce GEMM per 64-row batch tile and 32-row (24 at b = 48)
+//             strip over the strip's b-wide blocks of x in place (what the library calls);
+//           - BLIS's gemm micro-kernel (MR × NR, 6 × 16 for sgemm under AVX2) on weights
+//             packed once into k × NR panels (as a training step would pack them once per
+//             step) and x packed per 96-row batch tile and group into k × MR panels (in the
+//             timed loop): C = x·Wᵀ, a 6 × 16 block of y per call, rows of y `out` apart;
+//           - the same with the depth split into chunks of at most 192 (β = 1 after the first),
+//             so that a weight panel (192 × 16 floats, 12 KB) stays in L1 across the tile.
+//           Every group chunk runs over 576 batch rows before the next group (the weights then
+//           come from L2 for the chunk's other tiles). The first round checks both against
+//           OpenBLAS's group GEMMs.
+//
+// Not part of the build: BLIS is not a dependency of the library. To run it:
+//
+//   apt-get install libblis-serial-dev   # BLIS 0.9.0 on Debian 12
+//   gcc -O3 -march=native scripts/blis-experiment.c -o /tmp/blis-experiment
+//       -I/usr/include/x86_64-linux-gnu/blis-serial -lopenblas
+//       -L/usr/lib/x86_64-linux-gnu/blis-serial -Wl,-rpath,/usr/lib/x86_64-linux-gnu/blis-serial -lblis -lxsmm -lpthread -lm -ldl
+//   /tmp/blis-experiment dense 7
+//   /tmp/blis-experiment groups 9 1024
+//
+// OpenBLAS comes first on the link line so that cblas_sgemm (which BLIS also exports) is
+// OpenBLAS's; BLIS is called through its own names only.
+#include <blis.h>
+#include <immintrin.h>
+#include <libxsmm.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// OpenBLAS's declarations (its cblas.h would clash with the one BLIS installs beside blis.h).
+void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static float *random_floats(size_t count) {
+    float *p = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
+    for (size_t i = 0; i < count; i++) p[i] = (float)rand() / RAND_MAX - 0.5f;
+    return p;
+}
+
+typedef struct {
+    double sum, best;
+} Rate;
+
+static void record(Rate *r, double gflops) {
+    r->sum += gflops;
+    if (gflops > r->best) r->best = gflops;
+}
+
+typedef struct {
+    const char *name;
+    char trans_a, trans_b;
+    int m, n, k;
+} DenseProduct;
+
+static void dense(int rounds) {
+    const DenseProduct products[] = {
+        {"dense forward 3072 -> 768", 'N', 'T', 1024, 768, 3072},
+        {"dense forward 768 -> 3072", 'N', 'T', 1024, 3072, 768},
+        {"dense forward 1024 -> 4096", 'N', 'T', 1024, 4096, 1024},
+        {"dense forward 4096 -> 1024", 'N', 'T', 1024, 1024, 4096},
+        {"dense input gradient 4096 -> 1024", 'N', 'N', 1024, 1024, 4096},
+        {"dense input gradient 768 -> 3072", 'N', 'N', 1024, 768, 3072},
+        {"dense weight gradient 768 x 3072", 'T', 'N', 768, 3072, 1024},
+        {"dense weight gradient 4096 x 1024", 'T', 'N', 4096, 1024, 1024},
+    };
+    float *a = random_floats(4096 * 4096), *b = random_floats(4096 * 4096), *c = random_floats(4096 * 4096);
+    float one = 1, zero = 0;
+    for (size_t p = 0; p < sizeof products / sizeof *products; p++) {
+        const DenseProduct d = products[p];
+        // Row-major operands as stored: op(A) is m × k, op(B) k × n, C m × n.
+        const int lda = d.trans_a == 'N' ? d.k : d.m, ldb = d.trans_b == 'N' ? d.n : d.k;
+        const double flops = 2.0 * d.m * d.n * d.k;
+        const int repetitions = (int)(2e9 / flops) + 1;
+        Rate rate[2] = {{0, 0}, {0, 0}};
+        int blis_faster = 0;
+        for (int r = -1; r < rounds; r++) {  // round -1 warms up
+            double g[2];
+            for (int v = 0; v < 2; v++) {
+                const double start = now();
+                for (int i = 0; i < repetitions; i++) {
+                    if (v == 0)
+                        cblas_sgemm(CblasRowMajor, d.trans_a == 'N' ? CblasNoTrans : CblasTrans,
+                                    d.trans_b == 'N' ? CblasNoTrans : CblasTrans, d.m, d.n, d.k, 1, a, lda, b, ldb, 0, c, d.n);
+                    else
+                        bli_sgemm(d.trans_a == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE,
+                                  d.trans_b == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE, d.m, d.n, d.k, &one, a, lda, 1, b, ldb, 1,
+                                  &zero, c, d.n, 1);
+                }
+                g[v] = flops * repetitions / (now() - start) / 1e9;
+                if (r >= 0) record(&rate[v], g[v]);
+            }
+            if (r >= 0) blis_faster += g[1] > g[0];
+        }
+        printf("%-34s M %4d N %4d K %4d: OpenBLAS %5.1f (%5.1f)  BLIS %5.1f (%5.1f) GFLOP/s; BLIS faster %d of %d\n", d.name,
+               d.m, d.n, d.k, rate[0].sum / rounds, rate[0].best, rate[1].sum / rounds, rate[1].best, blis_faster, rounds);
+        fflush(stdout);
+    }
+}
+
+typedef struct {
+    const char *name;
+    int in, out;         // the layer's input and output features (x is batch × in, y batch × out)
+    int rows;            // rows per group (N)
+    int run1, run2;      // the group's input columns: one or two contiguous runs (run2 = 0: one)
+    int block, height;   // block size b and the LIBXSMM strip height
+} GroupShape;
+
+/// BLIS's sgemm micro-kernel and its register block.
+typedef struct {
+    sgemm_ukr_ft kernel;
+    int mr, nr;
+    cntx_t *context;
+} MicroKernel;
+
+/// The group's input column of depth index p (the two runs laid end to end).
+static inline int group_column(int p, int run1, int column1, int column2) { return p < run1 ? column1 + p : column2 + p - run1; }
+
+/// Packs rows [first, first + count) of x, the group's columns [k0, k0 + kc), into MR-row panels:
+/// panel i holds a[p * MR + ii] = x[first + i·MR + ii][column(k0 + p)], zero past the last row.
+static void pack_x(float *restrict a, const float *restrict x, int in, int first, int count, int k0, int kc, int run1,
+                   int column1, int column2, int mr) {
+    for (int i = 0; i < count; i += mr) {
+        float *panel = a + (size_t)i * kc;
+        for (int ii = 0; ii < mr; ii++) {
+            if (i + ii >= count) {
+                for (int p = 0; p < kc; p++) panel[p * mr + ii] = 0;
+                continue;
+            }
+            const float *row = x + (size_t)(first + i + ii) * in;
+            // The chunk's columns in at most two contiguous pieces.
+            int p = 0;
+            while (p < kc) {
+                const int column = group_column(k0 + p, run1, column1, column2);
+                const int rest = kc - p, piece = k0 + p < run1 && run1 - (k0 + p) < rest ? run1 - (k0 + p) : rest;
+                for (int q = 0; q < piece; q++) panel[(p + q) * mr + ii] = row[column + q];
+                p += piece;
+            }
+        }
+    }
+}
+
+/// y[tile rows, group rows] = x[tile rows, group columns] · Wᵀ with BLIS's micro-kernel: weights
+/// packed k × NR per NR rows of the group (`wpack`), x packed per tile and depth chunk.
+static void blis_group_tile(const MicroKernel *u, const float *wpack, float *apack, const float *x, float *y, const GroupShape *g,
+                            int first, int count, int column1, int column2, int q, int kc_max) {
+    const int depth = g->run1 + g->run2;
+    float one = 1, zero = 0;
+    auxinfo_t aux;
+    memset(&aux, 0, sizeof aux);
+    for (int k0 = 0; k0 < depth; k0 += kc_max) {
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        pack_x(apack, x, g->in, first, count, k0, kc, g->run1, column1, column2, u->mr);
+        for (int j = 0; j < g->rows; j += u->nr) {
+            const float *b = wpack + (size_t)j * depth + (size_t)k0 * u->nr;
+            for (int i = 0; i < count; i += u->mr) {
+                const float *a = apack + (size_t)i * kc;
+                const int m = count - i < u->mr ? count - i : u->mr;
+                float *c = y + (size_t)(first + i) * g->out + q * g->rows + j;
+                bli_auxinfo_set_next_ab((void *)(a + (size_t)u->mr * kc), (void *)b, &aux);
+                u->kernel(m, u->nr, kc, &one, (float *)a, (float *)b, k0 == 0 ? &zero : &one, c, g->out, 1, &aux, u->context);
+            }
+        }
+    }
+}
+
+/// Packs rows [first, first + count) of x, all `in` columns, into 6-row panels (MR = 6):
+/// panel i holds a[c * 6 + ii] = x[first + 6i + ii][c], zero past the last row. Eight columns
+/// at a time: six rows' 8 floats transposed in registers (two rows zero), then 8 stores of 8
+/// floats 6 apart, each overwriting the previous one's two spare lanes; the panel has 2 floats
+/// of slack at its end (`panel_floats`).
+static size_t panel_floats(int in) { return (size_t)6 * in + 8; }
+
+static void pack_x_panels(float *restrict a, const float *restrict x, int in, int first, int count) {
+    for (int i = 0; i < count; i += 6) {
+        float *panel = a + (size_t)(i / 6) * panel_floats(in);
+        const float *rows[6];
+        for (int ii = 0; ii < 6; ii++) rows[ii] = i + ii < count ? x + (size_t)(first + i + ii) * in : NULL;
+        for (int c = 0; c < in; c += 8) {
+            __m256 r[8];
+            for (int ii = 0; ii < 6; ii++) r[ii] = rows[ii] ? _mm256_loadu_ps(rows[ii] + c) : _mm256_setzero_ps();
+            r[6] = r[7] = _mm256_setzero_ps();
+            const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            // Column c + j: rows 0-3 in u[j % 4]'s low or high half, rows 4-7 in u[4 + j % 4]'s.
+            const __m256 column[8] = {
+                _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31),
+            };
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(panel + (size_t)(c + j) * 6, column[j]);
+        }
+    }
+}
+
+/// y[rows first..<first+count, group rows] = x · Wᵀ from x's panels packed for the whole chunk
+/// that starts at `chunk_first` (`pack_x_panels`): each run is one micro-kernel call on its
+/// contiguous slice of a panel (β = 1 for the second run). Sub-tiles of `sub` rows: for each,
+/// every weight panel over the sub-tile's batch panels.
+static void blis_group_panels(const MicroKernel *u, const float *wpack, const float *xpack, float *y, const GroupShape *g,
+                              int chunk_first, int first, int count, int column1, int column2, int q) {
+    const int depth = g->run1 + g->run2;
+    float one = 1, zero = 0;
+    auxinfo_t aux;
+    memset(&aux, 0, sizeof aux);
+    for (int j = 0; j < g->rows; j += u->nr) {
+        const float *b = wpack + (size_t)j * depth;
+        for (int i = first; i < first + count; i += 6) {
+            const float *panel = xpack + (size_t)((i - chunk_first) / 6) * panel_floats(g->in);
+            const int m = first + count - i < 6 ? first + count - i : 6;
+            float *c = y + (size_t)i * g->out + q * g->rows + j;
+            bli_auxinfo_set_next_ab((void *)(panel + panel_floats(g->in) + column1 * 6), (void *)b, &aux);
+            u->kernel(m, u->nr, g->run1, &one, (float *)(panel + column1 * 6), (float *)b, &zero, c, g->out, 1, &aux, u->context);
+            if (g->run2)
+                u->kernel(m, u->nr, g->run2, &one, (float *)(panel + column2 * 6), (float *)(b + (size_t)g->run1 * u->nr), &one,
+                          c, g->out, 1, &aux, u->context);
+        }
+    }
+}
+
+static void groups(int rounds, int batch) {
+    const GroupShape shapes[] = {
+        {"4096 x 1024 operator, one run", 1024, 4096, 256, 192, 0, 32, 32},
+        {"4096 x 1024 operator, two runs", 1024, 4096, 256, 128, 64, 32, 32},
+        {"1024 x 4096 operator, one run", 4096, 1024, 64, 384, 0, 32, 32},
+        {"1024 x 4096 operator, two runs", 4096, 1024, 64, 256, 128, 32, 32},
+        {"3072 x 768 operator, one run", 768, 3072, 192, 144, 0, 48, 32},
+        {"3072 x 768 operator, two runs", 768, 3072, 192, 96, 48, 48, 32},
+        {"768 x 3072 operator, one run", 3072, 768, 48, 576, 0, 48, 24},
+        {"768 x 3072 operator, two runs", 3072, 768, 48, 384, 192, 48, 24},
+    };
+    cntx_t *context = bli_gks_query_cntx();
+    MicroKernel u = {(sgemm_ukr_ft)bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context),
+                     (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, context),
+                     (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, context), context};
+    printf("BLIS configuration %s, sgemm micro-kernel %d x %d, prefers rows %d\n", bli_arch_string(bli_arch_query_id()), u.mr,
+           u.nr, (int)bli_cntx_l3_nat_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context));
+    const int tile = 64, chunk = 576, blis_tile = 96;
+    float *x = random_floats((size_t)batch * 4096), *y = random_floats((size_t)batch * 4096), *w = random_floats(4096 * 4096);
+    float *reference = random_floats((size_t)batch * 4096), *wpack = random_floats(4096 * 4096);
+    float *apack = random_floats((size_t)(blis_tile + 16) * 1024);
+    float *xpack = random_floats((size_t)(chunk / 6 + 1) * panel_floats(4096));
+    const float one = 1, zero = 0;
+    const int flags = LIBXSMM_GEMM_FLAGS('N', 'N');
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const GroupShape g = shapes[s];
+        const int depth = g.run1 + g.run2, count = g.out / g.rows, h = g.height;
+        const double flops = 2.0 * batch * g.out * depth;
+        // BLIS's weight panels: group q's rows j..j+NR as k × NR (k-major), from w's row-major group block.
+        for (int q = 0; q < count; q++)
+            for (int j = 0; j < g.rows; j += u.nr)
+                for (int p = 0; p < depth; p++)
+                    for (int jj = 0; jj < u.nr; jj++)
+                        wpack[(size_t)q * g.rows * depth + (size_t)j * depth + (size_t)p * u.nr + jj] =
+                            w[(size_t)q * g.rows * depth + (size_t)(j + jj) * depth + p];
+        // Column-major LIBXSMM view: C (h × tile, ldc out) = A (h × k, lda h) · x tile (k × tile, ldb in).
+        // Its weights: strip by strip, block by block, h × b column-major (w's rows read as such).
+        const libxsmm_blasint lda = h, ldb = g.in, ldc = g.out;
+        libxsmm_smmfunction_reducebatch_offs reduce =
+            libxsmm_smmdispatch_reducebatch_offs(h, tile, g.block, &lda, &ldb, &ldc, &one, &zero, &flags, NULL);
+        unsigned long long blocks = depth / g.block, weight_offsets[64], input_offsets[64];
+        Rate rate[4];
+        memset(rate, 0, sizeof rate);
+        int faster[4] = {0, 0, 0, 0};
+        for (int r = -1; r < rounds; r++) {  // round -1 warms up and checks
+            double gflops[4];
+            for (int v = 0; v < 4; v++) {
+                const double start = now();
+                for (int c0 = 0; c0 < batch; c0 += chunk) {
+                    const int c1 = c0 + chunk < batch ? c0 + chunk : batch;
+                    if (v >= 2) pack_x_panels(xpack, x, g.in, c0, c1 - c0);
+                    for (int q = 0; q < count; q++) {
+                        // The group's runs start at columns spread over the input, as the mask's do.
+                        const int column1 = (q * g.run1) % (g.in - depth);
+                        const int column2 = (column1 + g.run1 + g.in / 4) % (g.in - g.run2 + 1);
+                        if (v == 1) {
+                            for (int t = c0; t < c1; t += blis_tile)
+                                blis_group_tile(&u, wpack + (size_t)q * g.rows * depth, apack, x, y, &g, t,
+                                                c1 - t < blis_tile ? c1 - t : blis_tile, column1, column2, q, depth);
+                            continue;
+                        }
+                        if (v >= 2) {
+                            const int sub = v == 2 ? blis_tile : chunk;
+                            for (int t = c0; t < c1; t += sub)
+                                blis_group_panels(&u, wpack + (size_t)q * g.rows * depth, xpack, y, &g, c0, t,
+                                                  c1 - t < sub ? c1 - t : sub, column1, column2, q);
+                            continue;
+                        }
+                        const float *weights = w + (size_t)q * g.rows * depth;
+                        for (unsigned long long i = 0; i < blocks; i++) {
+                            const int in_first = (int)i < g.run1 / g.block;
+                            const int j = in_first ? (int)i : (int)i - g.run1 / g.block;
+                            weight_offsets[i] = i * g.block * h * sizeof(float);
+                            input_offsets[i] = (unsigned long long)((in_first ? column1 : column2) + j * g.block) * sizeof(float);
+                        }
+                        for (int t = c0; t < c1; t += tile)
+                            for (int strip = 0; strip < g.rows; strip += h)
+                                reduce(weights + (size_t)strip * depth, x + (size_t)t * g.in,
+                                       y + (size_t)t * g.out + q * g.rows + strip, &blocks, weight_offsets, input_offsets);
+                    }
+                }
+                gflops[v] = flops / (now() - start) / 1e9;
+                if (r >= 0) record(&rate[v], gflops[v]);
+                if (r < 0 && v > 0) {
+                    // BLIS's y against OpenBLAS's group GEMMs on the same weights (row-major group blocks).
+                    for (int q = 0; q < count; q++) {
+                        const int column1 = (q * g.run1) % (g.in - depth);
+                        const int column2 = (column1 + g.run1 + g.in / 4) % (g.in - g.run2 + 1);
+                        const float *weights = w + (size_t)q * g.rows * depth;
+                        // W's group block is rows × depth; the runs are its first run1 and last run2 columns.
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, g.rows, g.run1, 1, x + column1, g.in, weights,
+                                    depth, 0, reference + q * g.rows, g.out);
+                        if (g.run2)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, g.rows, g.run2, 1, x + column2, g.in,
+                                        weights + g.run1, depth, 1, reference + q * g.rows, g.out);
+                    }
+                    double worst = 0;
+                    for (size_t i = 0; i < (size_t)batch * g.out; i++) worst = fmax(worst, fabs(y[i] - reference[i]));
+                    if (worst > 1e-3) {
+                        fprintf(stderr, "%s: BLIS variant %d differs from OpenBLAS by %g\n", g.name, v, worst);
+                        exit(1);
+                    }
+                }
+            }
+            if (r < 0) continue;
+            for (int v = 1; v < 4; v++) faster[v] += gflops[v] > gflops[0];
+        }
+        printf("%-30s batch %d, N %3d, K %3d+%3d: LIBXSMM %d-row brgemm %5.1f (%5.1f)  BLIS %dx%d: x per tile and group %5.1f (%5.1f)"
+               "  x per chunk, %d-row tiles %5.1f (%5.1f)  x per chunk, %d-row tiles %5.1f (%5.1f) GFLOP/s; faster than LIBXSMM %d, %d, %d of %d\n",
+               g.name, batch, g.rows, g.run1, g.run2, h, rate[0].sum / rounds, rate[0].best, u.mr, u.nr, rate[1].sum / rounds,
+               rate[1].best, blis_tile, rate[2].sum / rounds, rate[2].best, chunk, rate[3].sum / rounds, rate[3].best, faster[1],
+               faster[2], faster[3], rounds);
+        fflush(stdout);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || (strcmp(argv[1], "dense") && strcmp(argv[1], "groups"))) {
+        fprintf(stderr, "usage: %s dense [ROUNDS] | groups [ROUNDS [BATCH]]\n", argv[0]);
+        return 1;
+    }
+    openblas_set_num_threads(1);
+    bli_thread_set_num_threads(1);
+    libxsmm_init();
+    printf("OpenBLAS core %s, BLIS configuration %s\n", openblas_get_corename(), bli_arch_string(bli_arch_query_id()));
+    const int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    if (!strcmp(argv[1], "dense"))
+        dense(rounds);
+    else
+        groups(rounds, argc > 3 ? atoi(argv[3]) : 1024);
+    return 0;
+}
