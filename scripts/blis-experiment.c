@@ -7,19 +7,21 @@
 //           BLIS's bli_sgemm (its own packing and blocking, the kernels of the configuration
 //           BLIS picks for this CPU at run time).
 //   groups  the block-sparse forward of a flat block butterfly operator (B = 16, K = 2) as row
-//           groups whose rows share their input columns, in one or two contiguous runs (the
-//           shapes of scripts/gemm-library-experiment.c). Three variants:
-//           - LIBXSMM's batch-reduce GEMM per 64-row batch tile and 32-row (24 at b = 48)
-//             strip over the strip's b-wide blocks of x in place (what the library calls);
-//           - BLIS's gemm micro-kernel (MR × NR, 6 × 16 for sgemm under AVX2) on weights
-//             packed once into k × NR panels (as a training step would pack them once per
-//             step) and x packed per 96-row batch tile and group into k × MR panels (in the
-//             timed loop): C = x·Wᵀ, a 6 × 16 block of y per call, rows of y `out` apart;
-//           - the same with the depth split into chunks of at most 192 (β = 1 after the first),
-//             so that a weight panel (192 × 16 floats, 12 KB) stays in L1 across the tile.
-//           Every group chunk runs over 576 batch rows before the next group (the weights then
-//           come from L2 for the chunk's other tiles). The first round checks both against
-//           OpenBLAS's group GEMMs.
+//           groups whose rows share their input columns, in one or two contiguous runs
+//           (`group_shapes` in scripts/gemm-experiment-harness.h). Every variant runs a chunk
+//           of 576 batch rows group by group (a group's weights then come from L2 for the
+//           chunk's other tiles). Four variants:
+//           0. LIBXSMM's batch-reduce GEMM per 64-row batch tile and 32-row (24 at b = 48)
+//              strip over the strip's b-wide blocks of x in place (what the library calls);
+//           1. BLIS's gemm micro-kernel (MR × NR, 6 × 16 for sgemm under AVX2) on weights
+//              packed once into k × NR panels (as a training step would pack them once per
+//              step), x packed per 96-row batch tile and group into MR-row panels of the
+//              group's columns (in the timed loop): a 6 × 16 block of y = x·Wᵀ per call;
+//           2. x packed once per chunk into 6-row panels of all its columns (`pack_x_panels`,
+//              in the timed loop), each run of a group then one micro-kernel call on its
+//              contiguous slice of a panel; 96-row tiles, weight panel by weight panel;
+//           3. as 2, over the whole 576-row chunk per weight panel.
+//           The warm-up round checks variants 1–3 against OpenBLAS's group GEMMs.
 //
 // Not part of the build: BLIS is not a dependency of the library. To run it:
 //
@@ -41,36 +43,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "gemm-experiment-harness.h"
+
 // OpenBLAS's declarations (its cblas.h would clash with the one BLIS installs beside blis.h).
 void openblas_set_num_threads(int);
 char *openblas_get_corename(void);
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *random_floats(size_t count) {
-    float *p = aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64);
-    for (size_t i = 0; i < count; i++) p[i] = (float)rand() / RAND_MAX - 0.5f;
-    return p;
-}
-
-typedef struct {
-    double sum, best;
-} Rate;
-
-static void record(Rate *r, double gflops) {
-    r->sum += gflops;
-    if (gflops > r->best) r->best = gflops;
-}
-
-typedef struct {
-    const char *name;
-    char trans_a, trans_b;
-    int m, n, k;
-} DenseProduct;
 
 static void dense(int rounds) {
     const DenseProduct products[] = {
@@ -116,14 +93,6 @@ static void dense(int rounds) {
         fflush(stdout);
     }
 }
-
-typedef struct {
-    const char *name;
-    int in, out;         // the layer's input and output features (x is batch × in, y batch × out)
-    int rows;            // rows per group (N)
-    int run1, run2;      // the group's input columns: one or two contiguous runs (run2 = 0: one)
-    int block, height;   // block size b and the LIBXSMM strip height
-} GroupShape;
 
 /// BLIS's sgemm micro-kernel and its register block.
 typedef struct {
@@ -187,7 +156,7 @@ static void blis_group_tile(const MicroKernel *u, const float *wpack, float *apa
 /// panel i holds a[c * 6 + ii] = x[first + 6i + ii][c], zero past the last row. Eight columns
 /// at a time: six rows' 8 floats transposed in registers (two rows zero), then 8 stores of 8
 /// floats 6 apart, each overwriting the previous one's two spare lanes; the panel has 2 floats
-/// of slack at its end (`panel_floats`).
+/// of slack at its end (`panel_floats`). `in` is a multiple of 8 (every shape here is).
 static size_t panel_floats(int in) { return (size_t)6 * in + 8; }
 
 static void pack_x_panels(float *restrict a, const float *restrict x, int in, int first, int count) {
@@ -220,13 +189,13 @@ static void pack_x_panels(float *restrict a, const float *restrict x, int in, in
 }
 
 /// y[rows first..<first+count, group rows] = x · Wᵀ from x's panels packed for the whole chunk
-/// that starts at `chunk_first` (`pack_x_panels`): each run is one micro-kernel call on its
-/// contiguous slice of a panel (β = 1 for the second run). Sub-tiles of `sub` rows: for each,
-/// every weight panel over the sub-tile's batch panels.
+/// that starts at `chunk_first` (`pack_x_panels`), weight panel by weight panel over the rows'
+/// 6-row panels: each run of the group is one micro-kernel call on its contiguous slice of a
+/// panel (β = 1 for the second run).
 static void blis_group_panels(const MicroKernel *u, const float *wpack, const float *xpack, float *y, const GroupShape *g,
                               int chunk_first, int first, int count, int column1, int column2, int q) {
     const int depth = g->run1 + g->run2;
-    float one = 1, zero = 0;
+    float one = 1, zero = 0, accumulate = 1;
     auxinfo_t aux;
     memset(&aux, 0, sizeof aux);
     for (int j = 0; j < g->rows; j += u->nr) {
@@ -238,23 +207,13 @@ static void blis_group_panels(const MicroKernel *u, const float *wpack, const fl
             bli_auxinfo_set_next_ab((void *)(panel + panel_floats(g->in) + column1 * 6), (void *)b, &aux);
             u->kernel(m, u->nr, g->run1, &one, (float *)(panel + column1 * 6), (float *)b, &zero, c, g->out, 1, &aux, u->context);
             if (g->run2)
-                u->kernel(m, u->nr, g->run2, &one, (float *)(panel + column2 * 6), (float *)(b + (size_t)g->run1 * u->nr), &one,
+                u->kernel(m, u->nr, g->run2, &one, (float *)(panel + column2 * 6), (float *)(b + (size_t)g->run1 * u->nr), &accumulate,
                           c, g->out, 1, &aux, u->context);
         }
     }
 }
 
 static void groups(int rounds, int batch) {
-    const GroupShape shapes[] = {
-        {"4096 x 1024 operator, one run", 1024, 4096, 256, 192, 0, 32, 32},
-        {"4096 x 1024 operator, two runs", 1024, 4096, 256, 128, 64, 32, 32},
-        {"1024 x 4096 operator, one run", 4096, 1024, 64, 384, 0, 32, 32},
-        {"1024 x 4096 operator, two runs", 4096, 1024, 64, 256, 128, 32, 32},
-        {"3072 x 768 operator, one run", 768, 3072, 192, 144, 0, 48, 32},
-        {"3072 x 768 operator, two runs", 768, 3072, 192, 96, 48, 48, 32},
-        {"768 x 3072 operator, one run", 3072, 768, 48, 576, 0, 48, 24},
-        {"768 x 3072 operator, two runs", 3072, 768, 48, 384, 192, 48, 24},
-    };
     cntx_t *context = bli_gks_query_cntx();
     MicroKernel u = {(sgemm_ukr_ft)bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context),
                      (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, context),
@@ -268,8 +227,8 @@ static void groups(int rounds, int batch) {
     float *xpack = random_floats((size_t)(chunk / 6 + 1) * panel_floats(4096));
     const float one = 1, zero = 0;
     const int flags = LIBXSMM_GEMM_FLAGS('N', 'N');
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        const GroupShape g = shapes[s];
+    for (size_t s = 0; s < sizeof group_shapes / sizeof *group_shapes; s++) {
+        const GroupShape g = group_shapes[s];
         const int depth = g.run1 + g.run2, count = g.out / g.rows, h = g.height;
         const double flops = 2.0 * batch * g.out * depth;
         // BLIS's weight panels: group q's rows j..j+NR as k × NR (k-major), from w's row-major group block.
@@ -296,9 +255,8 @@ static void groups(int rounds, int batch) {
                     const int c1 = c0 + chunk < batch ? c0 + chunk : batch;
                     if (v >= 2) pack_x_panels(xpack, x, g.in, c0, c1 - c0);
                     for (int q = 0; q < count; q++) {
-                        // The group's runs start at columns spread over the input, as the mask's do.
-                        const int column1 = (q * g.run1) % (g.in - depth);
-                        const int column2 = (column1 + g.run1 + g.in / 4) % (g.in - g.run2 + 1);
+                        const int column1 = group_first_column(&g, q);
+                        const int column2 = group_second_column(&g, q);
                         if (v == 1) {
                             for (int t = c0; t < c1; t += blis_tile)
                                 blis_group_tile(&u, wpack + (size_t)q * g.rows * depth, apack, x, y, &g, t,
@@ -330,8 +288,8 @@ static void groups(int rounds, int batch) {
                 if (r < 0 && v > 0) {
                     // BLIS's y against OpenBLAS's group GEMMs on the same weights (row-major group blocks).
                     for (int q = 0; q < count; q++) {
-                        const int column1 = (q * g.run1) % (g.in - depth);
-                        const int column2 = (column1 + g.run1 + g.in / 4) % (g.in - g.run2 + 1);
+                        const int column1 = group_first_column(&g, q);
+                        const int column2 = group_second_column(&g, q);
                         const float *weights = w + (size_t)q * g.rows * depth;
                         // W's group block is rows × depth; the runs are its first run1 and last run2 columns.
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, g.rows, g.run1, 1, x + column1, g.in, weights,

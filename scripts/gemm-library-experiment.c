@@ -29,32 +29,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static float *random_floats(size_t count) {
-    float *p = aligned_alloc(64, count * sizeof(float));
-    for (size_t i = 0; i < count; i++) p[i] = (float)rand() / RAND_MAX - 0.5f;
-    return p;
-}
-
-typedef struct {
-    double sum, best;
-} Rate;
-
-static void record(Rate *r, double gflops) {
-    r->sum += gflops;
-    if (gflops > r->best) r->best = gflops;
-}
-
-typedef struct {
-    const char *name;
-    char trans_a, trans_b;
-    int m, n, k;
-} DenseProduct;
+#include "gemm-experiment-harness.h"
 
 static void dense(int rounds) {
     const DenseProduct products[] = {
@@ -98,31 +73,13 @@ static void dense(int rounds) {
     }
 }
 
-typedef struct {
-    const char *name;
-    int in, out;         // the layer's input and output features (x is batch × in, y batch × out)
-    int rows;            // rows per group (N)
-    int run1, run2;      // the group's input columns: one or two contiguous runs (run2 = 0: one)
-    int block, height;   // block size b and the LIBXSMM strip height
-} GroupShape;
-
 static void groups(int rounds, int batch) {
-    const GroupShape shapes[] = {
-        {"4096 x 1024 operator, one run", 1024, 4096, 256, 192, 0, 32, 32},
-        {"4096 x 1024 operator, two runs", 1024, 4096, 256, 128, 64, 32, 32},
-        {"1024 x 4096 operator, one run", 4096, 1024, 64, 384, 0, 32, 32},
-        {"1024 x 4096 operator, two runs", 4096, 1024, 64, 256, 128, 32, 32},
-        {"3072 x 768 operator, one run", 768, 3072, 192, 144, 0, 48, 32},
-        {"3072 x 768 operator, two runs", 768, 3072, 192, 96, 48, 48, 32},
-        {"768 x 3072 operator, one run", 3072, 768, 48, 576, 0, 48, 24},
-        {"768 x 3072 operator, two runs", 3072, 768, 48, 384, 192, 48, 24},
-    };
     const int tile = 64, chunk = 512;
     float *x = random_floats((size_t)batch * 4096), *y = random_floats((size_t)batch * 4096), *w = random_floats(4096 * 4096);
     const float one = 1, zero = 0;
     const int flags = LIBXSMM_GEMM_FLAGS('N', 'N');
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-        const GroupShape g = shapes[s];
+    for (size_t s = 0; s < sizeof group_shapes / sizeof *group_shapes; s++) {
+        const GroupShape g = group_shapes[s];
         const int depth = g.run1 + g.run2, count = g.out / g.rows, h = g.height;
         const double flops = 2.0 * batch * g.out * depth;
         // Column-major LIBXSMM view: C (h × tile, ldc out) = A (h × k, lda h) · x tile (k × tile, ldb in).
@@ -141,9 +98,8 @@ static void groups(int rounds, int batch) {
                 const double start = now();
                 for (int c0 = 0; c0 < (v < 2 ? 1 : batch); c0 += chunk) {
                     for (int q = 0; q < count; q++) {
-                        // The group's runs start at columns spread over the input, as the mask's do.
-                        const int column1 = (q * g.run1) % (g.in - depth);
-                        const int column2 = (column1 + g.run1 + g.in / 4) % (g.in - g.run2 + 1);
+                        const int column1 = group_first_column(&g, q);
+                        const int column2 = group_second_column(&g, q);
                         const float *weights = w + (size_t)q * g.rows * depth;
                         if (v == 0) {
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, g.rows, g.run1, 1, x + column1, g.in,
