@@ -38,9 +38,11 @@ enum BenchProcess {
         (geteuid() == 0 ? ["--allow-run-as-root"] : []) + ["--oversubscribe", "--bind-to", "none", "-np", String(ranks)]
     }
 
-    /// `pixelfly-bench arguments…`, alone (`ranks == nil`) or as `mpirun -np ranks`.
-    static func run(_ arguments: [String], ranks: Int?) throws -> Outcome {
-        try wait(start(ranks.map { ["mpirun"] + mpirunOptions(ranks: $0) + [benchPath] + arguments } ?? [benchPath] + arguments))
+    /// `pixelfly-bench arguments…`, alone (`ranks == nil`) or as `mpirun -np ranks`, with
+    /// `environment` added to this process's.
+    static func run(_ arguments: [String], ranks: Int?, environment: [String: String] = [:]) throws -> Outcome {
+        try wait(start(ranks.map { ["mpirun"] + mpirunOptions(ranks: $0) + [benchPath] + arguments } ?? [benchPath] + arguments,
+                       environment: environment))
     }
 
     /// One `mpirun` starting a differently configured bench per rank (MPMD: `a : b`).
@@ -61,7 +63,7 @@ enum BenchProcess {
         var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
     }
 
-    static func start(_ command: [String]) throws -> Running {
+    static func start(_ command: [String], environment added: [String: String] = [:]) throws -> Running {
         guard FileManager.default.isExecutableFile(atPath: benchPath) else {
             throw HarnessError(description: "\(benchPath) is missing; build it with `swift build`")
         }
@@ -71,6 +73,7 @@ enum BenchProcess {
         process.arguments = command
         var environment = ProcessInfo.processInfo.environment
         environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"
+        environment.merge(added) { _, new in new }
         process.environment = environment
         let (outputPath, errorPath) = (directory.file("stdout"), directory.file("stderr"))
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)

@@ -35,6 +35,23 @@ struct ReproducePlanTests {
         #expect(try Self.totalMinutes(quick.output) < Self.totalMinutes(full.output))
     }
 
+    /// Where `import torch` fails, the PyTorch section (`PyTorchStep.unavailability`, which the
+    /// default job asks too) says why and how to enable it, and the job still succeeds. A
+    /// `torch` package that raises ImportError stands in for a machine without PyTorch.
+    @Test func pytorchSectionSaysWhyItWasSkipped() throws {
+        let folder = try TemporaryDirectory("reproduce-pytorch")
+        try FileManager.default.createDirectory(atPath: folder.file("python/torch"), withIntermediateDirectories: true)
+        try "raise ImportError('no PyTorch in this test')\n".write(toFile: folder.file("python/torch/__init__.py"),
+                                                                    atomically: true, encoding: .utf8)
+        let outcome = try BenchProcess.run(["reproduce", "--only", "pytorch", "--quick", "--allow-debug", "--results", folder.file("results")],
+                                           ranks: nil, environment: ["PYTHONPATH": folder.file("python")])
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        #expect(outcome.output.contains("skipped: `python3 -c \"import torch\"` failed: PyTorch is not installed; install PyTorch"),
+                "\(outcome.output)")
+        let summary = try String(contentsOfFile: folder.file("results/summary.json"), encoding: .utf8)
+        #expect(summary.contains("PyTorch is not installed"), "\(summary)")
+    }
+
     @Test func sweepWithoutMixerIsRefusedByName() throws {
         let outcome = try BenchProcess.run(["reproduce", "--plan-only", "--only", "sweep"], ranks: nil)
         #expect(outcome.status != 0)
