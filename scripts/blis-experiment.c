@@ -10,7 +10,8 @@
 //           groups whose rows share their input columns, in one or two contiguous runs
 //           (`group_shapes` in scripts/gemm-experiment-harness.h). Every variant runs a chunk
 //           of 576 batch rows group by group (a group's weights then come from L2 for the
-//           chunk's other tiles). Four variants:
+//           chunk's other tiles; variants 4 and 5 instead run tile by tile over all groups).
+//           Six variants:
 //           0. LIBXSMM's batch-reduce GEMM per 64-row batch tile and 32-row (24 at b = 48)
 //              strip over the strip's b-wide blocks of x in place (what the library calls);
 //           1. BLIS's gemm micro-kernel (MR × NR, 6 × 16 for sgemm under AVX2) on weights
@@ -20,8 +21,11 @@
 //           2. x packed once per chunk into 6-row panels of all its columns (`pack_x_panels`,
 //              in the timed loop), each run of a group then one micro-kernel call on its
 //              contiguous slice of a panel; 96-row tiles, weight panel by weight panel;
-//           3. as 2, over the whole 576-row chunk per weight panel.
-//           The warm-up round checks variants 1–3 against OpenBLAS's group GEMMs.
+//           3. as 2, over the whole 576-row chunk per weight panel;
+//           4, 5. x-stationary: a tile of 24 (4) or 48 (5) batch rows packed as in 2, then every
+//              group's weight panels streamed over it (the whole operator's weights, from L3,
+//              once per tile; the tile's panels stay in L1 / L2).
+//           The warm-up round checks variants 1–5 against OpenBLAS's group GEMMs.
 //
 // Not part of the build: BLIS is not a dependency of the library. To run it:
 //
@@ -220,7 +224,7 @@ static void groups(int rounds, int batch) {
                      (int)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, context), context};
     printf("BLIS configuration %s, sgemm micro-kernel %d x %d, prefers rows %d\n", bli_arch_string(bli_arch_query_id()), u.mr,
            u.nr, (int)bli_cntx_l3_nat_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context));
-    const int tile = 64, chunk = 576, blis_tile = 96;
+    const int tile = 64, chunk = 576, blis_tile = 96, stationary_tile[2] = {24, 48};
     float *x = random_floats((size_t)batch * 4096), *y = random_floats((size_t)batch * 4096), *w = random_floats(4096 * 4096);
     float *reference = random_floats((size_t)batch * 4096), *wpack = random_floats(4096 * 4096);
     float *apack = random_floats((size_t)(blis_tile + 16) * 1024);
@@ -244,14 +248,23 @@ static void groups(int rounds, int batch) {
         libxsmm_smmfunction_reducebatch_offs reduce =
             libxsmm_smmdispatch_reducebatch_offs(h, tile, g.block, &lda, &ldb, &ldc, &one, &zero, &flags, NULL);
         unsigned long long blocks = depth / g.block, weight_offsets[64], input_offsets[64];
-        Rate rate[4];
+        Rate rate[6];
         memset(rate, 0, sizeof rate);
-        int faster[4] = {0, 0, 0, 0};
+        int faster[6] = {0};
         for (int r = -1; r < rounds; r++) {  // round -1 warms up and checks
-            double gflops[4];
-            for (int v = 0; v < 4; v++) {
+            double gflops[6];
+            for (int v = 0; v < 6; v++) {
                 const double start = now();
-                for (int c0 = 0; c0 < batch; c0 += chunk) {
+                // 4, 5: x-stationary tiles of 24 or 48 rows: the tile packed once, every group's
+                // weight panels streamed over it.
+                for (int t = 0; v >= 4 && t < batch; t += stationary_tile[v - 4]) {
+                    const int rows = batch - t < stationary_tile[v - 4] ? batch - t : stationary_tile[v - 4];
+                    pack_x_panels(xpack, x, g.in, t, rows);
+                    for (int q = 0; q < count; q++)
+                        blis_group_panels(&u, wpack + (size_t)q * g.rows * depth, xpack, y, &g, t, t, rows, group_first_column(&g, q),
+                                          group_second_column(&g, q), q);
+                }
+                for (int c0 = 0; v < 4 && c0 < batch; c0 += chunk) {
                     const int c1 = c0 + chunk < batch ? c0 + chunk : batch;
                     if (v >= 2) pack_x_panels(xpack, x, g.in, c0, c1 - c0);
                     for (int q = 0; q < count; q++) {
@@ -307,13 +320,15 @@ static void groups(int rounds, int batch) {
                 }
             }
             if (r < 0) continue;
-            for (int v = 1; v < 4; v++) faster[v] += gflops[v] > gflops[0];
+            for (int v = 1; v < 6; v++) faster[v] += gflops[v] > gflops[0];
         }
         printf("%-30s batch %d, N %3d, K %3d+%3d: LIBXSMM %d-row brgemm %5.1f (%5.1f)  BLIS %dx%d: x per tile and group %5.1f (%5.1f)"
-               "  x per chunk, %d-row tiles %5.1f (%5.1f)  x per chunk, %d-row tiles %5.1f (%5.1f) GFLOP/s; faster than LIBXSMM %d, %d, %d of %d\n",
+               "  x per chunk, %d-row tiles %5.1f (%5.1f)  x per chunk, %d-row tiles %5.1f (%5.1f)"
+               "  x-stationary %d rows %5.1f (%5.1f), %d rows %5.1f (%5.1f) GFLOP/s; faster than LIBXSMM %d, %d, %d, %d, %d of %d\n",
                g.name, batch, g.rows, g.run1, g.run2, h, rate[0].sum / rounds, rate[0].best, u.mr, u.nr, rate[1].sum / rounds,
-               rate[1].best, blis_tile, rate[2].sum / rounds, rate[2].best, chunk, rate[3].sum / rounds, rate[3].best, faster[1],
-               faster[2], faster[3], rounds);
+               rate[1].best, blis_tile, rate[2].sum / rounds, rate[2].best, chunk, rate[3].sum / rounds, rate[3].best,
+               stationary_tile[0], rate[4].sum / rounds, rate[4].best, stationary_tile[1], rate[5].sum / rounds, rate[5].best,
+               faster[1], faster[2], faster[3], faster[4], faster[5], rounds);
         fflush(stdout);
     }
 }
