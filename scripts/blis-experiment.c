@@ -25,7 +25,9 @@
 //           4, 5. x-stationary: a tile of 24 (4) or 48 (5) batch rows packed as in 2, then every
 //              group's weight panels streamed over it (the whole operator's weights, from L3,
 //              once per tile; the tile's panels stay in L1 / L2).
-//           The warm-up round checks variants 1–5 against OpenBLAS's group GEMMs.
+//           6. as 4, on a 6 × 16 micro-kernel in AVX2 intrinsics (`intrinsics_6x16`) instead of
+//              BLIS's: whether the loop order or BLIS's kernel makes the difference.
+//           The warm-up round checks variants 1–6 against OpenBLAS's group GEMMs.
 //
 // Not part of the build: BLIS is not a dependency of the library. To run it:
 //
@@ -217,6 +219,40 @@ static void blis_group_panels(const MicroKernel *u, const float *wpack, const fl
     }
 }
 
+/// A 6 × 16 micro-kernel in AVX2 intrinsics with BLIS's signature (n = 16, cs_c = 1, α = 1
+/// only): twelve accumulators, per depth step two vector loads of the weight panel and six
+/// broadcasts from the x panel, as BLIS's own; for comparison with it in the same loops.
+static void intrinsics_6x16(dim_t m, dim_t n, dim_t k, float *restrict alpha, float *restrict a, float *restrict b,
+                            float *restrict beta, float *restrict c, inc_t rs_c, inc_t cs_c, auxinfo_t *restrict data,
+                            cntx_t *restrict cntx) {
+    (void)n, (void)alpha, (void)cs_c, (void)data, (void)cntx;
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (dim_t p = 0; p < k; p++, a += 6, b += 16) {
+        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+        __m256 ai = _mm256_broadcast_ss(a);
+        c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
+        ai = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
+        ai = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
+    }
+    const __m256 rows[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int i = 0; i < m; i++) {
+        float *row = c + i * rs_c;
+        __m256 r0 = rows[i][0], r1 = rows[i][1];
+        if (*beta != 0) r0 = _mm256_add_ps(r0, _mm256_loadu_ps(row)), r1 = _mm256_add_ps(r1, _mm256_loadu_ps(row + 8));
+        _mm256_storeu_ps(row, r0);
+        _mm256_storeu_ps(row + 8, r1);
+    }
+}
+
 static void groups(int rounds, int batch) {
     cntx_t *context = bli_gks_query_cntx();
     MicroKernel u = {(sgemm_ukr_ft)bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context),
@@ -225,6 +261,7 @@ static void groups(int rounds, int batch) {
     printf("BLIS configuration %s, sgemm micro-kernel %d x %d, prefers rows %d\n", bli_arch_string(bli_arch_query_id()), u.mr,
            u.nr, (int)bli_cntx_l3_nat_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, context));
     const int tile = 64, chunk = 576, blis_tile = 96, stationary_tile[2] = {24, 48};
+    const MicroKernel hand = {intrinsics_6x16, 6, 16, context};
     float *x = random_floats((size_t)batch * 4096), *y = random_floats((size_t)batch * 4096), *w = random_floats(4096 * 4096);
     float *reference = random_floats((size_t)batch * 4096), *wpack = random_floats(4096 * 4096);
     float *apack = random_floats((size_t)(blis_tile + 16) * 1024);
@@ -248,20 +285,23 @@ static void groups(int rounds, int batch) {
         libxsmm_smmfunction_reducebatch_offs reduce =
             libxsmm_smmdispatch_reducebatch_offs(h, tile, g.block, &lda, &ldb, &ldc, &one, &zero, &flags, NULL);
         unsigned long long blocks = depth / g.block, weight_offsets[64], input_offsets[64];
-        Rate rate[6];
+        Rate rate[7];
         memset(rate, 0, sizeof rate);
-        int faster[6] = {0};
+        int faster[7] = {0};
         for (int r = -1; r < rounds; r++) {  // round -1 warms up and checks
-            double gflops[6];
-            for (int v = 0; v < 6; v++) {
+            double gflops[7];
+            for (int v = 0; v < 7; v++) {
                 const double start = now();
                 // 4, 5: x-stationary tiles of 24 or 48 rows: the tile packed once, every group's
                 // weight panels streamed over it.
-                for (int t = 0; v >= 4 && t < batch; t += stationary_tile[v - 4]) {
-                    const int rows = batch - t < stationary_tile[v - 4] ? batch - t : stationary_tile[v - 4];
+                // 6: as 4, on the intrinsics micro-kernel.
+                const int stationary = v >= 4 ? stationary_tile[v == 5] : 0;
+                const MicroKernel *kernel = v == 6 ? &hand : &u;
+                for (int t = 0; v >= 4 && t < batch; t += stationary) {
+                    const int rows = batch - t < stationary ? batch - t : stationary;
                     pack_x_panels(xpack, x, g.in, t, rows);
                     for (int q = 0; q < count; q++)
-                        blis_group_panels(&u, wpack + (size_t)q * g.rows * depth, xpack, y, &g, t, t, rows, group_first_column(&g, q),
+                        blis_group_panels(kernel, wpack + (size_t)q * g.rows * depth, xpack, y, &g, t, t, rows, group_first_column(&g, q),
                                           group_second_column(&g, q), q);
                 }
                 for (int c0 = 0; v < 4 && c0 < batch; c0 += chunk) {
@@ -320,15 +360,16 @@ static void groups(int rounds, int batch) {
                 }
             }
             if (r < 0) continue;
-            for (int v = 1; v < 6; v++) faster[v] += gflops[v] > gflops[0];
+            for (int v = 1; v < 7; v++) faster[v] += gflops[v] > gflops[0];
         }
         printf("%-30s batch %d, N %3d, K %3d+%3d: LIBXSMM %d-row brgemm %5.1f (%5.1f)  BLIS %dx%d: x per tile and group %5.1f (%5.1f)"
                "  x per chunk, %d-row tiles %5.1f (%5.1f)  x per chunk, %d-row tiles %5.1f (%5.1f)"
-               "  x-stationary %d rows %5.1f (%5.1f), %d rows %5.1f (%5.1f) GFLOP/s; faster than LIBXSMM %d, %d, %d, %d, %d of %d\n",
+               "  x-stationary %d rows %5.1f (%5.1f), %d rows %5.1f (%5.1f), intrinsics %5.1f (%5.1f) GFLOP/s;"
+               " faster than LIBXSMM %d, %d, %d, %d, %d, %d of %d\n",
                g.name, batch, g.rows, g.run1, g.run2, h, rate[0].sum / rounds, rate[0].best, u.mr, u.nr, rate[1].sum / rounds,
                rate[1].best, blis_tile, rate[2].sum / rounds, rate[2].best, chunk, rate[3].sum / rounds, rate[3].best,
                stationary_tile[0], rate[4].sum / rounds, rate[4].best, stationary_tile[1], rate[5].sum / rounds, rate[5].best,
-               faster[1], faster[2], faster[3], faster[4], faster[5], rounds);
+               rate[6].sum / rounds, rate[6].best, faster[1], faster[2], faster[3], faster[4], faster[5], faster[6], rounds);
         fflush(stdout);
     }
 }
