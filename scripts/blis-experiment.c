@@ -55,6 +55,12 @@
 void openblas_set_num_threads(int);
 char *openblas_get_corename(void);
 
+static void blis_product(const DenseProduct *d, const float *a, int lda, const float *b, int ldb, float *c) {
+    float one = 1, zero = 0;
+    bli_sgemm(d->trans_a == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE, d->trans_b == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE, d->m,
+              d->n, d->k, &one, (float *)a, lda, 1, (float *)b, ldb, 1, &zero, c, d->n, 1);
+}
+
 static void dense(int rounds) {
     const DenseProduct products[] = {
         {"dense forward 3072 -> 768", 'N', 'T', 1024, 768, 3072},
@@ -66,38 +72,7 @@ static void dense(int rounds) {
         {"dense weight gradient 768 x 3072", 'T', 'N', 768, 3072, 1024},
         {"dense weight gradient 4096 x 1024", 'T', 'N', 4096, 1024, 1024},
     };
-    float *a = random_floats(4096 * 4096), *b = random_floats(4096 * 4096), *c = random_floats(4096 * 4096);
-    float one = 1, zero = 0;
-    for (size_t p = 0; p < sizeof products / sizeof *products; p++) {
-        const DenseProduct d = products[p];
-        // Row-major operands as stored: op(A) is m × k, op(B) k × n, C m × n.
-        const int lda = d.trans_a == 'N' ? d.k : d.m, ldb = d.trans_b == 'N' ? d.n : d.k;
-        const double flops = 2.0 * d.m * d.n * d.k;
-        const int repetitions = (int)(2e9 / flops) + 1;
-        Rate rate[2] = {{0, 0}, {0, 0}};
-        int blis_faster = 0;
-        for (int r = -1; r < rounds; r++) {  // round -1 warms up
-            double g[2];
-            for (int v = 0; v < 2; v++) {
-                const double start = now();
-                for (int i = 0; i < repetitions; i++) {
-                    if (v == 0)
-                        cblas_sgemm(CblasRowMajor, d.trans_a == 'N' ? CblasNoTrans : CblasTrans,
-                                    d.trans_b == 'N' ? CblasNoTrans : CblasTrans, d.m, d.n, d.k, 1, a, lda, b, ldb, 0, c, d.n);
-                    else
-                        bli_sgemm(d.trans_a == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE,
-                                  d.trans_b == 'N' ? BLIS_NO_TRANSPOSE : BLIS_TRANSPOSE, d.m, d.n, d.k, &one, a, lda, 1, b, ldb, 1,
-                                  &zero, c, d.n, 1);
-                }
-                g[v] = flops * repetitions / (now() - start) / 1e9;
-                if (r >= 0) record(&rate[v], g[v]);
-            }
-            if (r >= 0) blis_faster += g[1] > g[0];
-        }
-        printf("%-34s M %4d N %4d K %4d: OpenBLAS %5.1f (%5.1f)  BLIS %5.1f (%5.1f) GFLOP/s; BLIS faster %d of %d\n", d.name,
-               d.m, d.n, d.k, rate[0].sum / rounds, rate[0].best, rate[1].sum / rounds, rate[1].best, blis_faster, rounds);
-        fflush(stdout);
-    }
+    compare_dense(products, sizeof products / sizeof *products, rounds, "BLIS", blis_product);
 }
 
 /// BLIS's sgemm micro-kernel and its register block.

@@ -3,6 +3,7 @@
 #ifndef GEMM_EXPERIMENT_HARNESS_H
 #define GEMM_EXPERIMENT_HARNESS_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -35,6 +36,44 @@ typedef struct {
     char trans_a, trans_b;
     int m, n, k;
 } DenseProduct;
+
+/// OpenBLAS's sgemm for a row-major DenseProduct (the including file declares cblas_sgemm).
+static void openblas_product(const DenseProduct *d, const float *a, int lda, const float *b, int ldb, float *c) {
+    cblas_sgemm(CblasRowMajor, d->trans_a == 'N' ? CblasNoTrans : CblasTrans, d->trans_b == 'N' ? CblasNoTrans : CblasTrans,
+                d->m, d->n, d->k, 1, a, lda, b, ldb, 0, c, d->n);
+}
+
+/// Each product on OpenBLAS and on `other` (the same row-major product, β = 0), alternating,
+/// `rounds` rounds after an untimed warm-up round; prints mean (best) GFLOP/s of both and how
+/// often `other` was faster.
+static void compare_dense(const DenseProduct *products, size_t count, int rounds, const char *other_name,
+                          void (*other)(const DenseProduct *, const float *, int, const float *, int, float *)) {
+    float *a = random_floats(4096 * 4096), *b = random_floats(4096 * 4096), *c = random_floats(4096 * 4096);
+    for (size_t p = 0; p < count; p++) {
+        const DenseProduct *d = &products[p];
+        // Row-major operands as stored: op(A) is m × k, op(B) k × n, C m × n.
+        const int lda = d->trans_a == 'N' ? d->k : d->m, ldb = d->trans_b == 'N' ? d->n : d->k;
+        const double flops = 2.0 * d->m * d->n * d->k;
+        const int repetitions = (int)(2e9 / flops) + 1;
+        Rate rate[2] = {{0, 0}, {0, 0}};
+        int other_faster = 0;
+        for (int r = -1; r < rounds; r++) {  // round -1 warms up (oneDNN generates its kernels on first use)
+            double g[2];
+            for (int v = 0; v < 2; v++) {
+                const double start = now();
+                for (int i = 0; i < repetitions; i++) (v == 0 ? openblas_product : other)(d, a, lda, b, ldb, c);
+                g[v] = flops * repetitions / (now() - start) / 1e9;
+                if (r >= 0) record(&rate[v], g[v]);
+            }
+            if (r >= 0) other_faster += g[1] > g[0];
+        }
+        printf("%-34s M %4d N %4d K %4d: OpenBLAS %5.1f (%5.1f)  %s %5.1f (%5.1f) GFLOP/s; %s faster %d of %d\n", d->name, d->m,
+               d->n, d->k, rate[0].sum / rounds, rate[0].best, other_name, rate[1].sum / rounds, rate[1].best, other_name,
+               other_faster, rounds);
+        fflush(stdout);
+    }
+    free(a), free(b), free(c);
+}
 
 /// A flat block butterfly operator's row groups: rows that share their input columns, which lie
 /// in one or two contiguous runs (`pixelfly-bench mask`).

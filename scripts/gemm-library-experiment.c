@@ -31,6 +31,10 @@
 
 #include "gemm-experiment-harness.h"
 
+static void onednn_product(const DenseProduct *d, const float *a, int lda, const float *b, int ldb, float *c) {
+    dnnl_sgemm(d->trans_a, d->trans_b, d->m, d->n, d->k, 1, a, lda, b, ldb, 0, c, d->n);
+}
+
 static void dense(int rounds) {
     const DenseProduct products[] = {
         {"dense forward 3072 -> 768", 'N', 'T', 1024, 768, 3072},
@@ -42,35 +46,7 @@ static void dense(int rounds) {
         {"h = x.V^T, K = 1024, r = 64", 'N', 'T', 1024, 64, 1024},
         {"dV = dh^T.x, 64 x 3072", 'T', 'N', 64, 3072, 1024},
     };
-    float *a = random_floats(4096 * 4096), *b = random_floats(4096 * 4096), *c = random_floats(4096 * 4096);
-    for (size_t p = 0; p < sizeof products / sizeof *products; p++) {
-        const DenseProduct d = products[p];
-        const int lda = d.trans_a == 'N' ? d.k : d.m, ldb = d.trans_b == 'N' ? d.n : d.k;
-        const double flops = 2.0 * d.m * d.n * d.k;
-        const int repetitions = (int)(2e9 / flops) + 1;
-        Rate rate[2] = {{0, 0}, {0, 0}};
-        int onednn_faster = 0;
-        for (int r = -1; r < rounds; r++) {  // round -1 warms up
-            double g[2];
-            for (int v = 0; v < 2; v++) {
-                const double start = now();
-                for (int i = 0; i < repetitions; i++) {
-                    if (v == 0)
-                        cblas_sgemm(CblasRowMajor, d.trans_a == 'N' ? CblasNoTrans : CblasTrans,
-                                    d.trans_b == 'N' ? CblasNoTrans : CblasTrans, d.m, d.n, d.k, 1, a, lda, b, ldb, 0, c, d.n);
-                    else
-                        dnnl_sgemm(d.trans_a, d.trans_b, d.m, d.n, d.k, 1, a, lda, b, ldb, 0, c, d.n);
-                }
-                g[v] = flops * repetitions / (now() - start) / 1e9;
-                if (r >= 0) record(&rate[v], g[v]);
-            }
-            if (r >= 0) onednn_faster += g[1] > g[0];
-        }
-        printf("%-34s M %4d N %4d K %4d: OpenBLAS %5.1f (%5.1f)  oneDNN %5.1f (%5.1f) GFLOP/s; oneDNN faster %d of %d\n",
-               d.name, d.m, d.n, d.k, rate[0].sum / rounds, rate[0].best, rate[1].sum / rounds, rate[1].best,
-               onednn_faster, rounds);
-        fflush(stdout);
-    }
+    compare_dense(products, sizeof products / sizeof *products, rounds, "oneDNN", onednn_product);
 }
 
 static void groups(int rounds, int batch) {
