@@ -82,53 +82,39 @@ typedef struct {
     cntx_t *context;
 } MicroKernel;
 
-/// The group's input column of depth index p (the two runs laid end to end).
-static inline int group_column(int p, int run1, int column1, int column2) { return p < run1 ? column1 + p : column2 + p - run1; }
-
-/// Packs rows [first, first + count) of x, the group's columns [k0, k0 + kc), into MR-row panels:
-/// panel i holds a[p * MR + ii] = x[first + i·MR + ii][column(k0 + p)], zero past the last row.
-static void pack_x(float *restrict a, const float *restrict x, int in, int first, int count, int k0, int kc, int run1,
-                   int column1, int column2, int mr) {
+/// Packs rows [first, first + count) of x, the group's `depth` columns (its two runs laid end to
+/// end, from `column1` and `column2`), into MR-row panels: panel i holds
+/// a[p · MR + ii] = x[first + i·MR + ii][column(p)], zero past the last row.
+static void pack_x(float *restrict a, const float *restrict x, const GroupShape *g, int first, int count, int column1,
+                   int column2, int mr) {
+    const int depth = g->run1 + g->run2;
     for (int i = 0; i < count; i += mr) {
-        float *panel = a + (size_t)i * kc;
+        float *panel = a + (size_t)i * depth;
         for (int ii = 0; ii < mr; ii++) {
-            if (i + ii >= count) {
-                for (int p = 0; p < kc; p++) panel[p * mr + ii] = 0;
-                continue;
-            }
-            const float *row = x + (size_t)(first + i + ii) * in;
-            // The chunk's columns in at most two contiguous pieces.
-            int p = 0;
-            while (p < kc) {
-                const int column = group_column(k0 + p, run1, column1, column2);
-                const int rest = kc - p, piece = k0 + p < run1 && run1 - (k0 + p) < rest ? run1 - (k0 + p) : rest;
-                for (int q = 0; q < piece; q++) panel[(p + q) * mr + ii] = row[column + q];
-                p += piece;
-            }
+            const float *row = i + ii < count ? x + (size_t)(first + i + ii) * g->in : NULL;
+            for (int p = 0; p < depth; p++)
+                panel[p * mr + ii] = row ? row[p < g->run1 ? column1 + p : column2 + p - g->run1] : 0.0f;
         }
     }
 }
 
 /// y[tile rows, group rows] = x[tile rows, group columns] · Wᵀ with BLIS's micro-kernel: weights
-/// packed k × NR per NR rows of the group (`wpack`), x packed per tile and depth chunk.
+/// packed k × NR per NR rows of the group (`wpack`), x packed per tile (`pack_x`).
 static void blis_group_tile(const MicroKernel *u, const float *wpack, float *apack, const float *x, float *y, const GroupShape *g,
-                            int first, int count, int column1, int column2, int q, int kc_max) {
+                            int first, int count, int column1, int column2, int q) {
     const int depth = g->run1 + g->run2;
     float one = 1, zero = 0;
     auxinfo_t aux;
     memset(&aux, 0, sizeof aux);
-    for (int k0 = 0; k0 < depth; k0 += kc_max) {
-        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
-        pack_x(apack, x, g->in, first, count, k0, kc, g->run1, column1, column2, u->mr);
-        for (int j = 0; j < g->rows; j += u->nr) {
-            const float *b = wpack + (size_t)j * depth + (size_t)k0 * u->nr;
-            for (int i = 0; i < count; i += u->mr) {
-                const float *a = apack + (size_t)i * kc;
-                const int m = count - i < u->mr ? count - i : u->mr;
-                float *c = y + (size_t)(first + i) * g->out + q * g->rows + j;
-                bli_auxinfo_set_next_ab((void *)(a + (size_t)u->mr * kc), (void *)b, &aux);
-                u->kernel(m, u->nr, kc, &one, (float *)a, (float *)b, k0 == 0 ? &zero : &one, c, g->out, 1, &aux, u->context);
-            }
+    pack_x(apack, x, g, first, count, column1, column2, u->mr);
+    for (int j = 0; j < g->rows; j += u->nr) {
+        const float *b = wpack + (size_t)j * depth;
+        for (int i = 0; i < count; i += u->mr) {
+            const float *a = apack + (size_t)i * depth;
+            const int m = count - i < u->mr ? count - i : u->mr;
+            float *c = y + (size_t)(first + i) * g->out + q * g->rows + j;
+            bli_auxinfo_set_next_ab((void *)(a + (size_t)u->mr * depth), (void *)b, &aux);
+            u->kernel(m, u->nr, depth, &one, (float *)a, (float *)b, &zero, c, g->out, 1, &aux, u->context);
         }
     }
 }
@@ -239,7 +225,7 @@ static void groups(int rounds, int batch) {
     const MicroKernel hand = {intrinsics_6x16, 6, 16, context};
     float *x = random_floats((size_t)batch * 4096), *y = random_floats((size_t)batch * 4096), *w = random_floats(4096 * 4096);
     float *reference = random_floats((size_t)batch * 4096), *wpack = random_floats(4096 * 4096);
-    float *apack = random_floats((size_t)(blis_tile + 16) * 1024);
+    float *apack = random_floats((size_t)(blis_tile + 6) * 576);  // a tile of x over the deepest group
     float *xpack = random_floats((size_t)(chunk / 6 + 1) * panel_floats(4096));
     const float one = 1, zero = 0;
     const int flags = LIBXSMM_GEMM_FLAGS('N', 'N');
@@ -288,7 +274,7 @@ static void groups(int rounds, int batch) {
                         if (v == 1) {
                             for (int t = c0; t < c1; t += blis_tile)
                                 blis_group_tile(&u, wpack + (size_t)q * g.rows * depth, apack, x, y, &g, t,
-                                                c1 - t < blis_tile ? c1 - t : blis_tile, column1, column2, q, depth);
+                                                c1 - t < blis_tile ? c1 - t : blis_tile, column1, column2, q);
                             continue;
                         }
                         if (v >= 2) {

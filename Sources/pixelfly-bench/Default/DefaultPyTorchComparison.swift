@@ -22,20 +22,21 @@ struct DefaultPyTorchComparison: Encodable {
     var libraryDenseSpeedup: Double?
     var libraryPixelflySpeedup: Double?
 
-    /// The first PyTorch run: nil and the reason when PyTorch cannot be timed here.
-    static func measureBefore(_ options: DefaultTrainingOptions, threads: Int) -> (step: PyTorchStep?, skipped: String?) {
-        if let reason = PyTorchStep.unavailability() { return (nil, reason) }
-        do {
-            return (try PyTorchStep.measure(modelArguments: options.pytorchArguments, threads: threads, timedSteps: timedSteps), nil)
-        } catch {
-            return (nil, "\(error)")
-        }
+    /// The first PyTorch run, or why PyTorch cannot be timed here.
+    static func measureBefore(_ options: DefaultTrainingOptions, threads: Int) -> Result<PyTorchStep, PyTorchStep.Unavailable> {
+        if let reason = PyTorchStep.unavailability() { return .failure(.init(description: reason)) }
+        return Result { try PyTorchStep.measure(modelArguments: options.pytorchArguments, threads: threads, timedSteps: timedSteps) }
+            .mapError { $0 as? PyTorchStep.Unavailable ?? .init(description: "\($0)") }
     }
 
     /// The second PyTorch run (when the first one ran) and the ratios against `training`.
-    static func complete(_ first: (step: PyTorchStep?, skipped: String?), options: DefaultTrainingOptions, threads: Int,
+    static func complete(_ first: Result<PyTorchStep, PyTorchStep.Unavailable>, options: DefaultTrainingOptions, threads: Int,
                          training: DefaultTrainingSection) -> DefaultPyTorchComparison {
-        guard let before = first.step else { return DefaultPyTorchComparison(skipped: first.skipped ?? "not run") }
+        let before: PyTorchStep
+        switch first {
+        case .success(let step): before = step
+        case .failure(let reason): return DefaultPyTorchComparison(skipped: reason.description)
+        }
         let libraryParameters = training.dense.result.parameterCount
         guard before.parameters == libraryParameters else {
             return DefaultPyTorchComparison(
