@@ -20,7 +20,8 @@
 // LowRank:      low-rank factors and layers, truncated-SVD projections.
 // Butterfly:    butterfly factors and transforms, flat block butterfly masks, block-sparse
 //               kernels (LIBXSMM through CLibXSMM, OpenBLAS fallback), the Pixelfly linear layer.
-// CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums, AdamW) in C with AVX2+FMA
+// CVectorKernels: element-wise Float kernels (GELU, LayerNorm, column sums, AdamW) and the 24-row
+//               block-sparse strip kernel (`pixelfly_strip24_f32`) in C with AVX2+FMA
 //               (GELU, LayerNorm and AdamW also AVX-512F) bodies chosen at run time, and the spin-wait hint (Swift code is built for baseline x86-64;
 //               the package passes no unsafe flags).
 // PixelflyModels: blocks (MLP, attention, norms), ViT / Mixer / GPT, GPT decoding with a

@@ -1,6 +1,9 @@
 /// The instruction-set extensions of this CPU that matter for BLAS kernel choice.
 public struct CPUFeatures: Sendable, Equatable {
     public var modelName: String
+    /// `vendor_id`, `cpu family`, `model` and `stepping` of /proc/cpuinfo: a virtual machine may
+    /// show a model name such as "AMD EPYC" for several generations, these tell them apart.
+    public var signature: CPUSignature?
     public var logicalCores: Int
     /// Distinct (physical id, core id) pairs: fewer than `logicalCores` when hardware threads
     /// share a core (Hyper-Threading, SMT), so that two compute threads may be one core's two
@@ -8,8 +11,10 @@ public struct CPUFeatures: Sendable, Equatable {
     public var physicalCores: Int?
     public var flags: Set<String>
 
-    public init(modelName: String, logicalCores: Int, physicalCores: Int? = nil, flags: Set<String>) {
+    public init(modelName: String, signature: CPUSignature? = nil, logicalCores: Int, physicalCores: Int? = nil,
+                flags: Set<String>) {
         self.modelName = modelName
+        self.signature = signature
         self.logicalCores = logicalCores
         self.physicalCores = physicalCores
         self.flags = flags
@@ -22,6 +27,13 @@ public struct CPUFeatures: Sendable, Equatable {
         return logical + " on \(physicalCores) physical core\(physicalCores == 1 ? "" : "s")"
     }
 
+    /// "AMD EPYC (family 23 model 49 stepping 0, Zen 2)": the model name and, when known, the
+    /// signature and the microarchitecture it belongs to.
+    public var identity: String {
+        guard let signature else { return modelName }
+        return "\(modelName) (\(signature))"
+    }
+
     /// AVX-512 Foundation plus the BW/VL/DQ/CD subsets that OpenBLAS's SkylakeX kernels use.
     public var hasAVX512: Bool {
         ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
@@ -29,10 +41,12 @@ public struct CPUFeatures: Sendable, Equatable {
 
     public var hasAVX2: Bool { flags.contains("avx2") && flags.contains("fma") }
 
-    /// Parses the text of `/proc/cpuinfo` (the first processor's `model name` and `flags`; the
-    /// cores from every processor's `physical id` and `core id`, when each processor has both).
+    /// Parses the text of `/proc/cpuinfo` (the first processor's `model name`, signature and
+    /// `flags`; the cores from every processor's `physical id` and `core id`, when each processor
+    /// has both).
     public static func parse(cpuinfo text: String) -> CPUFeatures {
         var model = "unknown"
+        var vendor: String?, family: Int?, modelNumber: Int?, stepping: Int?
         var flags = Set<String>()
         var processors = 0
         var cores = Set<String>(), coreIDs = 0
@@ -45,6 +59,10 @@ public struct CPUFeatures: Sendable, Equatable {
             switch key {
             case "processor": processors += 1; physicalID = ""
             case "model name" where model == "unknown": model = value
+            case "vendor_id" where vendor == nil: vendor = value
+            case "cpu family" where family == nil: family = Int(value)
+            case "model" where modelNumber == nil: modelNumber = Int(value)
+            case "stepping" where stepping == nil: stepping = Int(value)
             case "flags" where flags.isEmpty: flags = Set(value.split(separator: " ").map(String.init))
             case "physical id": physicalID = value
             case "core id": coreIDs += 1; cores.insert(physicalID + "/" + value)
@@ -52,7 +70,11 @@ public struct CPUFeatures: Sendable, Equatable {
             }
         }
         let physical = coreIDs == processors && processors > 0 ? cores.count : nil
-        return CPUFeatures(modelName: model, logicalCores: max(processors, 1), physicalCores: physical, flags: flags)
+        let signature = family.flatMap { family in
+            modelNumber.map { CPUSignature(vendor: vendor ?? "unknown", family: family, model: $0, stepping: stepping) }
+        }
+        return CPUFeatures(modelName: model, signature: signature, logicalCores: max(processors, 1),
+                           physicalCores: physical, flags: flags)
     }
 
     /// This machine's features, read from `/proc/cpuinfo` (empty flags if it cannot be read).

@@ -3,6 +3,7 @@
 import Glibc
 #endif
 import PixelflyCore
+import CVectorKernels
 import Testing
 
 /// Block-sparse products against a naive Double product with the dense masked weight.
@@ -247,16 +248,23 @@ struct BlockSparseTests {
     /// weight-gradient chunk, at 1 and 2 threads, strips of several heights (b = 48 as in the
     /// default Mixer), both orientations (3 and 12 column tiles share each transposed dy block of
     /// the weight gradient), the LIBXSMM result against
-    /// the OpenBLAS one (itself checked against the Double reference).
+    /// the OpenBLAS one (itself checked against the Double reference). Under AVX2 the 768 × 3072
+    /// operator's strips are 24 rows high: they run on LIBXSMM and on the hand-written
+    /// `pixelfly_strip24_f32` (`BlockSparseBackend.handWrittenStrip24`), both checked.
     @Test(arguments: [1, 2], [(768, 3072), (3072, 768)])
     func libxsmmMatchesOpenBLASAtMixerShapes(threads: Int, shape: (input: Int, output: Int)) throws {
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
         try TestThreadCount.set(threads)
+        for handWritten in [false, true] { try checkMixerShape(shape, handWritten: handWritten) }
+    }
+
+    private func checkMixerShape(_ shape: (input: Int, output: Int), handWritten: Bool) throws {
         var rng = SeededRandom(seed: 90)
         let mask = try FlatButterflyMask(outputFeatures: shape.output, inputFeatures: shape.input,
                                          configuration: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 48))
         let fast = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         fast.backend = .libxsmm
+        fast.handWrittenStrips = handWritten
         fast.stripGroupBytes = 256 << 10   // several strip groups (the pack is 1.7 MB), whatever this CPU's L2
         let fallback = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
         try fallback.assignProjection(of: fast.denseWeight())
@@ -266,6 +274,9 @@ struct BlockSparseTests {
         let x = Matrix<Float>(rows: batch, cols: shape.input, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let dy = Matrix<Float>(rows: batch, cols: shape.output, initializer: .uniform(low: -1, high: 1), rng: &rng)
         #expect(fast.xsmmStripGroupCounts(batch: batch).map { $0.forward > 1 && $0.inputGradient > 1 } == true)
+        let twentyFourRowStrips = BlockSparseBackend.libxsmmStripSplits(blockSize: 48).contains(24)
+        #expect(fast.xsmmRunsHandWrittenStrips(batch: batch)
+                == (handWritten && twentyFourRowStrips && pixelfly_vector_kernels_use_avx2() != 0))
         var results: [(y: Matrix<Float>, dx: Matrix<Float>, dW: Matrix<Float>, db: Matrix<Float>)] = []
         for layer in [fast, fallback] {
             var y = Matrix<Float>(rows: 0, cols: 0), dx = Matrix<Float>(rows: 0, cols: 0)

@@ -35,6 +35,31 @@ struct KernelSelectionTests {
         #expect(cpu.hasAVX512 && cpu.hasAVX2)
     }
 
+    /// A cloud guest's model name ("AMD EPYC") hides the generation; the signature names it, and
+    /// a signature outside the table is printed as numbers only.
+    @Test func namesTheMicroarchitectureFromTheSignature() {
+        func cpu(_ vendor: String, family: Int, model: Int, stepping: Int) -> CPUFeatures {
+            CPUFeatures.parse(cpuinfo: """
+                processor\t: 0
+                vendor_id\t: \(vendor)
+                cpu family\t: \(family)
+                model\t\t: \(model)
+                model name\t: AMD EPYC
+                stepping\t: \(stepping)
+                flags\t\t: avx2 fma
+                """)
+        }
+        #expect(cpu("AuthenticAMD", family: 23, model: 49, stepping: 0).identity == "AMD EPYC (family 23 model 49 stepping 0, Zen 2)")
+        #expect(cpu("AuthenticAMD", family: 25, model: 1, stepping: 1).signature?.microarchitecture == "Zen 3")
+        #expect(cpu("AuthenticAMD", family: 25, model: 17, stepping: 1).signature?.microarchitecture == "Zen 4")
+        #expect(cpu("GenuineIntel", family: 6, model: 85, stepping: 4).signature?.microarchitecture == "Skylake-SP")
+        #expect(cpu("GenuineIntel", family: 6, model: 85, stepping: 7).signature?.microarchitecture == "Cascade Lake")
+        #expect(cpu("GenuineIntel", family: 6, model: 85, stepping: 11).signature?.microarchitecture == "Cooper Lake")
+        #expect(cpu("GenuineIntel", family: 6, model: 143, stepping: 8).signature?.microarchitecture == "Sapphire Rapids")
+        #expect(cpu("GenuineIntel", family: 6, model: 42, stepping: 7).identity == "AMD EPYC (family 6 model 42 stepping 7)")
+        #expect(CPUFeatures.parse(cpuinfo: "model name\t: Xeon\n").identity == "Xeon", "no signature: the model name alone")
+    }
+
     /// Hardware threads of one core (a 2-vCPU cloud machine with Hyper-Threading) read as one
     /// physical core; cores with the same core id on different sockets stay distinct.
     @Test func countsPhysicalCoresFromCoreIDs() {

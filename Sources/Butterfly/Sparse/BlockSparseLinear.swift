@@ -50,6 +50,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     var packsWeightGradientInput: Bool {
         didSet { kernels = nil }
     }
+    /// Whether 24-row Float strips run the hand-written AVX2 kernel instead of LIBXSMM's (default
+    /// `BlockSparseBackend.handWrittenStrip24`). Tests set it to run both kernels on every CPU
+    /// that has AVX2.
+    var handWrittenStrips = BlockSparseBackend.handWrittenStrip24 {
+        didSet { kernels = nil }
+    }
     private let forwardPack = AlignedPack<Scalar>()
     private let backwardPack = AlignedPack<Scalar>()
     /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
@@ -168,7 +174,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 y.withUnsafeMutableBufferPointer { output in
                     withOptionalPointer(bias) { biasPointer in
                         withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
-                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels,
+                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
+                                                        groups: kernels.forwardGroups, set: kernels,
                                                         pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
                                                         bias: biasPointer, lowRank: term, epilogue: epilogue)
                         }
@@ -230,7 +237,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                     withOptionalPointer(width > rank ? nil : b) { biasPointer in
                         withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                             producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
-                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, groups: kernels.forwardGroups, set: kernels,
+                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
+                                                        groups: kernels.forwardGroups, set: kernels,
                                                         pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
                                                         bias: biasPointer, lowRank: term, epilogue: epilogue)
                         }
@@ -424,7 +432,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
            kernels.foldsBias == foldsBias { return kernels }
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
                                 batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias,
-                                stripGroupBytes: stripGroupBytes, packsInput: packsWeightGradientInput, scalar: Scalar.self)
+                                stripGroupBytes: stripGroupBytes, packsInput: packsWeightGradientInput,
+                                handWrittenStrips: handWrittenStrips, scalar: Scalar.self)
         if let set = kernels {
             set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                                                      weightGradient: weightGradientPlan, set: set)
@@ -436,6 +445,14 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// (`XSMMKernelSet.packsInput`); nil on the OpenBLAS backend. For tests.
     func xsmmKernelsPackInput(batch: Int) -> Bool? {
         xsmmKernels(batch: batch, rank: 0, foldsBias: false)?.packsInput
+    }
+
+    /// Whether some LIBXSMM-path strips at `batch` rows run the hand-written 24-row kernel
+    /// (`XSMMKernelSet.forwardHandWritten`); nil on the OpenBLAS backend. For tests.
+    func xsmmRunsHandWrittenStrips(batch: Int) -> Bool? {
+        xsmmKernels(batch: batch, rank: 0, foldsBias: false).map {
+            $0.forwardHandWritten.contains(true) || $0.inputGradientHandWritten.contains(true)
+        }
     }
 
     /// The number of strip groups of the LIBXSMM forward and input gradient at `batch` rows with
@@ -532,7 +549,8 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                 }
                 if vGradient == nil { weightGradient() }
                 dx.withUnsafeMutableBufferPointer { inputGradient in
-                    BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient, groups: kernels.inputGradientGroups,
+                    BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
+                                                handWritten: kernels.inputGradientHandWritten, groups: kernels.inputGradientGroups,
                                                 set: kernels, pack: backwardPack.pointer, input: outputGradient.baseAddress!,
                                                 output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                 }

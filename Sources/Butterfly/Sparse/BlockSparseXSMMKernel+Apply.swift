@@ -9,7 +9,9 @@ extension BlockSparseXSMMKernel {
     /// out = in·Opᵀ (+ the low-rank term) (+ bias), where Op is `plan`'s operator, `in` is
     /// (batch, plan.cols), `out` (batch, plan.rows) and `bias` (plan.rows) or nil. The bias is
     /// added over each unit's tile rows of its strip group's columns once their products are
-    /// done (`StripPass.addBias`), on output still in L2. `kernels[h][tile]`.
+    /// done (`StripPass.addBias`), on output still in L2. `kernels[h][tile]`; the strips of a
+    /// height index h with `handWritten[h]` (and their low-rank term) run `pixelfly_strip24_f32`
+    /// instead (`XSMMKernelSet.forwardHandWritten`).
     ///
     /// Three steps, each split over the threads in contiguous ranges of batch tiles: the
     /// low-rank producer for every tile; the strips; then, if the plan has rows no strip covers,
@@ -23,14 +25,15 @@ extension BlockSparseXSMMKernel {
     /// tile rows of the group's output columns once its strips are done (contiguous pieces of
     /// several KB, just written; whole rows when a chunk has one tile).
     static func apply<S: TensorScalar>(
-        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], groups: [Range<Int>], set: XSMMKernelSet, pack: UnsafePointer<S>,
+        _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], handWritten: [Bool], groups: [Range<Int>], set: XSMMKernelSet,
+        pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
         lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil
     ) {
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / set.tile)
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
-                let pass = StripPass(plan: plan, kernels: kernels, set: set, pack: pack, input: input, output: output, bias: bias,
+                let pass = StripPass(plan: plan, kernels: kernels, handWritten: handWritten, set: set, pack: pack, input: input, output: output, bias: bias,
                                      lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
                 let split = RangeSplit(set.tileCount, threads: set.threads)
                 if lowRank?.producer != nil {
@@ -99,6 +102,7 @@ extension BlockSparseXSMMKernel {
     private struct StripPass<S: TensorScalar> {
         let plan: BlockStripPlan
         let kernels: [[UnsafeRawPointer?]]
+        let handWritten: [Bool]
         let set: XSMMKernelSet
         let pack: UnsafePointer<S>
         let input: UnsafePointer<S>
@@ -130,12 +134,33 @@ extension BlockSparseXSMMKernel {
             for s in strips {
                 let strip = plan.strips[s]
                 let c = output + start * plan.rows + strip.row
+                if handWritten[strip.heightIndex] {
+                    runHandWritten(strip, start: start, output: c)
+                    continue
+                }
                 pixelfly_xsmm_brgemm_offs_run(set.isDouble, kernels[strip.heightIndex][tail(t)]!, pack, input + start * plan.cols,
                                               c, UInt64(strip.count), weightOffsets! + strip.start, inputOffsets! + strip.start)
                 if let lowRank {
                     pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail(t)]!,
                                            lowRank.factor + strip.row * lowRank.rank, lowRank.activations + start * lowRank.rank, c)
                 }
+            }
+        }
+
+        /// `runStrips` for one strip on `pixelfly_strip24_f32` (Float only, as `handWritten` is):
+        /// the same operands and leading dimensions as the LIBXSMM kernels it replaces.
+        private func runHandWritten(_ strip: BlockStripPlan.Strip, start: Int, output c: UnsafeMutablePointer<S>) {
+            let rows = Int32(min(set.tile, set.batch - start))
+            let float = { (p: UnsafePointer<S>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            let out = UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self)
+            let ran = pixelfly_strip24_f32(float(pack), float(input + start * plan.cols), out, rows, Int32(plan.blockSize),
+                                           Int32(plan.cols), Int32(plan.rows), UInt64(strip.count),
+                                           weightOffsets! + strip.start, inputOffsets! + strip.start, 0)
+            precondition(ran == 1, "pixelfly_strip24_f32 needs AVX2+FMA; XSMMKernelSet selects it only where they are")
+            if let lowRank {
+                _ = pixelfly_strip24_f32(float(lowRank.factor + strip.row * lowRank.rank),
+                                         float(UnsafePointer(lowRank.activations + start * lowRank.rank)), out, rows,
+                                         Int32(lowRank.rank), Int32(lowRank.rank), Int32(plan.rows), 1, nil, nil, 1)
             }
         }
 

@@ -1,4 +1,5 @@
 import CLibXSMM
+import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -113,6 +114,11 @@ final class XSMMKernelSet {
     /// [height index][full tile, last tile]; β = 0.
     let forward: [[UnsafeRawPointer?]]
     let inputGradient: [[UnsafeRawPointer?]]
+    /// Per height index of the forward and input-gradient plans: whether those strips, and their
+    /// low-rank term, run the hand-written `pixelfly_strip24_f32` instead of LIBXSMM
+    /// (`BlockSparseBackend.handWrittenStrip24`: 24-row Float strips under AVX2).
+    let forwardHandWritten: [Bool]
+    let inputGradientHandWritten: [Bool]
     /// Strip groups of the forward and input-gradient plans (`BlockStripPlan.stripGroups`).
     let forwardGroups: [Range<Int>]
     let inputGradientGroups: [Range<Int>]
@@ -156,7 +162,7 @@ final class XSMMKernelSet {
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
-                           stripGroupBytes: Int, packsInput: Bool, scalar: S.Type) {
+                           stripGroupBytes: Int, packsInput: Bool, handWrittenStrips: Bool, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
@@ -186,6 +192,12 @@ final class XSMMKernelSet {
                     ok = ok && kernel != nil
                     return kernel
                 }
+            }
+        }
+        func handWritten(_ plan: BlockStripPlan) -> [Bool] {
+            plan.heights.map {
+                handWrittenStrips && S.self == Float.self && $0 == BlockSparseBackend.handWrittenStripHeight
+                    && pixelfly_vector_kernels_use_avx2() != 0
             }
         }
         let forward = stripKernels(forwardPlan)
@@ -220,6 +232,8 @@ final class XSMMKernelSet {
         self.isDouble = isDouble
         self.forward = forward
         self.inputGradient = inputGradient
+        forwardHandWritten = handWritten(forwardPlan)
+        inputGradientHandWritten = handWritten(gradientPlan)
         self.weightGradient = weightGradient
         self.rank = rank
         self.foldsBias = foldsBias && rank > 0

@@ -116,4 +116,20 @@ void pixelfly_adamw_f32_body(int body, float *theta, const float *g, float *m, f
 enum { PIXELFLY_FMA_CHAINS = 12 };
 int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float multiplier, float addend, float *out);
 
+/// The batch-reduce product of a 24-row strip of a block-sparse operator, AVX2+FMA, column-major
+/// as LIBXSMM's kernels: C (24 × n, ldc) = β·C + Σ_{i < count} A_i (24 × k, lda 24) · B_i
+/// (k × n, ldb), where A_i starts `a_offsets[i]` bytes after a and B_i `b_offsets[i]` bytes
+/// after b (NULL offsets: every product at offset 0, for count = 1), β = 1 when `accumulate`
+/// is non-zero, else 0. Returns 1, or 0 without touching C on a CPU without AVX2+FMA.
+///
+/// Why not LIBXSMM: its AVX2 code for m = 24 keeps 3 × 3 = 9 accumulators (3 vectors of rows ×
+/// 3 columns of C), enough for two FMA pipes of 4 cycles' latency (Zen 3, Intel since Skylake)
+/// but not for 5 cycles (Zen 2: 10 FMAs must be in flight). This kernel steps over 4 columns,
+/// 12 accumulators (+ 3 rows of A and a broadcast = 16 registers). On an AMD EPYC Zen 2, one
+/// thread, batch 1024, the 768 × 3072 operator's strips ran at 97.0 GFLOP/s against LIBXSMM's
+/// 80.5 (`scripts/strip-kernel-experiment.c`; notebooks-md/kernel-families.md, "Twenty-second
+/// pass").
+int pixelfly_strip24_f32(const float *a, const float *b, float *c, int n, int k, int ldb, int ldc, unsigned long long count,
+                         const unsigned long long *a_offsets, const unsigned long long *b_offsets, int accumulate);
+
 #endif

@@ -31,7 +31,7 @@ struct DefaultReport: Encodable {
         # pixelfly-bench default job
 
         `\(command)` — \(environment.date), commit \(environment.gitCommit), \(environment.buildConfiguration) build.
-        CPU \(environment.cpuModel) (\(environment.cores)); OpenBLAS core \(environment.openBLASCore),
+        CPU \(environment.cpu), \(environment.cores); OpenBLAS core \(environment.openBLASCore),
         \(environment.computeThreads) compute threads × \(environment.openBLASThreadsPerCall) OpenBLAS thread per call (`OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"));
         load average at start \(environment.hostLoadAverage). Total \(format(totalSeconds, 0)) s.
 

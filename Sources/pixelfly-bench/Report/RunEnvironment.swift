@@ -5,6 +5,9 @@ import PixelflyCore
 /// Where a figure was measured: printed as a header and stored in every JSON result.
 struct RunEnvironment: Codable, Sendable {
     var cpuModel: String
+    /// Family, model, stepping and microarchitecture ("family 23 model 49 stepping 0, Zen 2");
+    /// nil in results written before it was recorded.
+    var cpuSignature: String?
     var logicalCores: Int
     /// nil when /proc/cpuinfo gives no core ids (and in results written before it was recorded).
     var physicalCores: Int?
@@ -37,7 +40,7 @@ struct RunEnvironment: Codable, Sendable {
         let build = "release"
         #endif
         return RunEnvironment(
-            cpuModel: cpu.modelName, logicalCores: cpu.logicalCores, physicalCores: cpu.physicalCores,
+            cpuModel: cpu.modelName, cpuSignature: cpu.signature?.description, logicalCores: cpu.logicalCores, physicalCores: cpu.physicalCores,
             openBLASCore: OpenBLASRuntime.coreName, computeThreads: ComputeThreads.count,
             openBLASThreadsPerCall: OpenBLASRuntime.threads,
             openBLASCoreTypeVariable: OpenBLASRuntime.coreTypeOverride,
@@ -50,6 +53,11 @@ struct RunEnvironment: Codable, Sendable {
             hostLoadAverage: loadAverage(), fmaPeak: .current)
     }
 
+    /// "AMD EPYC (family 23 model 49 stepping 0, Zen 2)", or the model name alone.
+    var cpu: String {
+        cpuSignature.map { "\(cpuModel) (\($0))" } ?? cpuModel
+    }
+
     /// "2 logical cores on 1 physical core" (two compute threads then share one core), or
     /// "2 logical cores" when the topology is unknown.
     var cores: String {
@@ -58,12 +66,12 @@ struct RunEnvironment: Codable, Sendable {
 
     /// CPU, OpenBLAS kernel family and LIBXSMM target in one phrase, for verdict lines.
     var machine: String {
-        "\(cpuModel), OpenBLAS \(openBLASCore), LIBXSMM \(libxsmmTarget ?? "unknown")"
+        "\(cpu), OpenBLAS \(openBLASCore), LIBXSMM \(libxsmmTarget ?? "unknown")"
     }
 
     var header: String {
         """
-        CPU: \(cpuModel), \(cores); \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
+        CPU: \(cpu), \(cores); \(buildConfiguration) build; \(swiftCompiler); commit \(gitCommit)
         \(OpenBLASRuntime.summary)
         OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
         \(blockSparseKernels ?? "block-sparse kernel: not recorded")

@@ -53,7 +53,7 @@ struct ReproduceReport: Encodable {
         # pixelfly-bench reproduce\(plan.quick ? " (--quick: shortened training, not the full run)" : "")
 
         `\(command)` — \(environment.date), commit \(environment.gitCommit), \(environment.buildConfiguration) build.
-        CPU \(environment.cpuModel) (\(environment.cores)); OpenBLAS kernel family \(environment.openBLASCore)
+        CPU \(environment.cpu), \(environment.cores); OpenBLAS kernel family \(environment.openBLASCore)
         (`openblas_get_corename`; `OPENBLAS_CORETYPE` \(environment.openBLASCoreTypeVariable ?? "unset"); build: \(environment.openBLASConfiguration)),
         \(threads) compute threads × \(environment.openBLASThreadsPerCall) OpenBLAS thread per call;
         load average at start \(environment.hostLoadAverage), at the end \(finalLoadAverage). Total \(format(totalSeconds, 0)) s
