@@ -423,15 +423,15 @@ struct BlockSparseTests {
     /// a multiple of 4 KB apart — Float at 1024 features, Double at 512 — or the L1 data cache is
     /// 32 KB) or in place; both paths, forced, on every CPU: dW, db and a Pixelfly term's dV each
     /// against the Double reference, with a short last chunk, b = 32 (narrower than the tiles'
-    /// 64 rows) and both thread counts (the copy's rows split between them).
+    /// 64 rows) and b = 48, and both thread counts (the copy's rows split between them).
     @Test(arguments: [1, 2])
     func weightGradientWithPackedAndInPlaceInput(threads: Int) throws {
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
         try TestThreadCount.set(threads)
-        func check<S: TensorScalar>(_: S.Type, input: Int, packs: Bool) throws {
+        func check<S: TensorScalar>(_: S.Type, input: Int, packs: Bool, output: Int = 256, blockSize: Int = 32) throws {
             var rng = SeededRandom(seed: 91)
-            let mask = try FlatButterflyMask(outputFeatures: 256, inputFeatures: input,
-                                             configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 32))
+            let mask = try FlatButterflyMask(outputFeatures: output, inputFeatures: input,
+                                             configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: blockSize))
             let layer = try BlockSparseLinear<S>(mask: mask, rng: &rng)
             layer.backend = .libxsmm
             let fourKilobyteRows = input * MemoryLayout<S>.stride % 4096 == 0
@@ -439,7 +439,7 @@ struct BlockSparseTests {
             layer.packsWeightGradientInput = packs
             let batch = XSMMKernelSet.maximumWeightGradientChunk + 44
             let x = Matrix<S>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
-            let dy = Matrix<S>(rows: batch, cols: 256, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let dy = Matrix<S>(rows: batch, cols: output, initializer: .uniform(low: -1, high: 1), rng: &rng)
             var dx = Matrix<S>(rows: 0, cols: 0)
             _ = try layer(x)
             try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
@@ -447,13 +447,13 @@ struct BlockSparseTests {
             let expected = Self.masked(try NaiveReference.gemm(dy.converted(to: Double.self), .transposed,
                                                                x.converted(to: Double.self), .none), mask)
             #expect(compare(layer.denseMatrix(fromPacked: layer.weight.gradient), expected).maxAbs < 1e-3, "\(S.self), \(input) features")
-            var expectedDb = Matrix<Double>(rows: 1, cols: 256)
-            for i in 0..<batch { for j in 0..<256 { expectedDb[0, j] += Double(dy[i, j]) } }
+            var expectedDb = Matrix<Double>(rows: 1, cols: output)
+            for i in 0..<batch { for j in 0..<output { expectedDb[0, j] += Double(dy[i, j]) } }
             #expect(compare(layer.bias!.gradient, expectedDb).maxAbs < 1e-3)
 
             // A rank-8 Pixelfly term: dV += dhᵀ·x (dh = dy·U) runs on the copy when x is copied.
             let rank = 8
-            let u = Matrix<S>(rows: 256, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+            let u = Matrix<S>(rows: output, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
             let v = Matrix<S>(rows: rank, cols: input, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
             let (uParameter, vParameter) = (Parameter(name: "u", value: u, weightDecay: false), Parameter(name: "v", value: v, weightDecay: false))
             var y = Matrix<S>(rows: 0, cols: 0), h = Matrix<S>(rows: 0, cols: 0), dh = Matrix<S>(rows: 0, cols: 0)
@@ -469,6 +469,10 @@ struct BlockSparseTests {
         try check(Float.self, input: 512, packs: false)
         try check(Float.self, input: 512, packs: true)
         try check(Double.self, input: 512, packs: false)
+        // b = 48: Float tiles of 48 columns run as two 24-row slices on the hand-written kernel
+        // where it is chosen (`XSMMKernelSet.weightGradientHandWritten`), x copied and in place.
+        try check(Float.self, input: 384, packs: true, output: 384, blockSize: 48)
+        try check(Float.self, input: 384, packs: false, output: 384, blockSize: 48)
     }
 
     /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips

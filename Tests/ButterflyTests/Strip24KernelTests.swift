@@ -4,7 +4,7 @@ import Testing
 
 /// `pixelfly_strip24_f32`, the hand-written AVX2 kernel of 24-row strips, against a Double
 /// reference of its contract: C (24 × n, ldc) = β·C + Σ_i A_i (24 × k) · B_i (k × n, ldb), with
-/// byte offsets per product. Column counts with and without a remainder of the four-column
+/// byte offsets per product and A's columns 24 or 48 apart. Column counts with and without a remainder of the four-column
 /// step, one and several products, β = 0 and 1, and no offsets (the rank-r term's call).
 @Suite("Hand-written 24-row strip kernel")
 struct Strip24KernelTests {
@@ -33,7 +33,7 @@ struct Strip24KernelTests {
             }
         }
         let before = c
-        let ran = pixelfly_strip24_f32(a, b, &c, Int32(n), Int32(k), Int32(ldb), Int32(ldc), UInt64(count), aOffsets, bOffsets,
+        let ran = pixelfly_strip24_f32(a, b, &c, Int32(n), Int32(k), 24, Int32(ldb), Int32(ldc), UInt64(count), aOffsets, bOffsets,
                                        accumulate ? 1 : 0)
         guard pixelfly_vector_kernels_use_avx2() != 0 else {
             #expect(ran == 0 && c == before, "without AVX2 the kernel declines and leaves C alone")
@@ -50,14 +50,15 @@ struct Strip24KernelTests {
         }
         #expect(worst < 1e-4, "n \(n), β \(accumulate ? 1 : 0): worst difference \(worst)")
 
-        // One product without offsets (the rank-r term): A and B from their starts.
+        // One product without offsets (the rank-r term, a weight-gradient slice): A and B from
+        // their starts, A's columns 48 apart (the top half of a 48-row block).
         var single = before
-        _ = pixelfly_strip24_f32(a, b, &single, Int32(n), Int32(k), Int32(ldb), Int32(ldc), 1, nil, nil, 1)
+        _ = pixelfly_strip24_f32(a, b, &single, Int32(n), Int32(k), 48, Int32(ldb), Int32(ldc), 1, nil, nil, 1)
         var singleWorst = 0.0
         for t in 0..<n {
             for r in 0..<24 {
                 var sum = Double(before[t * ldc + r])
-                for p in 0..<k { sum += Double(a[p * 24 + r]) * Double(b[t * ldb + p]) }
+                for p in 0..<k { sum += Double(a[p * 48 + r]) * Double(b[t * ldb + p]) }
                 singleWorst = max(singleWorst, abs(Double(single[t * ldc + r]) - sum))
             }
         }

@@ -153,14 +153,15 @@ extension BlockSparseXSMMKernel {
             let rows = Int32(min(set.tile, set.batch - start))
             let float = { (p: UnsafePointer<S>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
             let out = UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self)
-            let ran = pixelfly_strip24_f32(float(pack), float(input + start * plan.cols), out, rows, Int32(plan.blockSize),
+            let h = Int32(strip.height)
+            let ran = pixelfly_strip24_f32(float(pack), float(input + start * plan.cols), out, rows, Int32(plan.blockSize), h,
                                            Int32(plan.cols), Int32(plan.rows), UInt64(strip.count),
                                            weightOffsets! + strip.start, inputOffsets! + strip.start, 0)
             precondition(ran == 1, "pixelfly_strip24_f32 needs AVX2+FMA; XSMMKernelSet selects it only where they are")
             if let lowRank {
                 _ = pixelfly_strip24_f32(float(lowRank.factor + strip.row * lowRank.rank),
                                          float(UnsafePointer(lowRank.activations + start * lowRank.rank)), out, rows,
-                                         Int32(lowRank.rank), Int32(lowRank.rank), Int32(plan.rows), 1, nil, nil, 1)
+                                         Int32(lowRank.rank), h, Int32(lowRank.rank), Int32(plan.rows), 1, nil, nil, 1)
             }
         }
 

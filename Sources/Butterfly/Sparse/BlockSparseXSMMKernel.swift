@@ -260,12 +260,25 @@ enum BlockSparseXSMMKernel {
                     }
                     let input: UnsafePointer<S> = set.packsInput
                         ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
-                    pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
-                                           panelGradients + plan.panelOffset[t])
+                    let shape = plan.shapes[plan.shapeIndex[t]]
+                    if set.weightGradientHandWritten[plan.shapeIndex[t]] {
+                        // C (b × rows) += A · B as b / 24 slices of 24 rows (`pixelfly_strip24_f32`).
+                        let float = { (p: UnsafePointer<S>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+                        let lda = set.packsInput ? shape.columns : cols
+                        for slice in stride(from: 0, to: shape.columns, by: BlockSparseBackend.handWrittenStripHeight) {
+                            let c = UnsafeMutableRawPointer(panelGradients + plan.panelOffset[t] + slice)
+                            _ = pixelfly_strip24_f32(float(input + slice), float(UnsafePointer(transposed)),
+                                                     c.assumingMemoryBound(to: Float.self), Int32(shape.rows), Int32(chunkRows),
+                                                     Int32(lda), Int32(chunkRows), Int32(shape.stride), 1, nil, nil, 1)
+                        }
+                    } else {
+                        pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,
+                                               panelGradients + plan.panelOffset[t])
+                    }
                     if plan.sumsBias[t], let biasGradient {
                         // db[R] += Σ_chunk dy[chunk, R]: column sums of the transposed block
                         // (contiguous columns), not of dy in place with rows `rows` apart.
-                        addColumnSums(transposed, rows: chunkRows, cols: plan.shapes[plan.shapeIndex[t]].rows,
+                        addColumnSums(transposed, rows: chunkRows, cols: shape.rows,
                                       into: biasGradient + plan.row[t])
                     }
                     if plan.sumsBias[t], let lowRank {

@@ -132,6 +132,11 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
+    /// Per shape index of the `BlockGradientPlan`: whether its tiles run as 24-row slices on
+    /// `pixelfly_strip24_f32` instead of LIBXSMM: with hand-written strips, for Float tiles of
+    /// b = 48 columns (m = 48 is 32 + 16 rows in LIBXSMM's AVX2 code, the 16 with 6 accumulators;
+    /// two 24-row slices keep 12 each). b = 32 and 64 stay on LIBXSMM (12 accumulators already).
+    let weightGradientHandWritten: [Bool]
     /// Ones of the layer's scalar type, as many as any bias product's batch rows (a
     /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products on rows no
     /// strip covers (the bias and its gradient there).
@@ -194,11 +199,13 @@ final class XSMMKernelSet {
                 }
             }
         }
+        let handWrittenRows = BlockSparseBackend.handWrittenStripHeight
+        let handWrittenKernel = handWrittenStrips && S.self == Float.self && pixelfly_vector_kernels_use_avx2() != 0
         func handWritten(_ plan: BlockStripPlan) -> [Bool] {
-            plan.heights.map {
-                handWrittenStrips && S.self == Float.self && $0 == BlockSparseBackend.handWrittenStripHeight
-                    && pixelfly_vector_kernels_use_avx2() != 0
-            }
+            plan.heights.map { handWrittenKernel && $0 == handWrittenRows }
+        }
+        weightGradientHandWritten = weightPlan.shapes.map {
+            handWrittenKernel && $0.columns % handWrittenRows == 0 && $0.columns % 32 != 0
         }
         let forward = stripKernels(forwardPlan)
         let lowRankForward = lowRankKernels(forwardPlan, depth: rank + (foldsBias ? 1 : 0))

@@ -117,7 +117,7 @@ enum { PIXELFLY_FMA_CHAINS = 12 };
 int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float multiplier, float addend, float *out);
 
 /// The batch-reduce product of a 24-row strip of a block-sparse operator, AVX2+FMA, column-major
-/// as LIBXSMM's kernels: C (24 × n, ldc) = β·C + Σ_{i < count} A_i (24 × k, lda 24) · B_i
+/// as LIBXSMM's kernels: C (24 × n, ldc) = β·C + Σ_{i < count} A_i (24 × k, lda) · B_i
 /// (k × n, ldb), where A_i starts `a_offsets[i]` bytes after a and B_i `b_offsets[i]` bytes
 /// after b (NULL offsets: every product at offset 0, for count = 1), β = 1 when `accumulate`
 /// is non-zero, else 0. Returns 1, or 0 without touching C on a CPU without AVX2+FMA.
@@ -129,7 +129,7 @@ int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float mu
 /// thread, batch 1024, the 768 × 3072 operator's strips ran at 97.0 GFLOP/s against LIBXSMM's
 /// 80.5 (`scripts/strip-kernel-experiment.c`; notebooks-md/kernel-families.md, "Twenty-second
 /// pass").
-int pixelfly_strip24_f32(const float *a, const float *b, float *c, int n, int k, int ldb, int ldc, unsigned long long count,
+int pixelfly_strip24_f32(const float *a, const float *b, float *c, int n, int k, int lda, int ldb, int ldc, unsigned long long count,
                          const unsigned long long *a_offsets, const unsigned long long *b_offsets, int accumulate);
 
 #endif
