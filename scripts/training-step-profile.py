@@ -102,6 +102,11 @@ for time, frames in samples:
     dso = rest[rest.rfind("(") + 1:-1] if rest.endswith(")") else ""
     symbol = rest[:rest.rfind("(")].strip() if dso else rest
     kind = libxsmm_kind(ip) or symbol_kind(symbol, dso)
+    if "strip24" in symbol:
+        # The hand-written 24-row kernel (`pixelfly_strip24_f32`): strips or weight gradient,
+        # told apart by the caller (C compiled with frame pointers, so the chain is whole).
+        gradient = any("accumulateWeightGradient" in f for f in frames[1:])
+        kind = "hand-written 24-row kernel: weight gradient" if gradient else "hand-written 24-row kernel: strips (forward, input gradient)"
     if kind == "other":
         others[symbol[:90]] += 1
     counts[kind] += 1
