@@ -29,9 +29,11 @@ public struct CPUFeatures: Sendable, Equatable {
 
     /// "AMD EPYC (family 23 model 49 stepping 0, Zen 2)": the model name and, when known, the
     /// signature and the microarchitecture it belongs to.
-    public var identity: String {
-        guard let signature else { return modelName }
-        return "\(modelName) (\(signature))"
+    public var identity: String { Self.identity(modelName: modelName, signature: signature?.description) }
+
+    /// `identity` from a model name and a signature's description (as stored in bench results).
+    public static func identity(modelName: String, signature: String?) -> String {
+        signature.map { "\(modelName) (\($0))" } ?? modelName
     }
 
     /// AVX-512 Foundation plus the BW/VL/DQ/CD subsets that OpenBLAS's SkylakeX kernels use.

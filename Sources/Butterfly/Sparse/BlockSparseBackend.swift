@@ -1,5 +1,4 @@
 import CLibXSMM
-import CVectorKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -120,7 +119,8 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
 
     /// Whether 24-row Float strips (and their rank-r term) run the hand-written AVX2 kernel
     /// `pixelfly_strip24_f32` instead of LIBXSMM's: wherever LIBXSMM generates AVX2 code (the one
-    /// target whose plans cut 24-row strips, `libxsmmStripSplits`) on a CPU with AVX2+FMA.
+    /// target whose plans cut 24-row strips, `libxsmmStripSplits`); `XSMMKernelSet` also checks
+    /// that the CPU has AVX2+FMA.
     ///
     /// LIBXSMM's m = 24 code keeps 9 accumulators, which leaves the two FMA pipes of a CPU with
     /// 5 cycles' FMA latency a tenth idle; the hand-written kernel keeps 12. On an AMD EPYC Zen 2
@@ -129,9 +129,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// notebooks-md/kernel-families.md has the layer and training figures). On 4-cycle CPUs both
     /// kernels have enough accumulators, and this one needs fewer loads per FMA (7 per 12 against
     /// 6 per 9).
-    static var handWrittenStrip24: Bool {
-        libxsmmTargetsAVX2 && pixelfly_vector_kernels_use_avx2() != 0
-    }
+    static var handWrittenStrip24: Bool { libxsmmTargetsAVX2 }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
     /// from `libxsmmMinimumBatch` rows up, the OpenBLAS kernel below.

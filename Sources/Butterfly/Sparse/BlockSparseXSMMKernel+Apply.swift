@@ -147,21 +147,17 @@ extension BlockSparseXSMMKernel {
             }
         }
 
-        /// `runStrips` for one strip on `pixelfly_strip24_f32` (Float only, as `handWritten` is):
-        /// the same operands and leading dimensions as the LIBXSMM kernels it replaces.
+        /// `runStrips` for one strip on `pixelfly_strip24_f32` (`handWritten` holds for Float
+        /// only): the same operands and leading dimensions as the LIBXSMM kernels it replaces.
         private func runHandWritten(_ strip: BlockStripPlan.Strip, start: Int, output c: UnsafeMutablePointer<S>) {
-            let rows = Int32(min(set.tile, set.batch - start))
-            let float = { (p: UnsafePointer<S>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
-            let out = UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self)
-            let h = Int32(strip.height)
-            let ran = pixelfly_strip24_f32(float(pack), float(input + start * plan.cols), out, rows, Int32(plan.blockSize), h,
-                                           Int32(plan.cols), Int32(plan.rows), UInt64(strip.count),
-                                           weightOffsets! + strip.start, inputOffsets! + strip.start, 0)
-            precondition(ran == 1, "pixelfly_strip24_f32 needs AVX2+FMA; XSMMKernelSet selects it only where they are")
+            let rows = min(set.tile, set.batch - start)
+            BlockSparseXSMMKernel.strip24(a: pack, b: input + start * plan.cols, c: c, n: rows, k: plan.blockSize, lda: strip.height,
+                                          ldb: plan.cols, ldc: plan.rows, count: strip.count,
+                                          aOffsets: weightOffsets! + strip.start, bOffsets: inputOffsets! + strip.start)
             if let lowRank {
-                _ = pixelfly_strip24_f32(float(lowRank.factor + strip.row * lowRank.rank),
-                                         float(UnsafePointer(lowRank.activations + start * lowRank.rank)), out, rows,
-                                         Int32(lowRank.rank), h, Int32(lowRank.rank), Int32(plan.rows), 1, nil, nil, 1)
+                BlockSparseXSMMKernel.strip24(a: lowRank.factor + strip.row * lowRank.rank,
+                                              b: UnsafePointer(lowRank.activations + start * lowRank.rank), c: c, n: rows,
+                                              k: lowRank.rank, lda: strip.height, ldb: lowRank.rank, ldc: plan.rows, accumulate: true)
             }
         }
 

@@ -202,6 +202,20 @@ enum BlockSparseXSMMKernel {
         }
     }
 
+    /// `pixelfly_strip24_f32` (C (24 × n, ldc) = β·C + Σ A_i · B_i, column-major, byte offsets)
+    /// on the layer's own pointers. Only for Float on a CPU with AVX2+FMA, which is where
+    /// `XSMMKernelSet` selects it (`forwardHandWritten`, `weightGradientHandWritten`).
+    static func strip24<S>(a: UnsafePointer<S>, b: UnsafePointer<S>, c: UnsafeMutablePointer<S>, n: Int, k: Int, lda: Int,
+                           ldb: Int, ldc: Int, count: Int = 1, aOffsets: UnsafePointer<UInt64>? = nil,
+                           bOffsets: UnsafePointer<UInt64>? = nil, accumulate: Bool = false) {
+        precondition(S.self == Float.self, "the hand-written 24-row kernel is Float only")
+        let ran = pixelfly_strip24_f32(UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                                       UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                                       UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), Int32(n), Int32(k), Int32(lda),
+                                       Int32(ldb), Int32(ldc), UInt64(count), aOffsets, bOffsets, accumulate ? 1 : 0)
+        precondition(ran == 1, "pixelfly_strip24_f32 needs AVX2+FMA; XSMMKernelSet selects it only where they are")
+    }
+
     /// dW += dyᵀ·x on the kept blocks and, with `biasGradient` (rows), db += Σ_batch dy: each row
     /// range's sum rides on its first tile (`BlockGradientPlan.sumsBias`) while that tile's dy
     /// chunk is in cache; `uncoveredRows` (rows without a kept block) are summed separately.
@@ -262,14 +276,11 @@ enum BlockSparseXSMMKernel {
                         ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
                     let shape = plan.shapes[plan.shapeIndex[t]]
                     if set.weightGradientHandWritten[plan.shapeIndex[t]] {
-                        // C (b × rows) += A · B as b / 24 slices of 24 rows (`pixelfly_strip24_f32`).
-                        let float = { (p: UnsafePointer<S>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
-                        let lda = set.packsInput ? shape.columns : cols
+                        // C (b × rows) += A · B as b / 24 slices of 24 rows.
                         for slice in stride(from: 0, to: shape.columns, by: BlockSparseBackend.handWrittenStripHeight) {
-                            let c = UnsafeMutableRawPointer(panelGradients + plan.panelOffset[t] + slice)
-                            _ = pixelfly_strip24_f32(float(input + slice), float(UnsafePointer(transposed)),
-                                                     c.assumingMemoryBound(to: Float.self), Int32(shape.rows), Int32(chunkRows),
-                                                     Int32(lda), Int32(chunkRows), Int32(shape.stride), 1, nil, nil, 1)
+                            strip24(a: input + slice, b: UnsafePointer(transposed), c: panelGradients + plan.panelOffset[t] + slice,
+                                    n: shape.rows, k: chunkRows, lda: set.packsInput ? shape.columns : cols, ldb: chunkRows,
+                                    ldc: shape.stride, accumulate: true)
                         }
                     } else {
                         pixelfly_xsmm_gemm_run(set.isDouble, chunkKernels[plan.shapeIndex[t]]!, input, transposed,

@@ -54,9 +54,7 @@ struct RunEnvironment: Codable, Sendable {
     }
 
     /// "AMD EPYC (family 23 model 49 stepping 0, Zen 2)", or the model name alone.
-    var cpu: String {
-        cpuSignature.map { "\(cpuModel) (\($0))" } ?? cpuModel
-    }
+    var cpu: String { CPUFeatures.identity(modelName: cpuModel, signature: cpuSignature) }
 
     /// "2 logical cores on 1 physical core" (two compute threads then share one core), or
     /// "2 logical cores" when the topology is unknown.
