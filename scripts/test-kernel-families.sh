@@ -5,7 +5,9 @@
 # shows up on whatever CPU runs the tests — not only under the family OpenBLAS happens to pick here.
 #
 # On an AVX-512 CPU the LIBXSMM suites run twice more: with LIBXSMM's AVX2 code (LIBXSMM_TARGET=hsw)
-# and with the AVX-512 code it generates for a Skylake-SP Xeon (LIBXSMM_TARGET=skx).
+# and with the AVX-512 code it generates for a Skylake-SP Xeon (LIBXSMM_TARGET=skx). On every
+# x86-64 CPU they also run with the code of CPUs older than AVX2: LIBXSMM_TARGET=snb (AVX) with
+# OpenBLAS's Sandybridge kernels, LIBXSMM_TARGET=wsm (SSE4.2) with its Nehalem kernels.
 #
 # Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
 # (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
@@ -63,6 +65,13 @@ if has avx2 fma && has avx512f; then
     libxsmm_run hsw Haswell "$@"
     has avx512f avx512vl avx512bw avx512dq avx512cd && libxsmm_run skx SkylakeX "$@"
 fi
+# Every x86-64 CPU can also run the code LIBXSMM generates for older ones; each runs with the
+# OpenBLAS family such a CPU gets:
+#   snb  AVX without AVX2 (Sandy Bridge, Ivy Bridge) with OPENBLAS_CORETYPE=Sandybridge: LIBXSMM
+#        is the preferred block-sparse kernel there
+#   wsm  SSE4.2 (Nehalem, Westmere) with OPENBLAS_CORETYPE=Nehalem: the OpenBLAS kernel is
+has avx && libxsmm_run snb Sandybridge "$@"
+has sse4_2 && libxsmm_run wsm Nehalem "$@"
 
 if [ ${#failed[@]} -ne 0 ]; then
     echo "kernel families: FAILED under ${failed[*]} (of ${families[*]})"

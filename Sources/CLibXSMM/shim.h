@@ -64,6 +64,9 @@ static inline int pixelfly_xsmm_target_is_avx512_core(void) {
     return id >= LIBXSMM_X86_AVX512_CORE && id <= LIBXSMM_X86_ALLFEAT;
 }
 
+/// Whether LIBXSMM generates AVX code without AVX2 (its "snb" target: Sandy Bridge, Ivy Bridge).
+static inline int pixelfly_xsmm_target_is_avx(void) { return libxsmm_get_target_archid() == LIBXSMM_X86_AVX; }
+
 /// Whether LIBXSMM generates AVX2 code (its "hsw" target).
 static inline int pixelfly_xsmm_target_is_avx2(void) { return libxsmm_get_target_archid() == LIBXSMM_X86_AVX2; }
 

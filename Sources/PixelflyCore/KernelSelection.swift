@@ -15,6 +15,8 @@ import Glibc
 public enum KernelSelection {
     /// Kernel families that use at least AVX2 + FMA (any of them is fast on an AVX2 CPU).
     static let avx2Families: Set<String> = ["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"]
+    /// Intel's kernel family with AVX but not AVX2.
+    static let avxOnlyFamilies: Set<String> = ["Sandybridge"]
     /// Kernel families that use AVX-512.
     static let avx512Families: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
 

@@ -20,6 +20,10 @@ public enum OpenBLASRuntime {
     /// Whether OpenBLAS runs a family with at least AVX2 + FMA (`Haswell`, `Zen`, and the AVX-512 ones).
     public static var usesAVX2Kernels: Bool { KernelSelection.avx2Families.contains(coreName) }
 
+    /// Whether OpenBLAS runs Intel's AVX family without AVX2 (`Sandybridge`: Sandy Bridge and Ivy
+    /// Bridge cores). AMD's AVX families of that time (`Bulldozer` to `Excavator`) are not counted.
+    public static var usesAVXOnlyKernels: Bool { KernelSelection.avxOnlyFamilies.contains(coreName) }
+
     /// OpenBLAS's build configuration string (version, DYNAMIC_ARCH, …).
     public static var configuration: String {
         guard let config = openblas_get_config() else { return "unknown" }

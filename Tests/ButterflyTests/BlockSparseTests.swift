@@ -183,21 +183,25 @@ struct BlockSparseTests {
     }
 
     /// LIBXSMM generates kernels on every x86-64 CPU these tests run on; large batches use it
-    /// where its code is as wide as OpenBLAS's kernels: AVX-512 on both sides, or AVX2 on both
-    /// (`LIBXSMM_TARGET=hsw` with `OPENBLAS_CORETYPE=Haswell`). `OPENBLAS_CORETYPE=Haswell` alone
+    /// where its code is as wide as OpenBLAS's kernels: AVX-512 on both sides, AVX2 on both
+    /// (`LIBXSMM_TARGET=hsw` with `OPENBLAS_CORETYPE=Haswell`) or AVX on both (`snb` with
+    /// `Sandybridge`); not SSE on both (`wsm` with `Nehalem`). `OPENBLAS_CORETYPE=Haswell` alone
     /// on an AVX-512 CPU leaves LIBXSMM wider than OpenBLAS: the OpenBLAS kernel then. A new layer
     /// pins no backend and runs batches below `libxsmmMinimumBatch` on the OpenBLAS kernel.
     @Test func defaultBackendFollowsTheLIBXSMMTarget() throws {
         #expect(BlockSparseBackend.libxsmmAvailable(for: Float.self), "LIBXSMM target \(BlockSparseBackend.libxsmmTarget)")
         #expect(BlockSparseBackend.libxsmmAvailable(for: Double.self))
         let core = OpenBLASRuntime.coreName
+        let target = BlockSparseBackend.libxsmmTarget
         let sameWidth = ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(core) ? BlockSparseBackend.libxsmmTargetsAVX512
-            : ["Haswell", "Zen"].contains(core) && BlockSparseBackend.libxsmmTarget == "hsw"
+            : ["Haswell", "Zen"].contains(core) ? target == "hsw"
+            : core == "Sandybridge" && target == "snb"
         let expected: BlockSparseBackend = sameWidth ? .libxsmm : .openBLAS
         #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget), OpenBLAS \(core)")
         #expect(BlockSparseBackend.preferred(for: Double.self) == expected)
-        #expect(["hsw", "snb"].contains(BlockSparseBackend.libxsmmTarget) == !BlockSparseBackend.libxsmmTargetsAVX512)
-        #expect(BlockSparseBackend.libxsmmTargetsAVX2 == (BlockSparseBackend.libxsmmTarget == "hsw"))
+        #expect(["generic", "wsm", "snb", "hsw"].contains(target) == !BlockSparseBackend.libxsmmTargetsAVX512, "LIBXSMM target \(target)")
+        #expect(BlockSparseBackend.libxsmmTargetsAVX2 == (target == "hsw"))
+        #expect(BlockSparseBackend.libxsmmTargetsAVXOnly == (target == "snb"))
         var rng = SeededRandom(seed: 3)
         let mask = try FlatButterflyMask(outputFeatures: 64, inputFeatures: 32,
                                          configuration: FlatButterflyConfiguration(butterflySize: 4, factors: 1, blockSize: 8))
@@ -211,7 +215,6 @@ struct BlockSparseTests {
         // Matching LIBXSMM to OpenBLAS changes nothing where a target was chosen or OpenBLAS runs
         // AVX-512 (where it would change the target, this process's other tests would see it).
         if getenv("LIBXSMM_TARGET") != nil || OpenBLASRuntime.usesAVX512Kernels || !OpenBLASRuntime.usesAVX2Kernels {
-            let target = BlockSparseBackend.libxsmmTarget
             #expect(!BlockSparseBackend.matchLIBXSMMToOpenBLAS())
             #expect(BlockSparseBackend.libxsmmTarget == target)
         }

@@ -7,9 +7,9 @@ import PixelflyCore
 /// The kernels a `BlockSparseLinear` runs its products on.
 ///
 /// New layers use `preferred(for:)`: LIBXSMM where its code is as wide as OpenBLAS's dense
-/// kernels — AVX-512 on both sides, or AVX2 on both — and OpenBLAS elsewhere, so the
-/// block-sparse products never use a wider instruction set than the dense products they are
-/// compared with. A process started with `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU runs AVX2
+/// kernels — AVX-512 on both sides, AVX2 on both, or AVX on both (`libxsmmMatchesOpenBLAS`) —
+/// and OpenBLAS elsewhere, so the block-sparse products never use a wider instruction set than
+/// the dense products they are compared with. A process started with `OPENBLAS_CORETYPE=Haswell` on an AVX-512 CPU runs AVX2
 /// dense kernels while LIBXSMM would generate AVX-512 code; it gets the OpenBLAS kernel unless
 /// LIBXSMM is narrowed too (`LIBXSMM_TARGET=hsw`, or `matchLIBXSMMToOpenBLAS()`, which the bench
 /// calls at start).
@@ -137,16 +137,27 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
         batch >= libxsmmMinimumBatch ? preferred(for: scalar) : .openBLAS
     }
 
-    /// Whether LIBXSMM's code and OpenBLAS's kernels use the same vector width: AVX-512 on both
-    /// (LIBXSMM `skx`/`clx`/`cpx`, OpenBLAS `SkylakeX`/`Cooperlake`/…) or AVX2 on both (LIBXSMM
-    /// `hsw`, OpenBLAS `Haswell`/`Zen`).
+    /// Whether LIBXSMM's code and OpenBLAS's kernels use the same 256- or 512-bit instructions:
+    /// AVX-512 on both (LIBXSMM `skx`/`clx`/`cpx`, OpenBLAS `SkylakeX`/`Cooperlake`/…), AVX2 on
+    /// both (LIBXSMM `hsw`, OpenBLAS `Haswell`/`Zen`), or AVX without AVX2 on both (LIBXSMM `snb`,
+    /// OpenBLAS `Sandybridge`). Not with SSE code on both (LIBXSMM `wsm`, OpenBLAS `Nehalem`).
+    ///
+    /// The two older pairs were measured on the Zen 2 with both libraries forced to them
+    /// (`layers`, the four shapes, batch 1024 and 4096, 1 and 2 threads, two runs; kernel-families.md,
+    /// "Twenty-third pass"): under AVX LIBXSMM was faster in 31 of 32 block-sparse and 32 of 32
+    /// Pixelfly r64 rows (Pixelfly 0.270× dense against 0.331× on the OpenBLAS kernel); under SSE
+    /// it was not (see there). Measured under emulation only: no Sandy Bridge has run it.
     public static var libxsmmMatchesOpenBLAS: Bool {
         if OpenBLASRuntime.usesAVX512Kernels { return libxsmmTargetsAVX512 }
-        return OpenBLASRuntime.usesAVX2Kernels && libxsmmTargetsAVX2
+        if OpenBLASRuntime.usesAVX2Kernels { return libxsmmTargetsAVX2 }
+        return OpenBLASRuntime.usesAVXOnlyKernels && libxsmmTargetsAVXOnly
     }
 
     /// Whether LIBXSMM generates AVX-512 code on this machine (`LIBXSMM_TARGET` overrides).
     public static var libxsmmTargetsAVX512: Bool { pixelfly_xsmm_target_is_avx512_core() != 0 }
+
+    /// Whether LIBXSMM generates AVX code without AVX2 (`snb`) on this machine.
+    public static var libxsmmTargetsAVXOnly: Bool { pixelfly_xsmm_target_is_avx() != 0 }
 
     /// Whether LIBXSMM generates AVX2 code (`hsw`) on this machine.
     public static var libxsmmTargetsAVX2: Bool { pixelfly_xsmm_target_is_avx2() != 0 }
@@ -155,7 +166,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     public static var automaticSummary: String {
         guard preferred(for: Float.self) == .libxsmm else {
             let reason = libxsmmAvailable(for: Float.self)
-                ? "LIBXSMM \(libxsmmTarget) and OpenBLAS \(OpenBLASRuntime.coreName) differ in vector width"
+                ? "LIBXSMM \(libxsmmTarget) with OpenBLAS \(OpenBLASRuntime.coreName): LIBXSMM runs where both use AVX, AVX2 or AVX-512 alike"
                 : "LIBXSMM generates no Float kernels here"
             return "block-sparse kernel: OpenBLAS (one GEMM per row group) at every batch (\(reason))"
         }
