@@ -199,7 +199,7 @@ struct BlockSparseTests {
         let expected: BlockSparseBackend = sameWidth ? .libxsmm : .openBLAS
         #expect(BlockSparseBackend.preferred(for: Float.self) == expected, "LIBXSMM target \(BlockSparseBackend.libxsmmTarget), OpenBLAS \(core)")
         #expect(BlockSparseBackend.preferred(for: Double.self) == expected)
-        #expect(["generic", "wsm", "snb", "hsw"].contains(target) == !BlockSparseBackend.libxsmmTargetsAVX512, "LIBXSMM target \(target)")
+        #expect(["generic", "wsm", "snb", "hsw", "knl", "knm"].contains(target) == !BlockSparseBackend.libxsmmTargetsAVX512, "LIBXSMM target \(target)")
         #expect(BlockSparseBackend.libxsmmTargetsAVX2 == (target == "hsw"))
         #expect(BlockSparseBackend.libxsmmTargetsAVXOnly == (target == "snb"))
         var rng = SeededRandom(seed: 3)
