@@ -472,8 +472,9 @@ struct BlockSparseTests {
         try check(Float.self, input: 512, packs: false)
         try check(Float.self, input: 512, packs: true)
         try check(Double.self, input: 512, packs: false)
-        // b = 48: Float tiles of 48 columns run as two 24-row slices on the hand-written kernel
-        // where it is chosen (`XSMMKernelSet.weightGradientHandWritten`), x copied and in place.
+        // b = 48: Float tiles of 48 columns, and dV on x's copy, run as two 24-row slices on the
+        // hand-written kernel where it is chosen (`XSMMKernelSet.blockColumnsHandWritten`), x
+        // copied and in place.
         try check(Float.self, input: 384, packs: true, output: 384, blockSize: 48)
         try check(Float.self, input: 384, packs: false, output: 384, blockSize: 48)
     }

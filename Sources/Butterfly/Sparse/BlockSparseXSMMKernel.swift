@@ -52,13 +52,17 @@ enum BlockSparseXSMMKernel {
 
     /// dV += dhᵀ·x for a Pixelfly low-rank term, on the weight gradient's chunk copy of x
     /// (`XSMMKernelSet.packsInput`): dh (batch × r) and dV (r × in) row-major,
-    /// `kernels[chunk]` (`XSMMLowRankKernels.packedVGradient`). dh must be complete: the layer
-    /// runs the input-gradient pass, which makes it, first.
+    /// `kernels[chunk]` (`XSMMLowRankKernels.packedVGradient`), or 24-row slices on
+    /// `pixelfly_strip24_f32` where `handWritten`. Each chunk of dh is first transposed into
+    /// `transposedHiddenGradient` (`XSMMLowRankKernels.hiddenGradientPack`). dh must be
+    /// complete: the layer runs the input-gradient pass, which makes it, first.
     struct PackedVGradient<S> {
         var hiddenGradient: UnsafePointer<S>
+        var transposedHiddenGradient: UnsafeMutablePointer<S>
         var gradient: UnsafeMutablePointer<S>
         var rank: Int
         var kernels: [UnsafeRawPointer?]
+        var handWritten: Bool
     }
 
     /// pack ← the layout's panels arranged as `plan` wants them.
@@ -192,6 +196,38 @@ enum BlockSparseXSMMKernel {
         }
     }
 
+    /// dV[:, C]ᵀ (b × r, ldc = in) += x[chunk, C]ᵀ (b × chunk: the block column's copy, lda = b) ·
+    /// dh[chunk] (chunk × r) for every block column C, split over the threads. B is dh's chunk
+    /// transposed once per chunk (column-major chunk × r, ldb = chunk rows; 32 KB at r = 64 and
+    /// 128 rows), so that the product is a plain one: at b = 48 two 24-row slices on the
+    /// hand-written kernel, like the weight gradient's tiles. On dh in place through LIBXSMM's
+    /// Bᵀ flag, dV took 9–40 % more perf samples per FLOP than the layer's block-sparse strips
+    /// (AMD EPYC Zen 2, `layers`, batch 4096, 1 thread; most at 3072 → 768 and 4096 → 1024); on
+    /// the transposed chunk it took 8–15 % fewer samples than before in five of six runs
+    /// (notebooks-md/kernel-families.md, "Twenty-fourth pass").
+    static func accumulateVGradient<S: TensorScalar>(_ vGradient: PackedVGradient<S>, chunk: Range<Int>, chunkKind: Int,
+                                                     packedInput packed: UnsafeMutablePointer<S>, blockSize b: Int, cols: Int,
+                                                     set: XSMMKernelSet) {
+        let (rank, chunkRows) = (vGradient.rank, chunk.count)
+        let transposed = vGradient.transposedHiddenGradient
+        // dh[chunk] (r × chunk column-major, ld = r) → (chunk × r, ld = chunk rows).
+        libxsmm_otrans(transposed, vGradient.hiddenGradient + chunk.lowerBound * rank, UInt32(MemoryLayout<S>.stride),
+                       libxsmm_blasint(rank), libxsmm_blasint(chunkRows), libxsmm_blasint(rank), libxsmm_blasint(chunkRows))
+        forEachRange(cols / b, threads: set.threads) { blockColumns, _ in
+            for c in blockColumns {
+                let (block, gradient) = (packed + c * b * chunkRows, vGradient.gradient + c * b)
+                if vGradient.handWritten {
+                    for slice in stride(from: 0, to: b, by: BlockSparseBackend.handWrittenStripHeight) {
+                        strip24(a: block + slice, b: UnsafePointer(transposed), c: gradient + slice, n: rank, k: chunkRows,
+                                lda: b, ldb: chunkRows, ldc: cols, accumulate: true)
+                    }
+                } else {
+                    pixelfly_xsmm_gemm_run(set.isDouble, vGradient.kernels[chunkKind]!, block, transposed, gradient)
+                }
+            }
+        }
+    }
+
     /// packed (rows.count × r, contiguous) ← h[rows, 0 ..< r]: the chunk's activations without
     /// the folded bias's ones column, for dU's kernels (`XSMMKernelSet.activationPack`).
     static func copyActivations<S>(_ lowRank: LowRankWeightGradient<S>, rows: Range<Int>, into packed: UnsafeMutablePointer<S>) {
@@ -204,7 +240,7 @@ enum BlockSparseXSMMKernel {
 
     /// `pixelfly_strip24_f32` (C (24 × n, ldc) = β·C + Σ A_i · B_i, column-major, byte offsets)
     /// on the layer's own pointers. Only for Float on a CPU with AVX2+FMA, which is where
-    /// `XSMMKernelSet` selects it (`forwardHandWritten`, `weightGradientHandWritten`).
+    /// `XSMMKernelSet` selects it (`forwardHandWritten`, `blockColumnsHandWritten`).
     static func strip24<S>(a: UnsafePointer<S>, b: UnsafePointer<S>, c: UnsafeMutablePointer<S>, n: Int, k: Int, lda: Int,
                            ldb: Int, ldc: Int, count: Int = 1, aOffsets: UnsafePointer<UInt64>? = nil,
                            bOffsets: UnsafePointer<UInt64>? = nil, accumulate: Bool = false) {
@@ -243,13 +279,8 @@ enum BlockSparseXSMMKernel {
             if set.packsInput {
                 packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
                 if let vGradient {
-                    // dV[:, C]ᵀ (b × r) += x[chunk, C]ᵀ (b × chunk, the copy) · dh[chunk] (chunk × r), per block column C.
-                    forEachRange(cols / b, threads: set.threads) { blockColumns, _ in
-                        for c in blockColumns {
-                            pixelfly_xsmm_gemm_run(set.isDouble, vGradient.kernels[chunkKind]!, packed + c * b * chunkRows,
-                                                   vGradient.hiddenGradient + start * vGradient.rank, vGradient.gradient + c * b)
-                        }
-                    }
+                    accumulateVGradient(vGradient, chunk: start..<start + chunkRows, chunkKind: chunkKind, packedInput: packed,
+                                        blockSize: b, cols: cols, set: set)
                 }
             }
             if let lowRank {
@@ -275,7 +306,7 @@ enum BlockSparseXSMMKernel {
                     let input: UnsafePointer<S> = set.packsInput
                         ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
                     let shape = plan.shapes[plan.shapeIndex[t]]
-                    if set.weightGradientHandWritten[plan.shapeIndex[t]] {
+                    if set.blockColumnsHandWritten {
                         // C (b × rows) += A · B as b / 24 slices of 24 rows.
                         for slice in stride(from: 0, to: shape.columns, by: BlockSparseBackend.handWrittenStripHeight) {
                             strip24(a: input + slice, b: UnsafePointer(transposed), c: panelGradients + plan.panelOffset[t] + slice,

@@ -132,11 +132,12 @@ final class XSMMKernelSet {
     let lowRankInputGradient: [[UnsafeRawPointer?]]
     /// [full chunk, last chunk][shape index of the `BlockGradientPlan`].
     let weightGradient: [[UnsafeRawPointer?]]
-    /// Per shape index of the `BlockGradientPlan`: whether its tiles run as 24-row slices on
-    /// `pixelfly_strip24_f32` instead of LIBXSMM: with hand-written strips, for Float tiles of
-    /// b = 48 columns (m = 48 is 32 + 16 rows in LIBXSMM's AVX2 code, the 16 with 6 accumulators;
-    /// two 24-row slices keep 12 each). b = 32 and 64 stay on LIBXSMM (12 accumulators already).
-    let weightGradientHandWritten: [Bool]
+    /// Whether the products with one block column of x's copy as A (m = b: the weight gradient's
+    /// tiles, and a Pixelfly term's dV on `inputPack`) run as 24-row slices on
+    /// `pixelfly_strip24_f32` instead of LIBXSMM: with hand-written strips, for Float at b = 48
+    /// (m = 48 is 32 + 16 rows in LIBXSMM's AVX2 code, the 16 with 6 accumulators; two 24-row
+    /// slices keep 12 each). b = 32 and 64 stay on LIBXSMM (12 accumulators already).
+    let blockColumnsHandWritten: Bool
     /// Ones of the layer's scalar type, as many as any bias product's batch rows (a
     /// weight-gradient chunk, a forward chunk): the 1 vectors of the bias products on rows no
     /// strip covers (the bias and its gradient there).
@@ -204,9 +205,7 @@ final class XSMMKernelSet {
         func handWritten(_ plan: BlockStripPlan) -> [Bool] {
             plan.heights.map { handWrittenKernel && $0 == handWrittenRows }
         }
-        weightGradientHandWritten = weightPlan.shapes.map {
-            handWrittenKernel && $0.columns % handWrittenRows == 0 && $0.columns % 32 != 0
-        }
+        blockColumnsHandWritten = handWrittenKernel && Int(b) % handWrittenRows == 0 && Int(b) % 32 != 0
         let forward = stripKernels(forwardPlan)
         let lowRankForward = lowRankKernels(forwardPlan, depth: rank + (foldsBias ? 1 : 0))
         let lowRankInputGradient = lowRankKernels(gradientPlan, depth: rank)
