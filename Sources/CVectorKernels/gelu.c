@@ -19,12 +19,30 @@ static void gelu_forward_portable(const float *x, float *y, size_t begin, size_t
     }
 }
 
+/* gelu′(v) from the gate s = σ(2u) of the same v. */
+static inline float slope_scalar(float v, float s) {
+    float du = 2.0f * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
+    return s + v * s * (1.0f - s) * du;
+}
+
 static void gelu_backward_portable(const float *x, const float *dy, float *dx, size_t begin, size_t end) {
     for (size_t i = begin; i < end; i++) {
         float v = x[i], e, s = gate_scalar(v, &e);
-        float du = 2.0f * GELU_SCALE * (1.0f + 3.0f * GELU_CUBIC * v * v);
-        dx[i] = dy[i] * (s + v * s * (1.0f - s) * du);
+        dx[i] = dy[i] * slope_scalar(v, s);
     }
+}
+
+/* y = gelu(h), h ← gelu′(h). */
+static void gelu_forward_derivative_portable(float *h, float *y, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        float v = h[i], e, s = gate_scalar(v, &e);
+        y[i] = v * s;
+        h[i] = slope_scalar(v, s);
+    }
+}
+
+static void scale_portable(const float *factor, float *out, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) out[i] *= factor[i];
 }
 
 #if defined(__x86_64__)
@@ -70,21 +88,45 @@ AVX2 static void gelu_forward_avx2(const float *x, float *y, size_t count) {
     gelu_forward_portable(x, y, i, count);
 }
 
+/* gelu′(v) from the gate s of the same v: s + v·s(1 − s)·2√(2/π)(1 + 3·0.044715v²). */
+AVX2 static inline __m256 slope8(__m256 v, __m256 s) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 du = _mm256_mul_ps(_mm256_set1_ps(2.0f * GELU_SCALE),
+                              _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_CUBIC), _mm256_mul_ps(v, v), one));
+    return _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(v, s), _mm256_sub_ps(one, s)), du, s);
+}
+
 /* `ahead`, when not NULL, is prefetched at the same offsets as the loop goes (one line per 64
    bytes): the next row's pre-activation (`pixelfly_gelu_backward_rows_f32`). */
 AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, size_t count, const float *ahead) {
-    const __m256 one = _mm256_set1_ps(1.0f);
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
         if (ahead && i % 16 == 0) __builtin_prefetch(ahead + i, 0, 3);
         __m256 v = _mm256_loadu_ps(x + i);
-        __m256 s = gate8(v);
-        __m256 du = _mm256_mul_ps(_mm256_set1_ps(2.0f * GELU_SCALE),
-                                  _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_CUBIC), _mm256_mul_ps(v, v), one));
-        __m256 slope = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(v, s), _mm256_sub_ps(one, s)), du, s);
-        _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), slope));
+        _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), slope8(v, gate8(v))));
     }
     gelu_backward_portable(x, dy, dx, i, count);
+}
+
+/* One gate for both outputs: y = v·s and h ← gelu′(v), the backward's factor, bit for bit. */
+AVX2 static void gelu_forward_derivative_avx2(float *h, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(h + i), s = gate8(v);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(v, s));
+        _mm256_storeu_ps(h + i, slope8(v, s));
+    }
+    gelu_forward_derivative_portable(h, y, i, count);
+}
+
+/* out ⊙= factor, prefetching `ahead` (the next row's factor) as the backward does. */
+AVX2 static void scale_avx2(const float *factor, float *out, size_t count, const float *ahead) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        if (ahead && i % 16 == 0) __builtin_prefetch(ahead + i, 0, 3);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(out + i), _mm256_loadu_ps(factor + i)));
+    }
+    scale_portable(factor, out, i, count);
 }
 
 int pixelfly_vector_kernels_use_avx2(void) {
@@ -130,13 +172,15 @@ AVX512 static inline __m512 gate16(__m512 v) {
 
 AVX512 static inline __m512 gelu16(__m512 v) { return _mm512_mul_ps(v, gate16(v)); }
 
-AVX512 static inline __m512 gelu_slope16(__m512 v) {
+/* gelu′(v) from the gate s of the same v (slope8 on sixteen lanes). */
+AVX512 static inline __m512 slope16(__m512 v, __m512 s) {
     const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 s = gate16(v);
     __m512 du = _mm512_mul_ps(_mm512_set1_ps(2.0f * GELU_SCALE),
                               _mm512_fmadd_ps(_mm512_set1_ps(3.0f * GELU_CUBIC), _mm512_mul_ps(v, v), one));
     return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(v, s), _mm512_sub_ps(one, s)), du, s);
 }
+
+AVX512 static inline __m512 gelu_slope16(__m512 v) { return slope16(v, gate16(v)); }
 
 /* The tail (count mod 16 elements) runs the same lanes under a load/store mask. */
 AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
@@ -145,6 +189,21 @@ AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
     if (i < count) {
         __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(y + i, m, gelu16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+AVX512 static void gelu_forward_derivative_avx512(float *h, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m512 v = _mm512_loadu_ps(h + i), s = gate16(v);
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(v, s));
+        _mm512_storeu_ps(h + i, slope16(v, s));
+    }
+    if (i < count) {
+        __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, h + i), s = gate16(v);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, s));
+        _mm512_mask_storeu_ps(h + i, m, slope16(v, s));
     }
 }
 
@@ -221,9 +280,41 @@ void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float 
     }
 }
 
+/* Row by row like the backward. The derivative's AVX-512 body is the forward's on sixteen
+   lanes; the scale has none of its own (one multiply per element: memory decides). */
+void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride) {
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    for (size_t r = 0; r < rows; r++) {
+        float *row_h = h + r * stride, *row_y = y + r * stride;
+        if (body == PIXELFLY_BODY_AVX512) gelu_forward_derivative_avx512(row_h, row_y, count);
+        else if (body == PIXELFLY_BODY_AVX2) gelu_forward_derivative_avx2(row_h, row_y, count);
+        else gelu_forward_derivative_portable(row_h, row_y, 0, count);
+    }
+}
+
+void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride) {
+    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
+    for (size_t r = 0; r < rows; r++) {
+        const float *row_factor = factor + r * stride;
+        const float *ahead = r + 1 < rows ? row_factor + stride : NULL;
+        if (body == PIXELFLY_BODY_PORTABLE) scale_portable(row_factor, out + r * stride, 0, count);
+        else scale_avx2(row_factor, out + r * stride, count, ahead);
+    }
+}
+
 #else
 
 int pixelfly_vector_kernels_use_avx2(void) { return 0; }
+
+void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride) {
+    (void)body;
+    for (size_t r = 0; r < rows; r++) gelu_forward_derivative_portable(h + r * stride, y + r * stride, 0, count);
+}
+
+void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride) {
+    (void)body;
+    for (size_t r = 0; r < rows; r++) scale_portable(factor + r * stride, out + r * stride, 0, count);
+}
 
 int pixelfly_body_available(int body) { return body == PIXELFLY_BODY_PORTABLE; }
 
@@ -263,4 +354,12 @@ void pixelfly_gelu_forward_rows_f32(const float *x, float *y, size_t rows, size_
 
 void pixelfly_gelu_backward_rows_f32(const float *x, const float *dy, float *dx, size_t rows, size_t count, size_t stride) {
     pixelfly_gelu_backward_rows_f32_body(pixelfly_fastest_body(), x, dy, dx, rows, count, stride);
+}
+
+void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, size_t count, size_t stride) {
+    pixelfly_gelu_forward_derivative_rows_f32_body(pixelfly_fastest_body(), h, y, rows, count, stride);
+}
+
+void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride) {
+    pixelfly_scale_rows_f32_body(pixelfly_fastest_body(), factor, out, rows, count, stride);
 }

@@ -23,6 +23,17 @@ public protocol GELUFusingLinear<Scalar>: LinearLayer {
     /// those of `backward`. Throws `ConfigurationError` if `fusesGELU(batch: x.rows)` is false.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, geluInput: Matrix<Scalar>,
                   inputGradient dx: inout Matrix<Scalar>) throws
+
+    /// `forward(_:into:gelu:)` keeping GELU's derivative instead of the pre-activation:
+    /// `activated` = gelu(h) and `derivative` = gelu′(h) for h = x·Wᵀ + b, one gate for both.
+    /// For an MLP whose fc2 then runs `backward(input:outputGradient:geluDerivative:inputGradient:)`,
+    /// which multiplies by it instead of computing gelu′(h) again. Throws like `forward(_:into:gelu:)`.
+    func forward(_ x: Matrix<Scalar>, geluDerivative derivative: inout Matrix<Scalar>, gelu activated: inout Matrix<Scalar>) throws
+
+    /// `backward(input:outputGradient:geluInput:inputGradient:)` given gelu′ instead of its
+    /// input: dx = (dy·W) ⊙ `geluDerivative`, block by block. Throws like it.
+    func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, geluDerivative: Matrix<Scalar>,
+                  inputGradient dx: inout Matrix<Scalar>) throws
 }
 
 extension GELUFusingLinear {
@@ -33,10 +44,12 @@ extension GELUFusingLinear {
             + "\(batch)-row batch; check fusesGELU(batch:) and use forward/backward with a separate GELU otherwise")
     }
 
-    /// Throws `ShapeError` unless `geluInput` has the shape of the input x it produced.
-    package func checkGELUInput(_ geluInput: Matrix<Scalar>, of x: Matrix<Scalar>, _ operation: String) throws {
+    /// Throws `ShapeError` unless `geluInput` (or GELU's derivative, `what`) has the shape of
+    /// the input x it belongs to.
+    package func checkGELUInput(_ geluInput: Matrix<Scalar>, of x: Matrix<Scalar>, _ operation: String,
+                                what: String = "GELU input") throws {
         guard geluInput.rows == x.rows, geluInput.cols == x.cols else {
-            throw ShapeError(operation, "GELU input is \(geluInput.rows)×\(geluInput.cols); the layer's input x = gelu(·) is \(x.rows)×\(x.cols)")
+            throw ShapeError(operation, "\(what) is \(geluInput.rows)×\(geluInput.cols); the layer's input x = gelu(·) is \(x.rows)×\(x.cols)")
         }
     }
 }

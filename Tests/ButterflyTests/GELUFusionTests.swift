@@ -1,4 +1,5 @@
 @testable import Butterfly
+import CVectorKernels
 import PixelflyCore
 import PixelflyModels
 import Testing
@@ -50,6 +51,24 @@ struct GELUFusionTests {
         try layer.backward(input: input, outputGradient: dy, inputGradient: &dx)
         for (fused, plain) in zip(fusedGradients, layer.parameters.map(\.gradient)) {
             #expect(fused.storage == plain.storage, "\(label): parameter gradients of the fused and unfused backward")
+        }
+
+        // The same with GELU's derivative kept by the forward and scaled by in the backward.
+        var (derivative, keptActivated) = (Matrix<Float>(rows: 0, cols: 0), Matrix<Float>(rows: 0, cols: 0))
+        try layer.forward(x, geluDerivative: &derivative, gelu: &keptActivated)
+        #expect(keptActivated.storage == activated.storage, "\(label): gelu(y) of the forward that keeps the derivative")
+        #expect(compare(derivative, expected.map(BlocksReference.geluDerivative)).maxAbs < 1e-4, "\(label): gelu′(y)")
+        var hDerivative = h
+        hDerivative.withUnsafeMutableBufferPointer { p in
+            var scratch = [Float](repeating: 0, count: p.count)
+            pixelfly_gelu_forward_derivative_rows_f32(p.baseAddress!, &scratch, 1, p.count, p.count)
+        }
+        try layer.forward(input, into: &output)
+        layer.zeroGradients()
+        try layer.backward(input: input, outputGradient: dy, geluDerivative: hDerivative, inputGradient: &dx)
+        #expect(compare(dx, expectedDx).maxRel < 1e-5, "\(label): dx = (dy·W) ⊙ the given gelu′(h)")
+        for (scaled, plain) in zip(layer.parameters.map(\.gradient), fusedGradients) {
+            #expect(scaled.storage == plain.storage, "\(label): parameter gradients of the two fused backwards")
         }
     }
 
@@ -121,6 +140,29 @@ struct GELUFusionTests {
         }
     }
 
+    /// An MLP whose forward kept gelu′(h) for fc2's fused backward refuses a backward after fc2
+    /// stopped fusing (its backend changed in between) instead of treating gelu′(h) as h; a new
+    /// forward on the new backend then runs.
+    @Test func mlpBlockRefusesABackendChangeBetweenForwardAndBackward() throws {
+        var rng = SeededRandom(seed: 2_616)
+        let configuration = FlatButterflyConfiguration(butterflySize: 4, factors: 2, blockSize: 12)
+        let factory: LinearFactory<Float> = { input, output, name, rng in
+            try PixelflyLinear<Float>(input, output, mask: configuration, rank: 6, name: name, rng: &rng)
+        }
+        let mlp = try MLPBlock<Float>(features: 48, hiddenFeatures: 192, linear: factory, rng: &rng)
+        let (fc1, fc2) = (mlp.fc1 as! PixelflyLinear<Float>, mlp.fc2 as! PixelflyLinear<Float>)
+        fc1.sparse.backend = .libxsmm
+        fc2.sparse.backend = .libxsmm
+        let x = Matrix<Float>(rows: 20, cols: 48, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+        var (y, dx) = (Matrix<Float>(rows: 0, cols: 0), Matrix<Float>(rows: 0, cols: 0))
+        try mlp.forward(x, into: &y)
+        fc2.sparse.backend = .openBLAS
+        #expect(throws: ConfigurationError.self) { try mlp.backward(input: x, outputGradient: y, inputGradient: &dx) }
+        try mlp.forward(x, into: &y)
+        try mlp.backward(input: x, outputGradient: y, inputGradient: &dx)
+        #expect(dx.rows == 20 && dx.cols == 48)
+    }
+
     /// Where the kernels cannot fuse, `fusesGELU` says so and the fused calls throw instead of
     /// computing something else.
     @Test func refusesWhereItCannotFuse() throws {
@@ -133,6 +175,7 @@ struct GELUFusionTests {
         openBLAS.sparse.backend = .openBLAS
         #expect(!openBLAS.fusesGELU(batch: 4))
         #expect(throws: ConfigurationError.self) { try openBLAS.forward(x, into: &y, gelu: &a) }
+        #expect(throws: ConfigurationError.self) { try openBLAS.forward(x, geluDerivative: &y, gelu: &a) }
 
         let gated = try PixelflyLinear<Float>(48, 96, mask: configuration, rank: 4, combination: .gated, rng: &rng)
         gated.sparse.backend = .libxsmm
@@ -150,6 +193,9 @@ struct GELUFusionTests {
         var dx = Matrix<Float>(rows: 0, cols: 0)
         #expect(throws: ShapeError.self) {
             try layer.backward(input: x, outputGradient: dy, geluInput: Matrix<Float>(rows: 4, cols: 47), inputGradient: &dx)
+        }
+        #expect(throws: ShapeError.self) {
+            try layer.backward(input: x, outputGradient: dy, geluDerivative: Matrix<Float>(rows: 3, cols: 48), inputGradient: &dx)
         }
         #expect(throws: ShapeError.self) { try layer.forward(Matrix<Float>(rows: 4, cols: 40), into: &y, gelu: &a) }
     }

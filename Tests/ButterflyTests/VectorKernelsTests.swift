@@ -229,3 +229,39 @@ extension VectorKernelsTests {
         #expect(untouched)
     }
 }
+
+/// The forward that keeps GELU's derivative and the scale that uses it
+/// (`pixelfly_gelu_forward_derivative_rows_f32_body`, `pixelfly_scale_rows_f32_body`: an MLP's
+/// fc1 epilogue and fc2's input-gradient epilogue) against the plain strided-rows GELU, bit for
+/// bit, through each body: the activation equals the forward's, and dy ⊙ gelu′(h) equals the
+/// backward's dx. Same rows as above (tails, gaps); nothing outside the rows may be written.
+extension VectorKernelsTests {
+    @Test(arguments: [PIXELFLY_BODY_PORTABLE, PIXELFLY_BODY_AVX2, PIXELFLY_BODY_AVX512].map(Int32.init))
+    func keptDerivativeMatchesTheBackward(body: Int32) throws {
+        let (rows, count, stride) = (5, 37, 53)
+        let total = (rows - 1) * stride + count
+        var rng = SeededRandom(seed: 31 &+ UInt64(body))
+        let h = Matrix<Float>(rows: 1, cols: total, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng).storage
+        let dy = Matrix<Float>(rows: 1, cols: total, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage
+        let sentinel: Float = 12345
+        var (y, expectedY) = ([Float](repeating: sentinel, count: total + 1), [Float](repeating: sentinel, count: total + 1))
+        var (derivative, scaled, expectedDx) = (h + [sentinel], dy + [sentinel], dy + [sentinel])
+        pixelfly_gelu_forward_derivative_rows_f32_body(body, &derivative, &y, rows, count, stride)
+        pixelfly_scale_rows_f32_body(body, derivative, &scaled, rows, count, stride)
+        pixelfly_gelu_forward_rows_f32_body(body, h, &expectedY, rows, count, stride)
+        expectedDx.withUnsafeMutableBufferPointer { p in
+            pixelfly_gelu_backward_rows_f32_body(body, h, p.baseAddress!, p.baseAddress!, rows, count, stride)
+        }
+        #expect(y == expectedY, "body \(body): gelu(h) of the forward that keeps the derivative")
+        #expect(scaled == expectedDx, "body \(body): dy ⊙ the kept gelu′(h) against the backward's dx")
+        for r in 0..<rows {
+            for i in (r * stride)..<(r * stride + count) {
+                let reference = BlocksReference.geluDerivative(Double(h[i]))
+                #expect(abs(Double(derivative[i]) - reference) <= 1e-5 * max(abs(reference), 1), "body \(body): gelu′(\(h[i]))")
+            }
+        }
+        let outside = (0...total).filter { i in i >= total || i % stride >= count }
+        #expect(outside.allSatisfy { derivative[$0] == ($0 < total ? h[$0] : sentinel) }, "body \(body): h written outside its rows")
+        #expect(outside.allSatisfy { scaled[$0] == ($0 < total ? dy[$0] : sentinel) }, "body \(body): scale wrote outside its rows")
+    }
+}

@@ -54,6 +54,16 @@ void pixelfly_gelu_forward_rows_f32_body(int body, const float *x, float *y, siz
 void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t count,
                                           size_t stride);
 
+/// The forward that keeps the derivative, for an MLP whose fc2 backward scales by it instead of
+/// recomputing it from h: y = gelu(h) and h ← gelu′(h), one gate for both (the same bits as the
+/// backward's factor). Then the backward is `pixelfly_scale_rows_f32`: out ⊙= factor, one
+/// multiply per element, prefetching the next row's factor as the backward does. Same row
+/// layout as above; `_body` runs a named body (the scale's AVX-512 request runs the AVX2 body).
+void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, size_t count, size_t stride);
+void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride);
+void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride);
+void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride);
+
 /// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
 /// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,
 /// over the dy chunk it has just transposed (contiguous columns instead of rows `out` apart).

@@ -8,7 +8,9 @@ import PixelflyCore
 /// inside its forward kernel, and fc2 GELU's derivative inside its input-gradient kernel
 /// (`GELUFusingLinear`: block-sparse and Pixelfly layers on LIBXSMM, Float), they do, and the
 /// separate activation pass over the (batch × hidden) matrices is skipped; the results agree
-/// up to rounding.
+/// up to rounding. Where both fuse, fc1 keeps gelu′(h) instead of h
+/// (`forward(_:geluDerivative:gelu:)`), and fc2's backward multiplies by it instead of computing
+/// it again from h.
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
@@ -20,8 +22,11 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     private let fc2GELU: (any GELUFusingLinear<Scalar>)?
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
-    /// fc1 output h, GELU output a, and their gradients: reused across steps.
+    /// fc1 output h (or gelu′(h): `hiddenIsDerivative`), GELU output a, and their gradients:
+    /// reused across steps.
     private var hidden = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Whether the last forward left gelu′(h) in `hidden` (fc1 and fc2 both fused GELU).
+    private var hiddenIsDerivative = false
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
     private var activatedGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var hiddenGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -58,8 +63,14 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         forwardInput.record(x)
+        hiddenIsDerivative = false
         if let fc1GELU, fc1GELU.fusesGELU(batch: x.rows) {
-            try fc1GELU.forward(x, into: &hidden, gelu: &activated)
+            if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
+                try fc1GELU.forward(x, geluDerivative: &hidden, gelu: &activated)
+                hiddenIsDerivative = true
+            } else {
+                try fc1GELU.forward(x, into: &hidden, gelu: &activated)
+            }
         } else {
             try fc1.forward(x, into: &hidden)
             try activation.forward(hidden, into: &activated)
@@ -73,7 +84,13 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
+        if hiddenIsDerivative {
+            guard let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) else {
+                throw ConfigurationError("MLPBlock.backward", "the forward kept gelu′(h) for fc2's fused backward, but fc2 no "
+                    + "longer fuses GELU at batch \(x.rows) (its backend changed since); run the forward again")
+            }
+            try fc2GELU.backward(input: activated, outputGradient: dy, geluDerivative: hidden, inputGradient: &hiddenGradient)
+        } else if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
             try fc2GELU.backward(input: activated, outputGradient: dy, geluInput: hidden, inputGradient: &hiddenGradient)
         } else {
             try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
