@@ -59,7 +59,8 @@ def symbol_kind(symbol, dso):
         return "OpenBLAS other"
     if "kernel.kallsyms" in dso:
         return "Linux kernel (page faults, scheduling)"
-    if "gelu" in low:
+    # scale_avx2/_portable: GELU's backward where fc1's forward kept gelu′ (pixelfly_scale_rows_f32).
+    if "gelu" in low or low.startswith("scale_avx2") or low.startswith("scale_portable"):
         return "GELU"
     if "layernorm" in low:
         return "LayerNorm"

@@ -27,7 +27,7 @@ import PixelflyCore
 /// `scripts/gelu-derivative-timing.c`, three runs) the forward with the derivative took
 /// 1.27–1.29 ns per element against 0.98–0.99 for the plain one, and the scale 0.17–0.18
 /// against 1.29–1.30 for the derivative: the pair 1.45 against 2.28 ns per element; the Mixer
-/// training step was 1.6–2.2 % faster in 3 of 3 interleaved runs
+/// training step was 1.4–2.2 % faster in 6 of 6 interleaved runs
 /// (notebooks-md/kernel-families.md, "Twenty-fourth pass").
 enum OutputEpilogue<S> {
     /// activated = gelu(output).
