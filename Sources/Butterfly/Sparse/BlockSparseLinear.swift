@@ -291,11 +291,9 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
                             return
                         }
                         v.withMutableGradientElements { vGradient in
-                            let dV = BlockSparseXSMMKernel.PackedVGradient(
-                                hiddenGradient: UnsafePointer(term.activations),
-                                transposedHiddenGradient: products.hiddenGradientPack.assumingMemoryBound(to: Scalar.self),
-                                gradient: vGradient.baseAddress!, rank: rank, kernels: products.packedVGradient,
-                                handWritten: products.packedVGradientHandWritten)
+                            let dV = BlockSparseXSMMKernel.PackedVGradient(hiddenGradient: UnsafePointer(term.activations),
+                                                                           gradient: vGradient.baseAddress!, rank: rank,
+                                                                           kernels: products.packedVGradient)
                             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
                                          vGradient: dV, epilogue: epilogue)
                         }

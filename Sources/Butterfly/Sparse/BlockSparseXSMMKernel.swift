@@ -53,16 +53,13 @@ enum BlockSparseXSMMKernel {
     /// dV += dhᵀ·x for a Pixelfly low-rank term, on the weight gradient's chunk copy of x
     /// (`XSMMKernelSet.packsInput`): dh (batch × r) and dV (r × in) row-major,
     /// `kernels[chunk]` (`XSMMLowRankKernels.packedVGradient`), or 24-row slices on
-    /// `pixelfly_strip24_f32` where `handWritten`. Each chunk of dh is first transposed into
-    /// `transposedHiddenGradient` (`XSMMLowRankKernels.hiddenGradientPack`). dh must be
-    /// complete: the layer runs the input-gradient pass, which makes it, first.
+    /// `pixelfly_strip24_f32` where the set has `blockColumnsHandWritten`. dh must be complete:
+    /// the layer runs the input-gradient pass, which makes it, first.
     struct PackedVGradient<S> {
         var hiddenGradient: UnsafePointer<S>
-        var transposedHiddenGradient: UnsafeMutablePointer<S>
         var gradient: UnsafeMutablePointer<S>
         var rank: Int
         var kernels: [UnsafeRawPointer?]
-        var handWritten: Bool
     }
 
     /// pack ← the layout's panels arranged as `plan` wants them.
@@ -199,8 +196,9 @@ enum BlockSparseXSMMKernel {
     /// dV[:, C]ᵀ (b × r, ldc = in) += x[chunk, C]ᵀ (b × chunk: the block column's copy, lda = b) ·
     /// dh[chunk] (chunk × r) for every block column C, split over the threads. B is dh's chunk
     /// transposed once per chunk (column-major chunk × r, ldb = chunk rows; 32 KB at r = 64 and
-    /// 128 rows), so that the product is a plain one: at b = 48 two 24-row slices on the
-    /// hand-written kernel, like the weight gradient's tiles. On dh in place through LIBXSMM's
+    /// 128 rows) into `activationPack`, which `copyActivations` fills with h only after this
+    /// returns; so the product is a plain one: at b = 48 two 24-row slices on the hand-written
+    /// kernel, like the weight gradient's tiles. On dh in place through LIBXSMM's
     /// Bᵀ flag, dV took 9–40 % more perf samples per FLOP than the layer's block-sparse strips
     /// (AMD EPYC Zen 2, `layers`, batch 4096, 1 thread; most at 3072 → 768 and 4096 → 1024); on
     /// the transposed chunk it took 8–15 % fewer samples than before in five of six runs
@@ -209,14 +207,14 @@ enum BlockSparseXSMMKernel {
                                                      packedInput packed: UnsafeMutablePointer<S>, blockSize b: Int, cols: Int,
                                                      set: XSMMKernelSet) {
         let (rank, chunkRows) = (vGradient.rank, chunk.count)
-        let transposed = vGradient.transposedHiddenGradient
+        let transposed = set.activationPack.assumingMemoryBound(to: S.self)
         // dh[chunk] (r × chunk column-major, ld = r) → (chunk × r, ld = chunk rows).
         libxsmm_otrans(transposed, vGradient.hiddenGradient + chunk.lowerBound * rank, UInt32(MemoryLayout<S>.stride),
                        libxsmm_blasint(rank), libxsmm_blasint(chunkRows), libxsmm_blasint(rank), libxsmm_blasint(chunkRows))
         forEachRange(cols / b, threads: set.threads) { blockColumns, _ in
             for c in blockColumns {
                 let (block, gradient) = (packed + c * b * chunkRows, vGradient.gradient + c * b)
-                if vGradient.handWritten {
+                if set.blockColumnsHandWritten {
                     for slice in stride(from: 0, to: b, by: BlockSparseBackend.handWrittenStripHeight) {
                         strip24(a: block + slice, b: UnsafePointer(transposed), c: gradient + slice, n: rank, k: chunkRows,
                                 lda: b, ldb: chunkRows, ldc: cols, accumulate: true)

@@ -12,7 +12,7 @@ import PixelflyCore
 ///                      copy in `XSMMKernelSet.activationPack`) · dy[c, R] (k × |R|, transposed)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
 ///                      (or per block column i of x's chunk copy, m = b, lda = b, on dh[c] transposed
-///                      into `hiddenGradientPack`: `packedVGradient`)
+///                      into `XSMMKernelSet.activationPack`: `packedVGradient`)
 ///
 /// h and dh are made inside the block-sparse strip loop, tile by tile, just before the tile's
 /// strips use them (`BlockSparseXSMMKernel.FusedLowRank.producer`). dU rides on the block-sparse
@@ -46,14 +46,8 @@ final class XSMMLowRankKernels {
     let vGradient: [[UnsafeRawPointer?]]
     /// [full batch chunk, last batch chunk]: dV[:, block column]ᵀ (b × r, ldc = in) += the
     /// block column's copy (b × k, lda = b) · dh[chunk] transposed (k × r, ldb = k: in
-    /// `hiddenGradientPack`); β = 1. Empty unless the kernel set `packsInput`.
+    /// `XSMMKernelSet.activationPack`); β = 1. Empty unless the kernel set `packsInput`.
     let packedVGradient: [UnsafeRawPointer?]
-    /// Whether dV on the copy runs as 24-row slices on `pixelfly_strip24_f32` instead
-    /// (`XSMMKernelSet.blockColumnsHandWritten`).
-    let packedVGradientHandWritten: Bool
-    /// One chunk of dh transposed (chunk rows × r, column-major, on a cache line) for
-    /// `packedVGradient`; one element unless the kernel set `packsInput`.
-    let hiddenGradientPack: UnsafeMutableRawPointer
 
     /// nil if LIBXSMM cannot generate one of the kernels (the layer then uses OpenBLAS for them).
     init?(rank: Int, inputFeatures: Int, outputFeatures: Int, weightGradient plan: BlockGradientPlan, set: XSMMKernelSet) {
@@ -98,9 +92,6 @@ final class XSMMLowRankKernels {
             ? chunks.map { k in dispatch(Int32(plan.blockSize), r, k, Int32(plan.blockSize), k, input, transB: false, betaOne: true) }
             : []
         guard ok else { return nil }
-        packedVGradientHandWritten = set.blockColumnsHandWritten
-        let packCount = set.packsInput ? chunk * rank : 1
-        hiddenGradientPack = UnsafeMutableRawPointer.allocate(byteCount: packCount * (isDouble != 0 ? 8 : 4), alignment: 64)
         self.rank = rank
         self.inputFeatures = inputFeatures
         self.batch = set.batch
@@ -108,8 +99,6 @@ final class XSMMLowRankKernels {
         self.threads = set.threads
         self.isDouble = isDouble
     }
-
-    deinit { hiddenGradientPack.deallocate() }
 
     /// dV += dhᵀ·x: dh (batch, r), x (batch, in), dV (r, in), all row-major.
     func accumulateVGradient<S>(dh: UnsafePointer<S>, x: UnsafePointer<S>, into dV: UnsafeMutablePointer<S>) {
