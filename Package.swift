@@ -102,7 +102,7 @@ let package = Package(
         .target(name: "LowRank", dependencies: ["PixelflyCore"]),
         .target(name: "Butterfly", dependencies: ["PixelflyCore", "LowRank", "CLibXSMM", "CVectorKernels"]),
         .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "PixelflyModels", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CVectorKernels"]),
+        .target(name: "PixelflyModels", dependencies: ["PixelflyCore", "LowRank", "Butterfly", "CLibXSMM", "CVectorKernels"]),
         .target(name: "PixelflyData", dependencies: ["PixelflyCore", "CZlib"]),
         .target(
             name: "PixelflyTraining",

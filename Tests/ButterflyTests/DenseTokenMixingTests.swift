@@ -1,4 +1,4 @@
-import PixelflyModels
+@testable import PixelflyModels
 import PixelflyCore
 import Testing
 
@@ -31,6 +31,40 @@ struct DenseTokenMixingTests {
             #expect(a.value.storage == b.value.storage, "\(a.name) initialised differently")
             let error = compare(a.gradient, b.gradient.converted(to: Double.self))
             #expect(error.maxRel < 1e-5, "\(a.name): \(error)")
+        }
+    }
+
+    /// The four products on LIBXSMM against the same layer with every product on BLAS: outputs,
+    /// input gradients and parameter gradients (Float and Double, odd sizes included).
+    @Test(arguments: [(16, 768, 32, 3), (5, 13, 7, 2)])
+    func libxsmmProductsMatchBLAS(tokens: Int, channels: Int, hidden: Int, sequences: Int) throws {
+        try checkProductsMatchBLAS(Float.self, tokens: tokens, channels: channels, hidden: hidden, sequences: sequences, tolerance: 1e-5)
+        try checkProductsMatchBLAS(Double.self, tokens: tokens, channels: channels, hidden: hidden, sequences: sequences,
+                                   tolerance: 1e-12)
+    }
+
+    private func checkProductsMatchBLAS<S: TensorScalar>(_: S.Type, tokens: Int, channels: Int, hidden: Int, sequences: Int,
+                                                         tolerance: Double) throws {
+        var rngA = SeededRandom(seed: 21), rngB = SeededRandom(seed: 21), data = SeededRandom(seed: 22)
+        let kernels = try DenseTokenMixing<S>(tokens: tokens, channels: channels, hiddenFeatures: hidden, name: "t", usesLIBXSMM: true,
+                                              rng: &rngA)
+        let blas = try DenseTokenMixing<S>(tokens: tokens, channels: channels, hiddenFeatures: hidden, name: "t", usesLIBXSMM: false,
+                                           rng: &rngB)
+        #expect(kernels.runsProductsOnLIBXSMM, "LIBXSMM generated no kernels for \(tokens)×\(channels)×\(hidden)")
+        #expect(!blas.runsProductsOnLIBXSMM)
+        let x = Matrix<S>(rows: sequences * tokens, cols: channels, initializer: .uniform(low: -2, high: 2), rng: &data)
+        let dy = Matrix<S>(rows: sequences * tokens, cols: channels, initializer: .uniform(low: -1, high: 1), rng: &data)
+        var (yA, yB, dxA, dxB) = (Matrix<S>(rows: 0, cols: 0), Matrix<S>(rows: 0, cols: 0), Matrix<S>(rows: 0, cols: 0),
+                                  Matrix<S>(rows: 0, cols: 0))
+        try kernels.forward(x, into: &yA)
+        try kernels.backward(input: x, outputGradient: dy, inputGradient: &dxA)
+        try blas.forward(x, into: &yB)
+        try blas.backward(input: x, outputGradient: dy, inputGradient: &dxB)
+        #expect(compare(yA, yB.converted(to: Double.self)).maxRel < tolerance)
+        #expect(compare(dxA, dxB.converted(to: Double.self)).maxRel < tolerance)
+        for (a, b) in zip(kernels.parameters, blas.parameters) {
+            let error = compare(a.gradient, b.gradient.converted(to: Double.self))
+            #expect(error.maxRel < tolerance, "\(a.name): \(error)")
         }
     }
 

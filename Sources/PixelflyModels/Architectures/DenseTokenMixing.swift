@@ -20,7 +20,10 @@ import PixelflyCore
 /// step. Per sequence, all five products of a sequence run while its slices are in cache, and
 /// sequences are spread over `ComputeThreads` in one contiguous range per thread; each range sums
 /// its weight gradients in its own slot, and the slots are added in a fixed order after the
-/// region, so results do not depend on thread timing.
+/// region, so results do not depend on thread timing. The four products that write a block of
+/// the sequence (H, Y, dA, dX) run on LIBXSMM kernels generated for the layer's shape, which do
+/// not pack their operands (`TokenMixingProducts`); the weight gradients, and everything on a
+/// CPU LIBXSMM generates no code for, on BLAS.
 public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let tokens: Int
     public let channels: Int
@@ -29,6 +32,8 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let fc1: DenseLinear<Scalar>
     /// Hidden → tokens; weight (T, H), bias (1, T).
     public let fc2: DenseLinear<Scalar>
+    /// The LIBXSMM kernels of the four products that write a sequence's blocks (nil: all on BLAS).
+    private let products: TokenMixingProducts?
     /// H_b and A_b of every sequence, (B·H, C) each, kept for the backward pass.
     private var preActivation = Matrix<Scalar>(rows: 0, cols: 0)
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
@@ -38,7 +43,13 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
 
     /// Draws fc1 then fc2 from `rng` exactly as `TokenMixing` with the dense factory does, so a
     /// seed gives the same weights either way.
-    public init(tokens: Int, channels: Int, hiddenFeatures: Int, name: String, rng: inout SeededRandom) throws {
+    public convenience init(tokens: Int, channels: Int, hiddenFeatures: Int, name: String, rng: inout SeededRandom) throws {
+        try self.init(tokens: tokens, channels: channels, hiddenFeatures: hiddenFeatures, name: name, usesLIBXSMM: true, rng: &rng)
+    }
+
+    /// `usesLIBXSMM: false` runs every product on BLAS (the path of CPUs LIBXSMM generates no
+    /// code for; tests compare the two).
+    init(tokens: Int, channels: Int, hiddenFeatures: Int, name: String, usesLIBXSMM: Bool, rng: inout SeededRandom) throws {
         guard tokens > 0, channels > 0, hiddenFeatures > 0 else {
             throw ShapeError("DenseTokenMixing", "tokens, channels and hidden features must be positive, "
                 + "got \(tokens), \(channels), \(hiddenFeatures)")
@@ -48,9 +59,15 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
         self.hiddenFeatures = hiddenFeatures
         fc1 = try DenseLinear(tokens, hiddenFeatures, name: name + ".fc1", rng: &rng)
         fc2 = try DenseLinear(hiddenFeatures, tokens, name: name + ".fc2", rng: &rng)
+        products = usesLIBXSMM
+            ? TokenMixingProducts(TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures), scalar: Scalar.self)
+            : nil
     }
 
     public var parameters: [Parameter<Scalar>] { fc1.parameters + fc2.parameters }
+
+    /// Whether H, Y, dA and dX run on LIBXSMM kernels (false: every product on BLAS).
+    var runsProductsOnLIBXSMM: Bool { products != nil }
 
     private var shape: TokenMixingShape {
         TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures)
@@ -73,6 +90,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
                                         TokenMixingKernels.forward(
                                             shape, sequences: sequences, x: px.baseAddress!,
                                             weights: .init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!),
+                                            products: products,
                                             preActivation: ph.baseAddress!, activated: pa.baseAddress!, y: py.baseAddress!)
                                     }
                                 }
@@ -107,7 +125,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
                                         partialGradients.withUnsafeMutableBufferPointer { pg in
                                             TokenMixingKernels.backward(
                                                 shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
-                                                w1: pw1.baseAddress!, w2: pw2.baseAddress!,
+                                                w1: pw1.baseAddress!, w2: pw2.baseAddress!, products: products,
                                                 preActivation: ph.baseAddress!, activated: pa.baseAddress!,
                                                 dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
                                         }
