@@ -265,3 +265,28 @@ extension VectorKernelsTests {
         #expect(outside.allSatisfy { scaled[$0] == ($0 < total ? dy[$0] : sentinel) }, "body \(body): scale wrote outside its rows")
     }
 }
+
+/// `BlockKernels.geluForwardKeepingDerivative` and `scale` (the token mixing's GELU pair) against
+/// `geluForward` and `geluBackward` on the same inputs, bit for bit, in Float (the C bodies) and
+/// Double (the Swift loops), at lengths with and without vector tails.
+extension VectorKernelsTests {
+    @Test(arguments: [1, 7, 8, 37, 1000])
+    func keptGELUDerivativePairMatchesForwardAndBackward(count: Int) throws {
+        try checkKeptDerivativePair(Float.self, count: count)
+        try checkKeptDerivativePair(Double.self, count: count)
+    }
+
+    private func checkKeptDerivativePair<S: TensorScalar>(_: S.Type, count: Int) throws {
+        var rng = SeededRandom(seed: 41 &+ UInt64(count))
+        let h = Matrix<S>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng).storage
+        let da = Matrix<S>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage
+        var (slope, a, expectedA) = (h, [S](repeating: 0, count: count), [S](repeating: 0, count: count))
+        var (dh, expectedDh) = (da, [S](repeating: 0, count: count))
+        BlockKernels.geluForwardKeepingDerivative(&slope, &a, count: count)
+        BlockKernels.scale(slope, &dh, count: count)
+        BlockKernels.geluForward(h, &expectedA, count: count)
+        BlockKernels.geluBackward(h, da, &expectedDh, count: count)
+        #expect(a == expectedA, "\(S.self), \(count): gelu(h) of the forward that keeps the derivative")
+        #expect(dh == expectedDh, "\(S.self), \(count): da ⊙ the kept gelu′(h) against geluBackward")
+    }
+}

@@ -34,8 +34,9 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let fc2: DenseLinear<Scalar>
     /// The LIBXSMM kernels of the four products that write a sequence's blocks (nil: all on BLAS).
     private let products: TokenMixingProducts?
-    /// H_b and A_b of every sequence, (B·H, C) each, kept for the backward pass.
-    private var preActivation = Matrix<Scalar>(rows: 0, cols: 0)
+    /// gelu′(H_b) and A_b of every sequence, (B·H, C) each, kept for the backward pass (the
+    /// forward computes the derivative with GELU, `BlockKernels.geluForwardKeepingDerivative`).
+    private var hiddenSlope = Matrix<Scalar>(rows: 0, cols: 0)
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
     /// Per-thread dA_b / dH_b (H×C) and per-range weight-gradient slots.
     private var scratch = Matrix<Scalar>(rows: 0, cols: 0)
@@ -75,13 +76,13 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         let sequences = try sequenceCount(x, "DenseTokenMixing.forward")
-        preActivation.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
+        hiddenSlope.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
         activated.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
         y.ensureShape(rows: x.rows, cols: channels)
         let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
-                preActivation.withUnsafeMutableBufferPointer { ph in
+                hiddenSlope.withUnsafeMutableBufferPointer { ph in
                     activated.withUnsafeMutableBufferPointer { pa in
                         w1.withUnsafeBufferPointer { pw1 in
                             b1.withUnsafeBufferPointer { pb1 in
@@ -91,7 +92,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
                                             shape, sequences: sequences, x: px.baseAddress!,
                                             weights: .init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!),
                                             products: products,
-                                            preActivation: ph.baseAddress!, activated: pa.baseAddress!, y: py.baseAddress!)
+                                            hiddenSlope: ph.baseAddress!, activated: pa.baseAddress!, y: py.baseAddress!)
                                     }
                                 }
                             }
@@ -105,7 +106,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         let sequences = try sequenceCount(x, "DenseTokenMixing.backward")
-        guard dy.rows == x.rows, dy.cols == channels, preActivation.rows == sequences * hiddenFeatures else {
+        guard dy.rows == x.rows, dy.cols == channels, hiddenSlope.rows == sequences * hiddenFeatures else {
             throw ShapeError("DenseTokenMixing.backward", "output gradient is \(dy.rows)×\(dy.cols) for input \(x.rows)×\(x.cols); "
                 + "both must be (B·\(tokens))×\(channels) and match the last forward")
         }
@@ -117,7 +118,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
-                    preActivation.withUnsafeBufferPointer { ph in
+                    hiddenSlope.withUnsafeBufferPointer { ph in
                         activated.withUnsafeBufferPointer { pa in
                             w1.withUnsafeBufferPointer { pw1 in
                                 w2.withUnsafeBufferPointer { pw2 in
@@ -126,7 +127,7 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
                                             TokenMixingKernels.backward(
                                                 shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
                                                 w1: pw1.baseAddress!, w2: pw2.baseAddress!, products: products,
-                                                preActivation: ph.baseAddress!, activated: pa.baseAddress!,
+                                                hiddenSlope: ph.baseAddress!, activated: pa.baseAddress!,
                                                 dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
                                         }
                                     }

@@ -34,12 +34,12 @@ enum TokenMixingKernels {
     @_specialize(where S == Double)
     static func forward<S: TensorScalar>(
         _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, weights: Weights<S>, products: TokenMixingProducts?,
-        preActivation: UnsafeMutablePointer<S>, activated: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>
+        hiddenSlope: UnsafeMutablePointer<S>, activated: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>
     ) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
         forEachSequenceRange(sequences) { range, _, _ in
             for b in range {
-                let hb = preActivation + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
+                let hb = hiddenSlope + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
                 fillRows(hb, rows: h, cols: c, with: weights.b1)
                 if let products {
                     products.addHidden(w1: weights.w1, x: x + b * t * c, into: hb)
@@ -47,7 +47,8 @@ enum TokenMixingKernels {
                     S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: weights.w1, lda: t, b: x + b * t * c, ldb: c,
                            beta: 1, c: hb, ldc: c)
                 }
-                BlockKernels.geluForward(UnsafePointer(hb), ab, count: h * c)
+                // A_b = gelu(H_b); H_b's block then holds gelu′(H_b) for the backward.
+                BlockKernels.geluForwardKeepingDerivative(hb, ab, count: h * c)
                 fillRows(yb, rows: t, cols: c, with: weights.b2)
                 if let products {
                     products.addOutput(w2: weights.w2, activated: ab, into: yb)
@@ -67,7 +68,7 @@ enum TokenMixingKernels {
     static func backward<S: TensorScalar>(
         _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, dy: UnsafePointer<S>,
         w1: UnsafePointer<S>, w2: UnsafePointer<S>, products: TokenMixingProducts?,
-        preActivation: UnsafePointer<S>, activated: UnsafePointer<S>,
+        hiddenSlope: UnsafePointer<S>, activated: UnsafePointer<S>,
         dx: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>, partials: UnsafeMutablePointer<S>, slots: Int
     ) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
@@ -81,7 +82,7 @@ enum TokenMixingKernels {
             let dHidden = scratch + worker * h * c
             for b in range {
                 let (xb, dyb) = (x + b * t * c, dy + b * t * c)
-                let (hb, ab) = (preActivation + b * h * c, activated + b * h * c)
+                let (slope, ab) = (hiddenSlope + b * h * c, activated + b * h * c)
                 S.gemm(.none, .transposed, m: t, n: h, k: c, alpha: 1, a: dyb, lda: c, b: ab, ldb: c, beta: 1, c: dW2, ldc: h)
                 addRowSums(dyb, rows: t, cols: c, into: db2)
                 if let products {
@@ -89,7 +90,7 @@ enum TokenMixingKernels {
                 } else {
                     S.gemm(.transposed, .none, m: h, n: c, k: t, alpha: 1, a: w2, lda: h, b: dyb, ldb: c, beta: 0, c: dHidden, ldc: c)
                 }
-                BlockKernels.geluBackward(hb, UnsafePointer(dHidden), dHidden, count: h * c)
+                BlockKernels.scale(slope, dHidden, count: h * c)
                 S.gemm(.none, .transposed, m: h, n: t, k: c, alpha: 1, a: dHidden, lda: c, b: xb, ldb: c, beta: 1, c: dW1, ldc: t)
                 addRowSums(dHidden, rows: h, cols: c, into: db1)
                 if let products {
