@@ -8,9 +8,10 @@ import PixelflyCore
 /// inside its forward kernel, and fc2 GELU's derivative inside its input-gradient kernel
 /// (`GELUFusingLinear`: block-sparse and Pixelfly layers on LIBXSMM, Float), they do, and the
 /// separate activation pass over the (batch × hidden) matrices is skipped; the results agree
-/// up to rounding. Where both fuse, fc1 keeps gelu′(h) instead of h
-/// (`forward(_:geluDerivative:gelu:)`), and fc2's backward multiplies by it instead of computing
-/// it again from h.
+/// up to rounding. Unless fc1 fuses and fc2 does not, the forward keeps gelu′(h) instead of h
+/// (fused: `forward(_:geluDerivative:gelu:)`; otherwise `GELU.forward(keepingDerivativeIn:into:)`),
+/// and the backward multiplies by it instead of computing it again from h (fused in fc2's
+/// backward where fc2 fuses, a pass over fc2's input gradient where it does not).
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
@@ -22,10 +23,10 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     private let fc2GELU: (any GELUFusingLinear<Scalar>)?
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
-    /// fc1 output h (or gelu′(h): `hiddenIsDerivative`), GELU output a, and their gradients:
-    /// reused across steps.
+    /// fc1 output h (or gelu′(h): `hiddenIsDerivative`), GELU output a, and their gradients
+    /// (a's only where fc1 fused GELU with h kept and fc2 does not fuse): reused across steps.
     private var hidden = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Whether the last forward left gelu′(h) in `hidden` (fc1 and fc2 both fused GELU).
+    /// Whether the last forward left gelu′(h) in `hidden` rather than h.
     private var hiddenIsDerivative = false
     private var activated = Matrix<Scalar>(rows: 0, cols: 0)
     private var activatedGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -73,7 +74,8 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             }
         } else {
             try fc1.forward(x, into: &hidden)
-            try activation.forward(hidden, into: &activated)
+            activation.forward(keepingDerivativeIn: &hidden, into: &activated)
+            hiddenIsDerivative = true
         }
         try fc2.forward(activated, into: &y)
     }
@@ -84,14 +86,18 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        if hiddenIsDerivative {
-            guard let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) else {
-                throw ConfigurationError("MLPBlock.backward", "the forward kept gelu′(h) for fc2's fused backward, but fc2 no "
-                    + "longer fuses GELU at batch \(x.rows) (its backend changed since); run the forward again")
+        // Whichever of h and gelu′(h) the forward kept, fc2 may have changed backend since: each
+        // pair of (what is kept, whether fc2 fuses now) has its own path.
+        if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
+            if hiddenIsDerivative {
+                try fc2GELU.backward(input: activated, outputGradient: dy, geluDerivative: hidden, inputGradient: &hiddenGradient)
+            } else {
+                try fc2GELU.backward(input: activated, outputGradient: dy, geluInput: hidden, inputGradient: &hiddenGradient)
             }
-            try fc2GELU.backward(input: activated, outputGradient: dy, geluDerivative: hidden, inputGradient: &hiddenGradient)
-        } else if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
-            try fc2GELU.backward(input: activated, outputGradient: dy, geluInput: hidden, inputGradient: &hiddenGradient)
+        } else if hiddenIsDerivative {
+            // fc2's input gradient da, turned into dh in place.
+            try fc2.backward(input: activated, outputGradient: dy, inputGradient: &hiddenGradient)
+            try activation.backward(derivative: hidden, gradientInPlace: &hiddenGradient)
         } else {
             try fc2.backward(input: activated, outputGradient: dy, inputGradient: &activatedGradient)
             try activation.backward(input: hidden, outputGradient: activatedGradient, inputGradient: &hiddenGradient)
