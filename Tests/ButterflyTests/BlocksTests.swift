@@ -38,6 +38,26 @@ struct BlocksTests {
         #expect(result.worst < 1e-6, "\(result)")
     }
 
+    /// The kept-derivative pair (what `MLPBlock` runs) gives the stateless pair's a and dh, bit
+    /// for bit, over a matrix large enough to be split over the threads, and refuses a gradient
+    /// of another shape.
+    @Test func geluKeptDerivativePairMatchesTheLayer() throws {
+        var rng = SeededRandom(seed: 14)
+        let h: Matrix<Float> = randomMatrix(40, 1000, &rng, scale: 3)
+        let da: Matrix<Float> = randomMatrix(40, 1000, &rng)
+        let gelu = GELU<Float>()
+        var (a, dh) = (Matrix<Float>(rows: 0, cols: 0), Matrix<Float>(rows: 0, cols: 0))
+        try gelu.forward(h, into: &a)
+        try gelu.backward(input: h, outputGradient: da, inputGradient: &dh)
+        var (slope, keptA, keptDh) = (h, Matrix<Float>(rows: 0, cols: 0), da)
+        gelu.forward(keepingDerivativeIn: &slope, into: &keptA)
+        try gelu.backward(derivative: slope, gradientInPlace: &keptDh)
+        #expect(keptA.storage == a.storage)
+        #expect(keptDh.storage == dh.storage)
+        var wrong = Matrix<Float>(rows: 40, cols: 999)
+        #expect(throws: ShapeError.self) { try gelu.backward(derivative: slope, gradientInPlace: &wrong) }
+    }
+
     @Test func layerNormMatchesReference() throws {
         var rng = SeededRandom(seed: 13)
         let norm = try LayerNorm<Float>(features: 24)
