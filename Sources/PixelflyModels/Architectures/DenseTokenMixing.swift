@@ -32,8 +32,8 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let fc1: DenseLinear<Scalar>
     /// Hidden → tokens; weight (T, H), bias (1, T).
     public let fc2: DenseLinear<Scalar>
-    /// The LIBXSMM kernels of the four products that write a sequence's blocks (nil: all on BLAS).
-    private let products: TokenMixingProducts?
+    /// The four products that write a sequence's blocks (on LIBXSMM kernels where it generates them).
+    private let products: TokenMixingProducts<Scalar>
     /// gelu′(H_b) and A_b of every sequence, (B·H, C) each, kept for the backward pass (the
     /// forward computes the derivative with GELU, `BlockKernels.geluForwardKeepingDerivative`).
     private var hiddenSlope = Matrix<Scalar>(rows: 0, cols: 0)
@@ -60,15 +60,14 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
         self.hiddenFeatures = hiddenFeatures
         fc1 = try DenseLinear(tokens, hiddenFeatures, name: name + ".fc1", rng: &rng)
         fc2 = try DenseLinear(hiddenFeatures, tokens, name: name + ".fc2", rng: &rng)
-        products = usesLIBXSMM
-            ? TokenMixingProducts(TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures), scalar: Scalar.self)
-            : nil
+        products = TokenMixingProducts(TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures),
+                                       usesLIBXSMM: usesLIBXSMM)
     }
 
     public var parameters: [Parameter<Scalar>] { fc1.parameters + fc2.parameters }
 
     /// Whether H, Y, dA and dX run on LIBXSMM kernels (false: every product on BLAS).
-    var runsProductsOnLIBXSMM: Bool { products != nil }
+    var runsProductsOnLIBXSMM: Bool { products.runsOnLIBXSMM }
 
     private var shape: TokenMixingShape {
         TokenMixingShape(tokens: tokens, channels: channels, hidden: hiddenFeatures)

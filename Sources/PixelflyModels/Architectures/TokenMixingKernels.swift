@@ -12,9 +12,8 @@ struct TokenMixingShape {
 
 /// The per-sequence loops of `DenseTokenMixing` on raw pointers (see its documentation for the
 /// formulas). Specialised for Float and Double; every product is one single-threaded call on the
-/// thread that owns the sequence: a LIBXSMM kernel of `products` for the four products that
-/// write a block of the sequence, BLAS for the weight gradients and for all of them when
-/// `products` is nil.
+/// thread that owns the sequence: `products` for the four that write a block of the sequence
+/// (LIBXSMM kernels where it generates them), BLAS for the weight gradients.
 enum TokenMixingKernels {
     struct Weights<S> {
         var w1: UnsafePointer<S>
@@ -33,7 +32,7 @@ enum TokenMixingKernels {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func forward<S: TensorScalar>(
-        _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, weights: Weights<S>, products: TokenMixingProducts?,
+        _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, weights: Weights<S>, products: TokenMixingProducts<S>,
         hiddenSlope: UnsafeMutablePointer<S>, activated: UnsafeMutablePointer<S>, y: UnsafeMutablePointer<S>
     ) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
@@ -41,21 +40,11 @@ enum TokenMixingKernels {
             for b in range {
                 let hb = hiddenSlope + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
                 fillRows(hb, rows: h, cols: c, with: weights.b1)
-                if let products {
-                    products.addHidden(w1: weights.w1, x: x + b * t * c, into: hb)
-                } else {
-                    S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: weights.w1, lda: t, b: x + b * t * c, ldb: c,
-                           beta: 1, c: hb, ldc: c)
-                }
+                products.addHidden(w1: weights.w1, x: x + b * t * c, into: hb)
                 // A_b = gelu(H_b); H_b's block then holds gelu′(H_b) for the backward.
                 BlockKernels.geluForwardKeepingDerivative(hb, ab, count: h * c)
                 fillRows(yb, rows: t, cols: c, with: weights.b2)
-                if let products {
-                    products.addOutput(w2: weights.w2, activated: ab, into: yb)
-                } else {
-                    S.gemm(.none, .none, m: t, n: c, k: h, alpha: 1, a: weights.w2, lda: h, b: ab, ldb: c,
-                           beta: 1, c: yb, ldc: c)
-                }
+                products.addOutput(w2: weights.w2, activated: ab, into: yb)
             }
         }
     }
@@ -67,7 +56,7 @@ enum TokenMixingKernels {
     @_specialize(where S == Double)
     static func backward<S: TensorScalar>(
         _ shape: TokenMixingShape, sequences: Int, x: UnsafePointer<S>, dy: UnsafePointer<S>,
-        w1: UnsafePointer<S>, w2: UnsafePointer<S>, products: TokenMixingProducts?,
+        w1: UnsafePointer<S>, w2: UnsafePointer<S>, products: TokenMixingProducts<S>,
         hiddenSlope: UnsafePointer<S>, activated: UnsafePointer<S>,
         dx: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>, partials: UnsafeMutablePointer<S>, slots: Int
     ) {
@@ -85,20 +74,11 @@ enum TokenMixingKernels {
                 let (slope, ab) = (hiddenSlope + b * h * c, activated + b * h * c)
                 S.gemm(.none, .transposed, m: t, n: h, k: c, alpha: 1, a: dyb, lda: c, b: ab, ldb: c, beta: 1, c: dW2, ldc: h)
                 addRowSums(dyb, rows: t, cols: c, into: db2)
-                if let products {
-                    products.hiddenGradient(w2: w2, dy: dyb, into: dHidden)
-                } else {
-                    S.gemm(.transposed, .none, m: h, n: c, k: t, alpha: 1, a: w2, lda: h, b: dyb, ldb: c, beta: 0, c: dHidden, ldc: c)
-                }
+                products.hiddenGradient(w2: w2, dy: dyb, into: dHidden)
                 BlockKernels.scale(slope, dHidden, count: h * c)
                 S.gemm(.none, .transposed, m: h, n: t, k: c, alpha: 1, a: dHidden, lda: c, b: xb, ldb: c, beta: 1, c: dW1, ldc: t)
                 addRowSums(dHidden, rows: h, cols: c, into: db1)
-                if let products {
-                    products.inputGradient(w1: w1, dh: dHidden, into: dx + b * t * c)
-                } else {
-                    S.gemm(.transposed, .none, m: t, n: c, k: h, alpha: 1, a: w1, lda: t, b: dHidden, ldb: c,
-                           beta: 0, c: dx + b * t * c, ldc: c)
-                }
+                products.inputGradient(w1: w1, dh: dHidden, into: dx + b * t * c)
             }
         }
     }

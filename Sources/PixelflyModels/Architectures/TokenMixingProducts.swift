@@ -1,8 +1,9 @@
 import CLibXSMM
 import PixelflyCore
 
-/// The four token-mixing products of one sequence that produce a T×C or H×C block, as LIBXSMM
-/// kernels generated once per layer shape (`DenseTokenMixing`):
+/// The four token-mixing products of one sequence that produce a T×C or H×C block
+/// (`DenseTokenMixing`), as LIBXSMM kernels generated once per layer shape where it can, as BLAS
+/// calls where it cannot:
 ///
 ///     H_b  += W₁·X_b      (H×C)        Y_b  += W₂·A_b     (T×C)
 ///     dA_b  = W₂ᵀ·dY_b    (H×C)        dX_b  = W₁ᵀ·dH_b   (T×C)
@@ -20,45 +21,68 @@ import PixelflyCore
 /// default job's Mixer layer (T 16, C 768, H 32), one thread, weight gradients on OpenBLAS in
 /// both (AMD EPYC Zen 2, OpenBLAS `Zen`, LIBXSMM `hsw`; notebooks-md/kernel-families.md,
 /// "Twenty-fifth pass").
-struct TokenMixingProducts {
-    private let isDouble: Int32
-    private let hidden: UnsafeRawPointer
-    private let output: UnsafeRawPointer
-    private let hiddenGradient: UnsafeRawPointer
-    private let inputGradient: UnsafeRawPointer
+struct TokenMixingProducts<S: TensorScalar> {
+    private let shape: TokenMixingShape
+    /// LIBXSMM's kernels, or nil: every product on BLAS.
+    private let kernels: (isDouble: Int32, hidden: UnsafeRawPointer, output: UnsafeRawPointer,
+                          hiddenGradient: UnsafeRawPointer, inputGradient: UnsafeRawPointer)?
 
-    /// Nil when LIBXSMM cannot generate one of the kernels (no JIT for this CPU, or a scalar
-    /// type other than Float and Double); the caller then runs the products on BLAS.
-    init?<S: TensorScalar>(_ shape: TokenMixingShape, scalar: S.Type) {
-        guard S.self == Float.self || S.self == Double.self else { return nil }
+    /// On LIBXSMM when `usesLIBXSMM` and it generates all four kernels (Float and Double on a CPU
+    /// it has code for); on BLAS otherwise (tests compare the two).
+    init(_ shape: TokenMixingShape, usesLIBXSMM: Bool) {
+        self.shape = shape
+        guard usesLIBXSMM, S.self == Float.self || S.self == Double.self else {
+            kernels = nil
+            return
+        }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let (t, c, h) = (Int32(shape.tokens), Int32(shape.channels), Int32(shape.hidden))
-        guard let hidden = pixelfly_xsmm_gemm(isDouble, c, h, t, c, t, c, 0, 1),
-              let output = pixelfly_xsmm_gemm(isDouble, c, t, h, c, h, c, 0, 1),
-              let hiddenGradient = pixelfly_xsmm_gemm(isDouble, c, h, t, c, h, c, 1, 0),
-              let inputGradient = pixelfly_xsmm_gemm(isDouble, c, t, h, c, t, c, 1, 0)
-        else { return nil }
-        self.isDouble = isDouble
-        (self.hidden, self.output, self.hiddenGradient, self.inputGradient) = (hidden, output, hiddenGradient, inputGradient)
+        if let hidden = pixelfly_xsmm_gemm(isDouble, c, h, t, c, t, c, 0, 1),
+           let output = pixelfly_xsmm_gemm(isDouble, c, t, h, c, h, c, 0, 1),
+           let hiddenGradient = pixelfly_xsmm_gemm(isDouble, c, h, t, c, h, c, 1, 0),
+           let inputGradient = pixelfly_xsmm_gemm(isDouble, c, t, h, c, t, c, 1, 0) {
+            kernels = (isDouble, hidden, output, hiddenGradient, inputGradient)
+        } else {
+            kernels = nil
+        }
     }
 
+    /// Whether the four products run on LIBXSMM kernels.
+    var runsOnLIBXSMM: Bool { kernels != nil }
+
     /// H_b += W₁·X_b.
-    func addHidden<S>(w1: UnsafePointer<S>, x: UnsafePointer<S>, into h: UnsafeMutablePointer<S>) {
-        pixelfly_xsmm_gemm_run(isDouble, hidden, x, w1, h)
+    func addHidden(w1: UnsafePointer<S>, x: UnsafePointer<S>, into hb: UnsafeMutablePointer<S>) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        guard let kernels else {
+            return S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: w1, lda: t, b: x, ldb: c, beta: 1, c: hb, ldc: c)
+        }
+        pixelfly_xsmm_gemm_run(kernels.isDouble, kernels.hidden, x, w1, hb)
     }
 
     /// Y_b += W₂·A_b.
-    func addOutput<S>(w2: UnsafePointer<S>, activated a: UnsafePointer<S>, into y: UnsafeMutablePointer<S>) {
-        pixelfly_xsmm_gemm_run(isDouble, output, a, w2, y)
+    func addOutput(w2: UnsafePointer<S>, activated a: UnsafePointer<S>, into y: UnsafeMutablePointer<S>) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        guard let kernels else {
+            return S.gemm(.none, .none, m: t, n: c, k: h, alpha: 1, a: w2, lda: h, b: a, ldb: c, beta: 1, c: y, ldc: c)
+        }
+        pixelfly_xsmm_gemm_run(kernels.isDouble, kernels.output, a, w2, y)
     }
 
     /// dA_b = W₂ᵀ·dY_b.
-    func hiddenGradient<S>(w2: UnsafePointer<S>, dy: UnsafePointer<S>, into dA: UnsafeMutablePointer<S>) {
-        pixelfly_xsmm_gemm_run(isDouble, hiddenGradient, dy, w2, dA)
+    func hiddenGradient(w2: UnsafePointer<S>, dy: UnsafePointer<S>, into dA: UnsafeMutablePointer<S>) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        guard let kernels else {
+            return S.gemm(.transposed, .none, m: h, n: c, k: t, alpha: 1, a: w2, lda: h, b: dy, ldb: c, beta: 0, c: dA, ldc: c)
+        }
+        pixelfly_xsmm_gemm_run(kernels.isDouble, kernels.hiddenGradient, dy, w2, dA)
     }
 
     /// dX_b = W₁ᵀ·dH_b.
-    func inputGradient<S>(w1: UnsafePointer<S>, dh: UnsafePointer<S>, into dx: UnsafeMutablePointer<S>) {
-        pixelfly_xsmm_gemm_run(isDouble, inputGradient, dh, w1, dx)
+    func inputGradient(w1: UnsafePointer<S>, dh: UnsafePointer<S>, into dx: UnsafeMutablePointer<S>) {
+        let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
+        guard let kernels else {
+            return S.gemm(.transposed, .none, m: t, n: c, k: h, alpha: 1, a: w1, lda: t, b: dh, ldb: c, beta: 0, c: dx, ldc: c)
+        }
+        pixelfly_xsmm_gemm_run(kernels.isDouble, kernels.inputGradient, dh, w1, dx)
     }
 }
