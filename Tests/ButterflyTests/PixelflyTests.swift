@@ -86,16 +86,18 @@ struct PixelflyTests {
     /// The low-rank products of `.sum` (h = x·Vᵀ and dh = dy·U per batch tile, dU += dyᵀ·h and
     /// dV += dhᵀ·x per feature chunk on LIBXSMM; `gemm` on OpenBLAS) against naive Double
     /// formulas, with short last tiles, a second batch chunk and short last feature chunks, at
-    /// 1 and 2 threads, on both backends. Gradients accumulate: a second backward doubles them.
+    /// 1 and 2 threads, on both backends. Rank 100 cuts dU's batch chunks into several depth
+    /// slices of unequal length (`UGradientKernels`), rank 7 leaves them whole. Gradients
+    /// accumulate: a second backward doubles them.
     @Test(arguments: BlockSparseBackend.allCases)
     func lowRankProductsMatchReference(backend: BlockSparseBackend) throws {
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
         var rng = SeededRandom(seed: 525)
         for threads in [1, 2] {
             try TestThreadCount.set(threads)
-            for (out, input) in [(144, 288), (288, 144)] {
+            for (out, input) in [(144, 288), (288, 144)] { for rank in [7, 100] {
                 let layer = try PixelflyLinear<Float>(input, out, mask: FlatButterflyConfiguration(butterflySize: 8, factors: 1, blockSize: 12),
-                                                      rank: 7, rng: &rng)
+                                                      rank: rank, rng: &rng)
                 layer.sparse.backend = backend
                 let batch = XSMMKernelSet.maximumWeightGradientChunk + 44
                 let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
@@ -117,10 +119,10 @@ struct PixelflyTests {
                     try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
                     let scaled = { (m: Matrix<Double>) in m.map { $0 * Double(pass) } }
                     #expect(compare(dx, try NaiveReference.gemm(dyd, .none, w, .none)).maxRel < 1e-5, "dx, \(backend), \(threads) threads")
-                    #expect(compare(layer.lowRank.u.gradient, scaled(dU)).maxRel < 1e-5, "dU, \(backend), \(threads) threads, pass \(pass)")
+                    #expect(compare(layer.lowRank.u.gradient, scaled(dU)).maxRel < 1e-5, "dU, \(backend), \(threads) threads, rank \(rank), pass \(pass)")
                     #expect(compare(layer.lowRank.v.gradient, scaled(dV)).maxRel < 1e-5, "dV, \(backend), \(threads) threads, pass \(pass)")
                 }
-            }
+            } }
         }
     }
 

@@ -47,7 +47,7 @@ enum BlockSparseXSMMKernel {
         var activationStride: Int
         var gradient: UnsafeMutablePointer<S>
         var rank: Int
-        var kernels: [[UnsafeRawPointer?]]
+        var kernels: [[UGradientKernels]]
     }
 
     /// dV += dhᵀ·x for a Pixelfly low-rank term, on the weight gradient's chunk copy of x
@@ -323,9 +323,10 @@ enum BlockSparseXSMMKernel {
                     }
                     if plan.sumsBias[t], let lowRank {
                         // dU[R]ᵀ (r × |R|) += h[chunk]ᵀ (r × chunk, the copy) · the transposed dy block (chunk × |R|).
-                        pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[chunkKind][plan.shapeIndex[t]]!,
-                                               set.activationPack.assumingMemoryBound(to: S.self), transposed,
-                                               lowRank.gradient + plan.row[t] * lowRank.rank)
+                        lowRank.kernels[chunkKind][plan.shapeIndex[t]].accumulate(
+                            isDouble: set.isDouble, rank: lowRank.rank,
+                            activations: UnsafePointer(set.activationPack.assumingMemoryBound(to: S.self)),
+                            transposed: UnsafePointer(transposed), into: lowRank.gradient + plan.row[t] * lowRank.rank)
                     }
                 }
             }

@@ -9,7 +9,8 @@ import PixelflyCore
 ///                      (ld of h: r, or r + 1 when h carries the folded bias's ones column)
 ///     dh = dy·U        per batch tile t:  dh[t]ᵀ (r × n) = U as stored (r × out, ld r) · dy[t]ᵀ (out × n, ld out)
 ///     dU += dyᵀ·h      per weight-gradient row range R, batch chunk c:  dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k, ld r: the chunk's
-///                      copy in `XSMMKernelSet.activationPack`) · dy[c, R] (k × |R|, transposed)
+///                      copy in `XSMMKernelSet.activationPack`) · dy[c, R] (k × |R|, transposed),
+///                      in depth slices (`UGradientKernels`)
 ///     dV += dhᵀ·x      per input chunk i, batch chunk c:   dV[:, i]ᵀ (m × r) += x[c, i]ᵀ (m × k) · (dh[c]ᵀ)ᵀ
 ///                      (or per block column i of x's chunk copy, m = b, lda = b, on dh[c] transposed
 ///                      into `XSMMKernelSet.activationPack`: `packedVGradient`)
@@ -40,8 +41,8 @@ final class XSMMLowRankKernels {
     /// h = x·Vᵀ and dh = dy·U per batch tile, in depth chunks (`ProducerKernels`).
     let hidden: ProducerKernels
     let hiddenGradient: ProducerKernels
-    /// [full batch chunk, last batch chunk][shape index of the `BlockGradientPlan`]; β = 1.
-    let uGradient: [[UnsafeRawPointer?]]
+    /// [full batch chunk, last batch chunk][shape index of the `BlockGradientPlan`].
+    let uGradient: [[UGradientKernels]]
     /// [full batch chunk, last batch chunk][full feature chunk, last feature chunk]; β = 1.
     let vGradient: [[UnsafeRawPointer?]]
     /// [full batch chunk, last batch chunk]: dV[:, block column]ᵀ (b × r, ldc = in) += the
@@ -82,8 +83,15 @@ final class XSMMLowRankKernels {
         }
         hidden = producer(depth: inputFeatures, ldc: hiddenWidth)
         hiddenGradient = producer(depth: outputFeatures, ldc: r)
+        let sliceDepth = UGradientKernels.maximumDepth(rank: rank, scalarBytes: isDouble == 1 ? 8 : 4)
         uGradient = chunks.map { k in
-            plan.shapes.map { shape in dispatch(r, Int32(shape.rows), k, r, k, r, transB: false, betaOne: true) }
+            let starts = ProducerKernels.chunkStarts(depth: Int(k), maximumDepth: sliceDepth)
+            return plan.shapes.map { shape in
+                UGradientKernels(starts: starts, kernels: starts.indices.map { s in
+                    let end = s + 1 < starts.count ? starts[s + 1] : Int(k)
+                    return dispatch(r, Int32(shape.rows), Int32(end - starts[s]), r, k, r, transB: false, betaOne: true)
+                })
+            }
         }
         vGradient = chunks.map { k in
             featureChunks(inputFeatures).map { m in dispatch(m, r, k, input, r, input, transB: true, betaOne: true) }
@@ -134,9 +142,41 @@ struct ProducerKernels {
     let kernels: [[UnsafeRawPointer?]]
 
     /// ⌈K / maximumDepth⌉ chunks of equal length, the last shorter when they do not divide K.
-    static func chunkStarts(depth: Int) -> [Int] {
+    static func chunkStarts(depth: Int, maximumDepth: Int = maximumDepth) -> [Int] {
         let count = max(1, (depth + maximumDepth - 1) / maximumDepth)
         let length = max(1, (depth + count - 1) / count)
         return Array(stride(from: 0, to: max(depth, 1), by: length))
+    }
+}
+
+/// The kernels of dU[R]ᵀ (r × |R|) += h[c]ᵀ (r × k, ld r) · dy[c, R] (k × |R|, ld k) for one batch
+/// chunk of k rows and one tile shape: one call per slice of the chunk's depth (β = 1 for all),
+/// slice s from row `starts[s]` to the next start (the last to k). A slice of hᵀ is at most
+/// `sliceBytes`, half of a 32 KB L1, so that it stays there with the slice of dy while the kernel
+/// sweeps it for every few columns of dU; the whole chunk (64 × 256 Floats, 64 KB, at b = 32)
+/// came from L2 for each. Measured on an AMD EPYC Zen 2 (`hsw`, r = 64, 1 thread): in a C
+/// microbenchmark of 64-row tiles and 256-row chunks (b = 32) 76–92 GFLOP/s unsliced, 92–99 in
+/// 64-row slices, faster in 12 of 12 rounds; in the layer (perf, batch 4096) dU's samples fell by
+/// 18–21 % at 1024 → 4096, to the block-sparse strips' samples per FLOP, and by 6–12 % at
+/// 768 → 3072 (b = 48, 128-row chunks) (notebooks-md/kernel-families.md, "Twenty-sixth pass").
+struct UGradientKernels {
+    static let sliceBytes = 16 * 1024
+
+    /// First batch row of each slice.
+    let starts: [Int]
+    let kernels: [UnsafeRawPointer?]
+
+    /// Rows per slice: as many as keep r × rows elements within `sliceBytes`, at least 8.
+    static func maximumDepth(rank: Int, scalarBytes: Int) -> Int {
+        max(8, sliceBytes / max(1, rank * scalarBytes))
+    }
+
+    /// dU[R]ᵀ += h[c]ᵀ · dy[c, R]: `activations` is hᵀ's chunk (r × k, ld r), `transposed` the
+    /// row range's dy chunk (k × |R|, ld k), `gradient` dU[R]ᵀ (ld r).
+    func accumulate<S>(isDouble: Int32, rank: Int, activations: UnsafePointer<S>, transposed: UnsafePointer<S>,
+                       into gradient: UnsafeMutablePointer<S>) {
+        for s in starts.indices {
+            pixelfly_xsmm_gemm_run(isDouble, kernels[s]!, activations + starts[s] * rank, transposed + starts[s], gradient)
+        }
     }
 }
