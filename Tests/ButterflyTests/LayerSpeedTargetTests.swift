@@ -10,10 +10,10 @@ import Testing
 struct LayerSpeedTargetTests {
     /// A row with the given f+b ratio and GFLOP/s (the timings themselves are not read).
     static func row(_ kind: String, batch: Int, ratio: Double, rate: Double = 100, input: Int = 1024, output: Int = 4096,
-                    threads: Int = 1) -> LayerMeasurement {
+                    threads: Int = 1, flops: Int = 1) -> LayerMeasurement {
         let sample = TimingSample([ratio])
         return LayerMeasurement(input: input, output: output, batch: batch, threads: threads, kind: kind, blockSize: 32,
-                                forwardFLOPsPerRow: 1, forward: sample, forwardBackward: sample,
+                                forwardFLOPsPerRow: flops, forward: sample, forwardBackward: sample,
                                 forwardRatio: ratio, forwardBackwardRatio: ratio,
                                 forwardBackwardRatioSpread: RatioSpread(sample, over: sample),
                                 forwardGFLOPs: rate, forwardBackwardGFLOPs: rate, maxForwardError: 0, referenceScale: 1)
@@ -35,6 +35,26 @@ struct LayerSpeedTargetTests {
         #expect(verdict.met == 2 && verdict.rows == 3)
         #expect(verdict.worstValue == 0.234)
         #expect(verdict.line.hasSuffix(": 2 of 3 rows; worst 0.234× (1024→3072, batch 4096, 2 threads)"), "\(verdict.line)")
+    }
+
+    /// With dense rows to compare with, a time-ratio verdict also says what share of dense's FLOPs
+    /// the rows do and so what share of dense's GFLOP/s the bound asks: FLOP share ÷ bound.
+    @Test func timeRatioStatesTheGFLOPShareTheBoundAsks() throws {
+        let rows = [
+            Self.row("dense", batch: 1024, ratio: 1, flops: 1000),
+            Self.row("dense", batch: 1024, ratio: 1, output: 3072, flops: 1000),
+            Self.row("pixelfly", batch: 1024, ratio: 0.29, flops: 270),
+            Self.row("pixelfly", batch: 1024, ratio: 0.33, output: 3072, flops: 291),
+            Self.row("pixelfly", batch: 1024, ratio: 0.3, output: 768, flops: 10),   // no dense row: no share
+        ]
+        let verdict = try #require(try Self.target("Pixelfly r64 f+b ≤ 0.30×").check(rows))
+        #expect(verdict.met == 2 && verdict.rows == 3)
+        #expect(verdict.line.hasSuffix("; FLOPs 0.270–0.291× dense's: ≤ 0.30× asks 90–97 % of dense's GFLOP/s"), "\(verdict.line)")
+        let one = try #require(try Self.target("Pixelfly r64 f+b ≤ 0.30×").check(Array(rows.prefix(3))))
+        #expect(one.line.hasSuffix("; FLOPs 0.270× dense's: ≤ 0.30× asks 90 % of dense's GFLOP/s"), "\(one.line)")
+        let rate = try #require(try Self.target("block-sparse GFLOP/s ≥ 85 %").check(
+            [Self.row("dense", batch: 1024, ratio: 1, flops: 1000), Self.row("sparse", batch: 1024, ratio: 0.2, flops: 190)]))
+        #expect(!rate.line.contains("FLOPs"), "\(rate.line)")
     }
 
     @Test func rateShareIsAgainstTheDenseRowOfTheSameShapeBatchAndThreads() throws {
