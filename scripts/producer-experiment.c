@@ -5,6 +5,7 @@
  * (r × K, ld r) · tileᵀ (K × 64, ld K), in depth chunks of at most 1024 (`ProducerKernels`).
  * This times, for a batch of 1024 rows and r = 64, on one thread:
  *   whole      — as the library does;
+ *   512, 256   — the same with depth chunks of at most 512 or 256;
  *   N × D      — the tile cut into N-column subtiles and depth slices of D, so that the factor's
  *                slice stays in L1 across a subtile;
  *   touch      — the tile read once, in order, before the whole-chunk calls;
@@ -65,8 +66,10 @@ static void evict(void) { readInOrder(sweep, sweepFloats); }
 
 int main(int argc, char **argv) {
     depth = argc > 1 ? atoi(argv[1]) : 1024;
-    if (depth <= 0 || depth % 64 != 0) {
-        fprintf(stderr, "usage: %s K (a positive multiple of 64)\n", argv[0]);
+    /* Every variant's depth chunk must divide K: a multiple of 128 up to 1024, of 1024 above. */
+    if (depth <= 0 || depth % 128 != 0 || (depth > maximumDepth && depth % maximumDepth != 0)) {
+        fprintf(stderr, "usage: %s K, with K a multiple of 128 up to 1024 or a multiple of 1024 above (got %s)\n", argv[0],
+                argc > 1 ? argv[1] : "nothing");
         return 2;
     }
     factor = random_floats((size_t)rank * depth);
@@ -74,9 +77,11 @@ int main(int argc, char **argv) {
     output = random_floats((size_t)batch * rank);
     sweep = random_floats(sweepFloats);
     const int chunk = depth < maximumDepth ? depth : maximumDepth;
+    const int half = chunk < 512 ? chunk : 512, quarter = chunk < 256 ? chunk : 256;
     Variant variants[] = {
-        {"whole", tile, chunk, 0, 0}, {"64 × 64", 64, 64, 0, 0}, {"24 × 128", 24, 128, 0, 0},
-        {"32 × 128", 32, 128, 0, 0},  {"touch", tile, chunk, 1, 0}, {"prefetch", tile, chunk, 0, 1},
+        {"whole", tile, chunk, 0, 0},  {"512", tile, half, 0, 0},     {"256", tile, quarter, 0, 0},
+        {"64 × 64", 64, 64, 0, 0},     {"24 × 128", 24, 128, 0, 0},   {"32 × 128", 32, 128, 0, 0},
+        {"touch", tile, chunk, 1, 0},  {"prefetch", tile, chunk, 0, 1},
     };
     const int count = sizeof variants / sizeof variants[0];
     for (int i = 0; i < count; i++) {
@@ -94,7 +99,7 @@ int main(int argc, char **argv) {
     const char *states[] = {"hot", "cold", "warmed"};
     const double flops = 2.0 * batch * rank * depth;
     for (int state = 0; state < 3; state++) {
-        Rate rate[8] = {{0, 0}};
+        Rate rate[sizeof variants / sizeof variants[0]] = {{0, 0}};
         for (int round = -1; round < rounds; round++)
             for (int i = 0; i < count; i++) {
                 if (state > 0) evict();
