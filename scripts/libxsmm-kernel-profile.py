@@ -7,7 +7,10 @@ LIBXSMM_VERBOSE=-1 LIBXSMM prints the address of each kernel it generates to std
 i.e. m × n × k, lda, ldb, ldc, α, β, batch-reduce) and writes the code to .mxm files in the
 working directory; this script names each sample's instruction pointer after the kernel whose
 code starts at most 8 KB below it. Samples whose call chain does not pass through a layer's
-forward or backward are dropped (set-up, the Double reference check, the dense layer).
+forward or backward are dropped (set-up, the Double reference check, the dense layer), except
+the other compute threads' samples in the Butterfly module's code: their chains start at the
+thread pool's loop, so they are counted as "worker" (forward or backward cannot be told apart
+there; with one thread there are none).
 
     cd /tmp   # the .mxm files land in the working directory
     LIBXSMM_VERBOSE=-1 env -u OPENBLAS_CORETYPE perf record -g -o perf.data \\
@@ -37,13 +40,18 @@ for sample in script.split("\n\n"):
     if not frames:
         continue
     stack = " ".join(frames)
-    if "Linear" not in stack or "DenseLinear" in stack or "denseWeight" in stack or "forwardError" in stack:
+    if "DenseLinear" in stack or "denseWeight" in stack or "forwardError" in stack:
         continue
-    phase = "backward" if "backward" in stack else "forward"
+    if "Linear" in stack:
+        phase = "backward" if "backward" in stack else "forward"
+    elif "workerLoop" in stack and "s9Butterfly" in stack:
+        phase = "worker"  # a compute thread's share: its chain starts at the pool, not a layer
+    else:
+        continue
     name = kernels.name_at(int(frames[0].split()[0], 16)) or " ".join(frames[0].split()[1:])[:70]
     counts[(phase, name)] += 1
     total += 1
 
 for (phase, name), count in counts.most_common(30):
     print(f"{count:6d} {100 * count / total:5.1f} %  {phase:8s} {name}")
-print(f"{total:6d} samples in layer forwards and backwards")
+print(f"{total:6d} samples in layer forwards and backwards (and their compute threads' work)")
