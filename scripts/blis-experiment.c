@@ -1,5 +1,5 @@
 // Is BLIS a faster backend than OpenBLAS (dense layers) or LIBXSMM (block-sparse strips) on this
-// CPU? (notebooks-md/kernel-families.md, "Twenty-first pass".) One thread; each configuration's
+// CPU? (notebooks-md/kernel-passes/21-blis-and-x-stationary.md.) One thread; each configuration's
 // variants alternate in one process, ROUNDS rounds after one untimed warm-up round, mean and
 // best GFLOP/s.
 //

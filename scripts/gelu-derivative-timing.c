@@ -1,5 +1,5 @@
 /* The measurement behind MLPBlock's kept GELU derivative (OutputEpilogue.geluKeepingDerivative
- * and .scale; notebooks-md/kernel-families.md, "Twenty-fourth pass").
+ * and .scale; notebooks-md/kernel-passes/24-product-by-product.md).
  *
  * One 64 × 3072 Float tile (a batch tile of the Mixer's channel-MLP hidden layer, the size of
  * the block-sparse epilogue's pieces), one thread, the fastest body this CPU has, each pass

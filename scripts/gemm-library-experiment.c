@@ -1,5 +1,5 @@
 // Is oneDNN's sgemm a faster backend than OpenBLAS or LIBXSMM for the products of a Pixelfly
-// layer on this CPU? (notebooks-md/kernel-families.md, "Twentieth pass".) One thread; each
+// layer on this CPU? (notebooks-md/kernel-passes/20-onednn-and-prefetch.md.) One thread; each
 // configuration's variants alternate in one process, ROUNDS rounds after one untimed warm-up
 // round, mean and best GFLOP/s.
 //

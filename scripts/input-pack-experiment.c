@@ -1,5 +1,5 @@
-/* How fast can the weight gradient's block-column copy of x go? (notebooks-md/kernel-families.md,
- * "Twenty-sixth pass")
+/* How fast can the weight gradient's block-column copy of x go?
+ * (notebooks-md/kernel-passes/26-backward-by-phase.md)
  *
  * `packInputChunk` copies each 128-row chunk of x (batch × cols, row-major) block column by block
  * column, b floats per row and column, with one memcpy per piece. This times three ways to make

@@ -2,7 +2,7 @@
 """A/B of Mixer training steps with the runs interleaved: every variant is started as
 `BINARY train … --step-gate 20` (the default job's Mixer flags, 1 epoch of --train-limit images),
 and the variants then take turns, 20 steps at a time, as the default job's two trainings do
-(notebooks-md/kernel-families.md, "Tenth pass"). Prints each variant's median step.
+(notebooks-md/kernel-passes/10-strip-groups.md). Prints each variant's median step.
 
     scripts/interleaved-training-ab.py 'new::/tmp/new-bench' 'old::/tmp/old-bench'
     scripts/interleaved-training-ab.py 'a:PIXELFLY_X=1:/tmp/bench' 'b:PIXELFLY_X=2:/tmp/bench'

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Perf samples per LIBXSMM kernel, for notebooks-md/kernel-families.md ("Fifth pass").
+"""Perf samples per LIBXSMM kernel, for notebooks-md/kernel-passes/05-bias-gradient-and-producers.md.
 
 LIBXSMM's JIT code has no symbols, so `perf report` lumps every generated kernel together. With
 LIBXSMM_VERBOSE=-1 LIBXSMM prints the address of each kernel it generates to stderr

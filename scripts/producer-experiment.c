@@ -1,5 +1,5 @@
 /* Why do a Pixelfly layer's producers (h = x·Vᵀ, dh = dy·U) take 1.2–1.5× the block-sparse
- * strips' perf samples per FLOP? (notebooks-md/kernel-families.md, "Twenty-seventh pass")
+ * strips' perf samples per FLOP? (notebooks-md/kernel-passes/27-flop-floor.md)
  *
  * The library runs a producer per 64-row batch tile as LIBXSMM calls hᵀ (r × 64) = factor
  * (r × K, ld r) · tileᵀ (K × 64, ld K), in depth chunks of at most 1024 (`ProducerKernels`).

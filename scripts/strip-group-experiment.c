@@ -1,18 +1,19 @@
 // Forward strips of a flat block butterfly layer on LIBXSMM batch-reduce kernels, one thread,
 // batch 1024 in tiles of 64, in two variants timed alternately in one process (31 rounds,
 // median and best GFLOP/s): the old order (every strip for one tile, then the next tile) against
-// a variant (notebooks-md/kernel-families.md, "Tenth pass"):
+// a variant (notebooks-md/kernel-passes/10-strip-groups.md):
 //
 //   variant 1: strip groups of about GROUP_BYTES packed weights, each group over all tiles
 //              before the next (what `BlockSparseXSMMKernel.apply` does now)
 //   variant 2: tile order, with the next strip's output rows prefetched before each call
 //   variant 3: tile order, output stored with LIBXSMM's non-temporal hint
 //   variant 4: strip groups in both, the packed weights on a 64-byte line against OFFSET bytes
-//              past one ("Seventeenth pass": the library's packs were Swift arrays, which
-//              start at any multiple of 16 bytes, until `AlignedPack`)
+//              past one (notebooks-md/kernel-passes/17-weights-on-cache-lines.md: the
+//              library's packs were Swift arrays, which start at any multiple of 16 bytes,
+//              until `AlignedPack`)
 //   variant 5: strip groups in both, each strip in one batch-reduce call against calls of
 //              K_CHUNK blocks (environment, default 3), the first with β = 0 and the rest β = 1
-//              ("Nineteenth pass")
+//              (notebooks-md/kernel-passes/19-zen3-24-row-strips.md)
 //
 // The mask is a 16 × 16 butterfly pattern with entries {i, i ^ 1, i ^ 2} stretched to the
 // shape; strips are the tallest multiple of b (≤ 128) inside one mask entry's rows, as in

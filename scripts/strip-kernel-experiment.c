@@ -1,5 +1,6 @@
 // Do the 24-row strips of the 768 × 3072 operator lose to the FMA latency on a CPU whose FMA takes
-// 5 cycles (Zen 2) rather than 4 (Zen 3)? (notebooks-md/kernel-families.md, "Twenty-second pass".)
+// 5 cycles (Zen 2) rather than 4 (Zen 3)?
+// (notebooks-md/kernel-passes/22-zen2-hand-written-strip.md.)
 //
 // LIBXSMM's AVX2 batch-reduce kernel for a 24-row strip keeps 3 × 3 = 9 accumulators (3 vectors
 // of output rows × 3 batch rows): enough for 2 FMA pipes × 4 cycles, one short of 2 × 5. A

@@ -1,6 +1,7 @@
 // Forward strips of 768 → 3072 on LIBXSMM with the output written in place or through a contiguous
-// tile (notebooks-md/kernel-families.md, "Ninth pass", tried and dropped). Strips of h rows, 3 blocks
-// of b = 48 each, batch 1024 in tiles of 64, optionally followed by a k = rank + 1 β = 1 product.
+// tile (notebooks-md/kernel-passes/09-first-intel-xeon.md, tried and dropped). Strips of h rows,
+// 3 blocks of b = 48 each, batch 1024 in tiles of 64, optionally followed by a k = rank + 1 β = 1
+// product.
 // mode 0: output in place (ldc = out); mode 1: into a contiguous h × 64 tile, then copied to y.
 //
 //   gcc -O2 scripts/strip-output-experiment.c -o /tmp/strip -lxsmm -lpthread -lm -ldl $(pkg-config --libs openblas)

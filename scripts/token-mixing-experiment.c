@@ -1,5 +1,5 @@
 // The token-mixing MLP's per-sequence products on OpenBLAS against LIBXSMM kernels
-// (notebooks-md/kernel-families.md, "Twenty-fifth pass"; `TokenMixingProducts` in the library).
+// (notebooks-md/kernel-passes/25-token-mixing-on-libxsmm.md; `TokenMixingProducts` in the library).
 //
 // Per sequence b of T tokens × C channels with H hidden units (row-major blocks):
 //   H_b += W1·X_b, Y_b += W2·A_b          (forward)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a training step's time goes: perf samples of `pixelfly-bench train` by kind of work.
 
-Used for notebooks-md/kernel-families.md ("Eighth pass"). Run the training under perf with
+Used for notebooks-md/kernel-passes/08-layernorm-and-spin-wait.md. Run the training under perf with
 LIBXSMM printing the address of each kernel it generates, then classify the samples:
 
     cd /tmp   # LIBXSMM writes its .mxm code dumps to the working directory

@@ -1,5 +1,6 @@
-// The weight gradient's A operand on LIBXSMM, read in place or copied (notebooks-md/kernel-families.md,
-// "Ninth pass"): C (m × n, ldc = ldx) += A (m × k) · B (k × n), A = the x columns of a tile.
+// The weight gradient's A operand on LIBXSMM, read in place or copied
+// (notebooks-md/kernel-passes/09-first-intel-xeon.md):
+// C (m × n, ldc = ldx) += A (m × k) · B (k × n), A = the x columns of a tile.
 // Per chunk of k batch rows and column tile of m columns, `uses` kernel calls (different row tiles).
 // mode 0: A read in place (lda = ldx, x's row stride; ldx 3088 or 4112 = a padded copy, copy not timed);
 // mode 1: A copied per column tile into a contiguous m × k block (lda = m), the copy timed.

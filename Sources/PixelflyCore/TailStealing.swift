@@ -8,10 +8,11 @@ import Synchronization
 /// and with a static split the other then waits at the end of the region. Measured on the
 /// Intel Xeon KVM guest (2 vCPUs): over 150 Mixer training steps the two threads' parts of
 /// the block-sparse strip loop ended 6–14 % of the region's time apart on average, mostly in a
-/// few calls with millisecond delays (notebooks-md/kernel-families.md, "Eleventh pass").
-/// Handing out every unit dynamically instead had cost cache locality (the "Seventh pass"); a
-/// part's owner here keeps its order and its data, and only the units its owner has not yet
-/// reached when another thread runs dry move, from the end of its list.
+/// few calls with millisecond delays (notebooks-md/kernel-passes/11-tail-stealing.md).
+/// Handing out every unit dynamically instead had cost cache locality
+/// (notebooks-md/kernel-passes/07-gelu-in-kernels.md); a part's owner here keeps its order and its
+/// data, and only the units its owner has not yet reached when another thread runs dry move, from
+/// the end of its list.
 ///
 /// Results do not depend on who ran a unit as long as units write disjoint outputs and read
 /// only what the region's caller prepared; `body` gets the index of its thread's own part

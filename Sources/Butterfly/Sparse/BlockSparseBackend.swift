@@ -14,12 +14,13 @@ import PixelflyCore
 /// LIBXSMM is narrowed too (`LIBXSMM_TARGET=hsw`, or `matchLIBXSMMToOpenBLAS()`, which the bench
 /// calls at start).
 ///
-/// Measured (notebooks-md/kernel-families.md): with AVX-512 on both sides the LIBXSMM kernel took
-/// 0.215–0.27× dense time at batch ≥ 1024 against 0.22–0.41× for the OpenBLAS one (AMD Zen 5).
-/// With AVX2 on both sides, on the Intel Xeon of the twelfth and thirteenth passes, LIBXSMM
-/// was faster in 6 of the 8 batch-1024 layer rows and in the Mixer training step, where its
-/// fused GELU, bias and low-rank epilogues save passes over the activations. (An older LIBXSMM
-/// path, on Zen 5, had lost to the OpenBLAS kernel under AVX2: 0.22–0.32× against 0.21–0.29×.)
+/// Measured (notebooks-md/kernel-passes/01-libxsmm-kernel.md): with AVX-512 on both sides the
+/// LIBXSMM kernel took 0.215–0.27× dense time at batch ≥ 1024 against 0.22–0.41× for the OpenBLAS
+/// one (AMD Zen 5). With AVX2 on both sides, on the Intel Xeon of the twelfth and thirteenth
+/// passes, LIBXSMM was faster in 6 of the 8 batch-1024 layer rows and in the Mixer training step,
+/// where its fused GELU, bias and low-rank epilogues save passes over the activations. (An older
+/// LIBXSMM path, on Zen 5, had lost to the OpenBLAS kernel under AVX2: 0.22–0.32× against
+/// 0.21–0.29×.)
 public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// LIBXSMM batch-reduce GEMM over strips of blocks, JIT-compiled for the CPU's instruction
     /// set (`BlockSparseXSMMKernel`).
@@ -45,9 +46,9 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     ///
     /// The LIBXSMM path packs S and Sᵀ into strips and the low-rank factors into its layouts on
     /// every call, work proportional to the weights, which a small batch does not amortise; the
-    /// OpenBLAS kernel reads the panels as stored. Measured on the Intel Xeon (thirteenth pass,
-    /// notebooks-md/kernel-families.md), both kernels in one process, forward + backward ÷ dense,
-    /// 4 shapes × 1 and 2 threads × block-sparse and Pixelfly r64:
+    /// OpenBLAS kernel reads the panels as stored. Measured on the Intel Xeon
+    /// (notebooks-md/kernel-passes/13-kernel-per-call.md), both kernels in one process, forward +
+    /// backward ÷ dense, 4 shapes × 1 and 2 threads × block-sparse and Pixelfly r64:
     /// - AVX-512 (`SkylakeX`, LIBXSMM `cpx`): the OpenBLAS kernel faster in 15 of 16 rows at
     ///   batch 64 (Pixelfly 4096 → 1024, 2 threads: 0.380× against 0.502×) and 10 of 16 at 128;
     ///   LIBXSMM faster in 13 of 16 at 256.
@@ -80,7 +81,7 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// 32 KB L1 while the kernel sweeps them: on the Zen 3 (`Zen`, 1 thread, batch 1024,
     /// LIBXSMM pinned) block-sparse forward + backward took 0.213–0.233× dense at 1024 ↔ 4096
     /// with 32-row strips against 0.233–0.282× with 192, in four alternated runs
-    /// (notebooks-md/kernel-families.md, "Sixteenth pass").
+    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md).
     static func libxsmmStripHeight(blockSize b: Int) -> Int {
         if libxsmmTargetsAVX512 { return 64 }
         return b % 32 == 0 ? b : 192
@@ -100,14 +101,15 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     ///   EPYC Zen 3 (`Zen`, 1 thread, batch 1024) the 768 → 3072 forward strips took 14–16 %
     ///   fewer perf samples against the same layer's weight gradient, block-sparse and Pixelfly
     ///   r64 `layers` rows at 768 ↔ 3072 were faster in 29 of 40 alternated pairs, and the Mixer
-    ///   step in 2 of 3 ("Eighteenth pass").
+    ///   step in 2 of 3 (notebooks-md/kernel-passes/18-strips-in-48-row-blocks.md).
     /// - 24 rows: the 768 × 3072 operator (S at 3072 → 768, Sᵀ at 768 → 3072) keeps 12 blocks per
     ///   48-row block row, 110 KB of weights per strip, and no run is taller. Halved, each strip
     ///   has 55 KB and every m block saturates the two FMA pipes (9 accumulators ≥ 2 × 4-cycle
     ///   latency; the 16-row remainder's 6 do not). On the same Zen 3 the block-sparse 3072 → 768
     ///   forward took 0.211× dense against 0.241× at 1 thread and 0.208× against 0.238× at 2,
     ///   faster in 12 of 12 alternated pairs; forward + backward at 768 ↔ 3072 was 6 % faster to
-    ///   1 % slower across the eight rows, within the noise ("Nineteenth pass").
+    ///   1 % slower across the eight rows, within the noise
+    ///   (notebooks-md/kernel-passes/19-zen3-24-row-strips.md).
     ///
     /// Measured for Float; Double follows the same rule unmeasured.
     static func libxsmmStripSplits(blockSize b: Int) -> [Int] {
@@ -125,10 +127,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// LIBXSMM's m = 24 code keeps 9 accumulators, which leaves the two FMA pipes of a CPU with
     /// 5 cycles' FMA latency a tenth idle; the hand-written kernel keeps 12. On an AMD EPYC Zen 2
     /// (`Zen`, one thread, batch 1024) the 768 × 3072 operator's strips ran at 97.0 against 80.5
-    /// GFLOP/s in `scripts/strip-kernel-experiment.c` ("Twenty-second pass" of
-    /// notebooks-md/kernel-families.md has the layer and training figures). On 4-cycle CPUs both
-    /// kernels have enough accumulators, and this one needs fewer loads per FMA (7 per 12 against
-    /// 6 per 9).
+    /// GFLOP/s in `scripts/strip-kernel-experiment.c`
+    /// (notebooks-md/kernel-passes/22-zen2-hand-written-strip.md has the layer and training
+    /// figures). On 4-cycle CPUs both kernels have enough accumulators, and this one needs fewer
+    /// loads per FMA (7 per 12 against 6 per 9).
     static var handWrittenStrip24: Bool { libxsmmTargetsAVX2 }
 
     /// What a layer without a pinned backend runs a `batch`-row product on: `preferred(for:)`
@@ -143,10 +145,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// OpenBLAS `Sandybridge`). Not with SSE code on both (LIBXSMM `wsm`, OpenBLAS `Nehalem`).
     ///
     /// The two older pairs were measured on the Zen 2 with both libraries forced to them
-    /// (`layers`, the four shapes, batch 1024 and 4096, 1 and 2 threads, two runs; kernel-families.md,
-    /// "Twenty-third pass"): under AVX LIBXSMM was faster in 31 of 32 block-sparse and 32 of 32
-    /// Pixelfly r64 rows (Pixelfly 0.270× dense against 0.331× on the OpenBLAS kernel); under SSE
-    /// it was not (see there). Measured under emulation only: no Sandy Bridge has run it.
+    /// (`layers`, the four shapes, batch 1024 and 4096, 1 and 2 threads, two runs;
+    /// notebooks-md/kernel-passes/23-pre-avx2-cpus.md): under AVX LIBXSMM was faster in 31 of 32
+    /// block-sparse and 32 of 32 Pixelfly r64 rows (Pixelfly 0.270× dense against 0.331× on the
+    /// OpenBLAS kernel); under SSE it was not (see there). Measured under emulation only: no Sandy Bridge has run it.
     public static var libxsmmMatchesOpenBLAS: Bool {
         if OpenBLASRuntime.usesAVX512Kernels { return libxsmmTargetsAVX512 }
         if OpenBLASRuntime.usesAVX2Kernels { return libxsmmTargetsAVX2 }

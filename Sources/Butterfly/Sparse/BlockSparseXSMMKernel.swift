@@ -96,8 +96,8 @@ enum BlockSparseXSMMKernel {
     /// Why not the factor as it is (column-major with leading dimension plan.rows): a strip's
     /// kernel then reads r columns of h elements plan.rows apart, and at 3072 rows (12 KB, a
     /// multiple of 4 KB) all of them fall into the same L1 sets. Packed, the 768 → 3072 Pixelfly
-    /// forward went from 0.349–0.365 to 0.309–0.335 × dense (notebooks-md/kernel-families.md,
-    /// "Fourth pass").
+    /// forward went from 0.349–0.365 to 0.309–0.335 × dense
+    /// (notebooks-md/kernel-passes/04-low-rank-packed.md).
     ///
     /// With `biasColumn` (only for `rowsAreFactorRows`), each range gets one more column, the
     /// bias's entries a ..< a + h: ranges are h × (r + 1) at element a·(r + 1), the factor [U b]
@@ -202,7 +202,7 @@ enum BlockSparseXSMMKernel {
     /// Bᵀ flag, dV took 9–40 % more perf samples per FLOP than the layer's block-sparse strips
     /// (AMD EPYC Zen 2, `layers`, batch 4096, 1 thread; most at 3072 → 768 and 4096 → 1024); on
     /// the transposed chunk it took 8–15 % fewer samples than before in five of six runs
-    /// (notebooks-md/kernel-families.md, "Twenty-fourth pass").
+    /// (notebooks-md/kernel-passes/24-product-by-product.md).
     static func accumulateVGradient<S: TensorScalar>(_ vGradient: PackedVGradient<S>, chunk: Range<Int>, chunkKind: Int,
                                                      packedInput packed: UnsafeMutablePointer<S>, blockSize b: Int, cols: Int,
                                                      set: XSMMKernelSet) {

@@ -32,8 +32,8 @@ struct BlockStripPlan: Sendable, Equatable {
     /// (copied transposed: `extent` rows of b elements) and panel columns for Sᵀ (copied as
     /// stored: b rows of `extent` contiguous elements). One copy per run of such blocks instead
     /// of one per block: at 4096 → 1024, batch 64, packing Sᵀ row by row of single blocks took
-    /// as many perf samples as the input gradient's strips (notebooks-md/kernel-families.md,
-    /// "Twelfth pass").
+    /// as many perf samples as the input gradient's strips
+    /// (notebooks-md/kernel-passes/12-weights-packed-in-runs.md).
     struct BlockCopy: Sendable, Equatable {
         var source: Int, sourceStride: Int, destination: Int, destinationStride: Int, extent: Int
     }

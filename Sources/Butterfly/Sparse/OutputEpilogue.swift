@@ -12,8 +12,8 @@ import PixelflyCore
 /// apart) is still in L1, but the operand at the same offsets (a for the forward, h for the
 /// derivative) then streams in 192-byte pieces 12 KB apart, which the prefetchers do not follow:
 /// on Zen 5, a 1024 × 3072 GELU in such blocks took 1.7–2.5 ms against 0.8–1.1 ms contiguous
-/// (1 thread), and the Mixer step did not get faster (notebooks-md/kernel-families.md,
-/// "Seventh pass").
+/// (1 thread), and the Mixer step did not get faster
+/// (notebooks-md/kernel-passes/07-gelu-in-kernels.md).
 ///
 /// `output` and the epilogue's operand are row-major with the same shape, so the rows at
 /// `offset` of one are the rows at `offset` of the other. Float only: the GELU bodies are
@@ -28,7 +28,7 @@ import PixelflyCore
 /// 1.27–1.29 ns per element against 0.98–0.99 for the plain one, and the scale 0.17–0.18
 /// against 1.29–1.30 for the derivative: the pair 1.45 against 2.28 ns per element; the Mixer
 /// training step was 1.4–2.2 % faster in 6 of 6 interleaved runs
-/// (notebooks-md/kernel-families.md, "Twenty-fourth pass").
+/// (notebooks-md/kernel-passes/24-product-by-product.md).
 enum OutputEpilogue<S> {
     /// activated = gelu(output).
     case gelu(activated: UnsafeMutablePointer<S>)

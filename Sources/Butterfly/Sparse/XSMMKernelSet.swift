@@ -63,8 +63,8 @@ final class XSMMKernelSet {
     /// 768 ↔ 3072 `layers` rows were faster with 128 in 14 of 16 alternated pairs, the two weight
     /// gradients of the Mixer step took 7 % fewer perf samples, and the step was faster in 5 of
     /// 7 interleaved runs; at b = 32 (A 32 KB at 256 rows) 256 stayed faster, in 13 of 16 pairs
-    /// (notebooks-md/kernel-families.md, "Eighteenth pass"). On CPUs with a 48 KB L1 it changes
-    /// Float only from b = 64 up and Double from b = 32 up, which no measurement covers.
+    /// (notebooks-md/kernel-passes/18-strips-in-48-row-blocks.md). On CPUs with a 48 KB L1 it
+    /// changes Float only from b = 64 up and Double from b = 32 up, which no measurement covers.
     static func weightGradientChunk(blockBytes: Int) -> Int {
         let l1 = l1DataCacheBytes
         return l1 > 0 && blockBytes * maximumWeightGradientChunk > l1 ? maximumWeightGradientChunk / 2 : maximumWeightGradientChunk
@@ -86,7 +86,7 @@ final class XSMMKernelSet {
     /// 4096, 1 and 2 threads, block-sparse and Pixelfly r32; forward + backward e.g. 0.286 →
     /// 0.218× dense) and the Mixer training step in 3 of 3 alternated runs (178.9 / 167.2 /
     /// 174.6 → 156.8 / 163.0 / 167.6 ms), and at 512 → 2048 (rows 2 KB apart) in 12 of 12 rows
-    /// (notebooks-md/kernel-families.md, "Sixteenth pass").
+    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md).
     static func packsWeightGradientInput(rowBytes: Int) -> Bool {
         rowBytes % 4096 == 0 || packsWeightGradientInputAtEveryStride
     }
@@ -156,8 +156,8 @@ final class XSMMKernelSet {
     /// line), copied for dU's kernels (`XSMMLowRankKernels.uGradient`, lda = r): in place, h's
     /// rows are r + 1 apart with the folded bias and start wherever the array does, and LIBXSMM's
     /// AVX2 kernel, which loads them as whole vectors, ran at 51–60 GFLOP/s there against 70–84
-    /// on the copy (AMD EPYC Zen 3, m = n = 64, k = 256; notebooks-md/kernel-families.md,
-    /// "Eighteenth pass"). One element when `rank` is 0.
+    /// on the copy (AMD EPYC Zen 3, m = n = 64, k = 256;
+    /// notebooks-md/kernel-passes/18-strips-in-48-row-blocks.md). One element when `rank` is 0.
     let activationPack: UnsafeMutableRawPointer
     /// The strip loop's and the weight gradient's split over the threads (`TailStealing`).
     let stealing: TailStealing

@@ -25,8 +25,8 @@ import PixelflyCore
 /// multiple of 4 KB apart), dV runs on that copy inside its chunk loop instead, once dh is
 /// known (`BlockSparseXSMMKernel.PackedVGradient`). Both reduce over the batch in a fixed order, so results do not depend
 /// on the thread count. OpenBLAS runs the same products through its generic `gemm` otherwise;
-/// measured against it in notebooks-md/kernel-families.md (1 thread, 1024 rows, rank 64,
-/// AVX-512: each product 1.1–1.5× faster).
+/// measured against it in notebooks-md/kernel-passes/02-low-rank-on-libxsmm.md (1 thread, 1024
+/// rows, rank 64, AVX-512: each product 1.1–1.5× faster).
 final class XSMMLowRankKernels {
     /// Input columns of dV per call.
     static let featureChunk = 128
@@ -132,7 +132,7 @@ final class XSMMLowRankKernels {
 /// 64 × 4096, up to 1 MB) came from L3 again for every six columns. Measured on Zen 5 (`cpx`),
 /// batch 4096, 1 thread: h = x·Vᵀ at 3072 → 768 took 13 % fewer perf samples, and Pixelfly
 /// forward+backward 0.29–0.31 → 0.28–0.30 × dense at 1024 ↔ 4096 and 3072 → 768
-/// (notebooks-md/kernel-families.md, "Fifth pass").
+/// (notebooks-md/kernel-passes/05-bias-gradient-and-producers.md).
 struct ProducerKernels {
     static let maximumDepth = 1024
 
@@ -158,7 +158,7 @@ struct ProducerKernels {
 /// microbenchmark of 64-row tiles and 256-row chunks (b = 32) 76–92 GFLOP/s unsliced, 92–99 in
 /// 64-row slices, faster in 12 of 12 rounds; in the layer (perf, batch 4096) dU's samples fell by
 /// 18–21 % at 1024 → 4096, to the block-sparse strips' samples per FLOP, and by 6–12 % at
-/// 768 → 3072 (b = 48, 128-row chunks) (notebooks-md/kernel-families.md, "Twenty-sixth pass").
+/// 768 → 3072 (b = 48, 128-row chunks) (notebooks-md/kernel-passes/26-backward-by-phase.md).
 struct UGradientKernels {
     static let sliceBytes = 16 * 1024
 

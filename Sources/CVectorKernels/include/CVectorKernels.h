@@ -137,8 +137,8 @@ int pixelfly_fma_chains_f32(int lanes, long rounds, const float *start, float mu
 /// but not for 5 cycles (Zen 2: 10 FMAs must be in flight). This kernel steps over 4 columns,
 /// 12 accumulators (+ 3 rows of A and a broadcast = 16 registers). On an AMD EPYC Zen 2, one
 /// thread, batch 1024, the 768 × 3072 operator's strips ran at 97.0 GFLOP/s against LIBXSMM's
-/// 80.5 (`scripts/strip-kernel-experiment.c`; notebooks-md/kernel-families.md, "Twenty-second
-/// pass").
+/// 80.5 (`scripts/strip-kernel-experiment.c`;
+/// notebooks-md/kernel-passes/22-zen2-hand-written-strip.md).
 int pixelfly_strip24_f32(const float *a, const float *b, float *c, int n, int k, int lda, int ldb, int ldc, unsigned long long count,
                          const unsigned long long *a_offsets, const unsigned long long *b_offsets, int accumulate);
 

@@ -19,8 +19,8 @@ import PixelflyCore
 /// over C = 768 columns that packing is a large part of the work. The four products on LIBXSMM
 /// (no packing) took 5.26–5.28 ms against 6.83–7.00 ms on OpenBLAS for 64 sequences of the
 /// default job's Mixer layer (T 16, C 768, H 32), one thread, weight gradients on OpenBLAS in
-/// both (AMD EPYC Zen 2, OpenBLAS `Zen`, LIBXSMM `hsw`; notebooks-md/kernel-families.md,
-/// "Twenty-fifth pass").
+/// both (AMD EPYC Zen 2, OpenBLAS `Zen`, LIBXSMM `hsw`;
+/// notebooks-md/kernel-passes/25-token-mixing-on-libxsmm.md).
 struct TokenMixingProducts<S: TensorScalar> {
     private let shape: TokenMixingShape
     /// LIBXSMM's kernels, or nil: every product on BLAS.

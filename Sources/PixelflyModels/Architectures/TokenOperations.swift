@@ -61,8 +61,8 @@ enum TokenOperations {
     /// Backward of `pool`: dh[b·T + t] = dpooled[b] / T (mean) or, for the class token, dpooled[b]
     /// at t = 0 and zero elsewhere. Sequences are split over the threads (each zeroes its rows,
     /// then adds, while they are in cache); a (B·T, D) pass on one thread had left the other
-    /// thread waiting for about 1 % of a Mixer training step (notebooks-md/kernel-families.md,
-    /// "Eleventh pass").
+    /// thread waiting for about 1 % of a Mixer training step
+    /// (notebooks-md/kernel-passes/11-tail-stealing.md).
     static func poolBackward<Scalar: TensorScalar>(_ dpooled: Matrix<Scalar>, tokens: Int, pooling: Pooling,
                                                     into dh: inout Matrix<Scalar>) {
         let (d, batch) = (dpooled.cols, dpooled.rows)

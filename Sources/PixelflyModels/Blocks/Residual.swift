@@ -53,8 +53,8 @@ public func addResidual<Scalar: TensorScalar>(_ x: Matrix<Scalar>, to y: inout M
         y.withUnsafeMutableBufferPointer { py in
             guard let source = px.baseAddress, let target = py.baseAddress else { return }
             // Split over the compute threads: one `axpy` on the calling thread was 1.4 % of a
-            // Pixelfly Mixer step while the other thread waited (notebooks-md/kernel-families.md,
-            // "Seventh pass").
+            // Pixelfly Mixer step while the other thread waited
+            // (notebooks-md/kernel-passes/07-gelu-in-kernels.md).
             ComputeThreads.parallelRanges(px.count, minimumLength: 65_536) { range in
                 Scalar.axpy(count: range.count, alpha: 1, x: source + range.lowerBound, y: target + range.lowerBound)
             }

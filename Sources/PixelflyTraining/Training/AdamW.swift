@@ -75,7 +75,7 @@ public final class AdamW<Scalar: TensorScalar> {
     /// `pixelfly_adamw_f32` (AVX-512F or AVX2+FMA bodies chosen at run time; the Swift loop,
     /// built for baseline x86-64, ran one element at a time: about 3.7 ms of a 62 ms Pixelfly
     /// Mixer step for 2.3 M parameters on Zen 5, from a perf profile of 150 steps;
-    /// notebooks-md/kernel-families.md, "Seventh pass"), Double in Swift.
+    /// notebooks-md/kernel-passes/07-gelu-in-kernels.md), Double in Swift.
     @usableFromInline
     static func updateOne(value theta: UnsafeMutableBufferPointer<Scalar>, gradient: Matrix<Scalar>,
                           m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,

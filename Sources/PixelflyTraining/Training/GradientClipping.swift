@@ -19,10 +19,10 @@ public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scal
 /// Σ m²: eight running sums in `Scalar` over blocks of `sumOfSquaresBlock` elements, each
 /// block's total added in Double. One running sum was a chain of dependent additions, one per
 /// element at the adder's latency: 1.7 ms of a 62 ms Pixelfly Mixer step (2.3 M gradients) and
-/// 6.7 ms of a 200 ms dense one on Zen 5 (perf, 150 steps; notebooks-md/kernel-families.md,
-/// "Seventh pass"); eight independent sums let the adds overlap (and the
-/// compiler pair them into vector adds). The order is fixed, so the result does not depend on
-/// the thread count or the machine.
+/// 6.7 ms of a 200 ms dense one on Zen 5 (perf, 150 steps;
+/// notebooks-md/kernel-passes/07-gelu-in-kernels.md); eight independent sums let the adds overlap
+/// (and the compiler pair them into vector adds). The order is fixed, so the result does not depend
+/// on the thread count or the machine.
 @usableFromInline
 func sumOfSquaresOf<Scalar: TensorScalar>(_ m: Matrix<Scalar>) -> Double {
     m.withUnsafeBufferPointer { g in

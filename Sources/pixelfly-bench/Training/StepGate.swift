@@ -8,7 +8,7 @@ import Glibc
 /// N steps at a time (`InterleavedChildTrainings`), so that both step-time distributions cover
 /// the same stretch of wall-clock time: on a machine whose speed drifts over minutes (a
 /// virtual machine with busy neighbours), the two runs one after the other measured the same
-/// code's Mixer speed-up at 2.34× and 3.38× (notebooks-md/kernel-families.md, "Ninth pass").
+/// code's Mixer speed-up at 2.34× and 3.38× (notebooks-md/kernel-passes/09-first-intel-xeon.md).
 /// The wait is outside the step timer (`runTraining`'s `beforeStep`). End of file on standard
 /// input (no parent listening) lets the run go on ungated.
 struct StepGate {
