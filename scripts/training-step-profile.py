@@ -46,7 +46,7 @@ def libxsmm_kind(ip):
         return "LIBXSMM transposes"
     if "_br2" in name:
         return "LIBXSMM block-sparse strips (forward, input gradient)"
-    return "LIBXSMM weight gradient and rank-r products"
+    return "LIBXSMM weight gradient, rank-r and token-mixing products"
 
 
 def symbol_kind(symbol, dso):
@@ -55,7 +55,7 @@ def symbol_kind(symbol, dso):
         if "axpy" in low:
             return "OpenBLAS saxpy (residual adds)"
         if "gemm" in low or "copy" in low:
-            return "OpenBLAS GEMMs (token mixing, dense layers)"
+            return "OpenBLAS GEMMs (token mixing's weight gradients, embedding, head, dense layers)"
         return "OpenBLAS other"
     if "kernel.kallsyms" in dso:
         return "Linux kernel (page faults, scheduling)"
