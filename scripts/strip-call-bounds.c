@@ -1,7 +1,7 @@
 // How fast can a strip call run, and what does writing its output in place cost?
 // (notebooks-md/kernel-passes/28-strip-call-bounds.md.) One thread, Float. Not part of the build.
 //
-//   hot MODE... : one strip call of the library's shape repeated on the same operands (weights,
+//   hot         : one strip call of the library's shape repeated on the same operands (weights,
 //                 x rows and output all in L1/L2), best of 7 runs, GFLOP/s:
 //                 m × n × k with `count` blocks, x rows `ldb` apart, output columns `ldc` apart,
 //                 on LIBXSMM's batch-reduce kernel or the hand-written `pixelfly_strip24_f32`.
