@@ -70,7 +70,10 @@ public enum BlockSparseBackend: String, Sendable, Codable, CaseIterable {
     /// gradient's (Intel Xeon, `SkylakeX`, `cpx`, batch 1024, 1 thread), the 768 ↔ 3072 layer
     /// rows were faster in 15 of 16 (f+b ÷ dense, 1 and 2 threads, batch 1024 and 4096, two
     /// alternated runs), the other shapes unchanged within the noise, and the Mixer step faster
-    /// in 3 of 3 interleaved rounds.
+    /// in 3 of 3 interleaved rounds. On an AMD EPYC Zen 5 (`Cooperlake`, `cpx`, batch 1024, six
+    /// alternated rounds) 32-row strips were 3–8 % slower at b = 32 and level at b = 48, and
+    /// 128-row ones (96 at b = 48) level to slower
+    /// (notebooks-md/kernel-passes/30-zen5-avx512-current-code.md).
     ///
     /// LIBXSMM's AVX2 code, with 16 registers, runs the strip 32 rows × 3 batch rows at a time
     /// and a remainder of m mod 32 rows with fewer accumulators. With b = 48 a one-block strip
