@@ -170,24 +170,33 @@ extension VectorKernelsTests {
 }
 
 /// `pixelfly_add_bias_rows_f32/f64` (the LIBXSMM forward's bias over a strip group's tile
-/// output): every row piece gets bias[j] added to what it holds, exactly as a Double sum rounded
-/// once; the elements between the pieces (stride > count) and after the last are left alone.
+/// output), through every f32 body and the dispatching entry point: every row piece gets bias[j]
+/// added to what it holds, exactly as a Double sum rounded once; the elements between the pieces
+/// (stride > count) and after the last are left alone. The counts cover the 16- and 8-lane
+/// bodies' tails (count mod 16 of 0, 1, 7, 8 and 15) and pieces shorter than one vector.
 extension VectorKernelsTests {
-    @Test(arguments: [(1, 1), (3, 7), (5, 48), (64, 200)])
-    func biasRowsAddTheBiasToEveryPiece(rows: Int, count: Int) throws {
+    static let biasBodies: [Int32?] = [nil] + [PIXELFLY_BODY_PORTABLE, PIXELFLY_BODY_AVX2, PIXELFLY_BODY_AVX512].map(Int32.init)
+
+    @Test(arguments: biasBodies, [(1, 1), (3, 7), (5, 48), (2, 17), (4, 31), (3, 40), (64, 200)])
+    func biasRowsAddTheBiasToEveryPiece(body: Int32?, shape: (rows: Int, count: Int)) throws {
+        let (rows, count) = shape
         var rng = SeededRandom(seed: UInt64(rows * 1000 + count))
         let stride = count + 9
         let total = (rows - 1) * stride + count
         let start = Matrix<Float>(rows: 1, cols: total + stride, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
         let bias = Matrix<Float>(rows: 1, cols: count, initializer: .uniform(low: -1, high: 1), rng: &rng).storage
         var single = start, double = start.map(Double.init)
-        pixelfly_add_bias_rows_f32(&single, bias, rows, count, stride)
+        if let body {
+            pixelfly_add_bias_rows_f32_body(body, &single, bias, rows, count, stride)
+        } else {
+            pixelfly_add_bias_rows_f32(&single, bias, rows, count, stride)
+        }
         pixelfly_add_bias_rows_f64(&double, bias.map(Double.init), rows, count, stride)
         for i in start.indices {
             let (row, j) = i.quotientAndRemainder(dividingBy: stride)
             let inPiece = row < rows && j < count
             let expected = Double(start[i]) + (inPiece ? Double(bias[j]) : 0)
-            #expect(single[i] == Float(expected), "f32 element \(i) (row \(row), column \(j))")
+            #expect(single[i] == Float(expected), "f32 element \(i) (row \(row), column \(j)), body \(body.map(String.init) ?? "fastest")")
             #expect(double[i] == expected, "f64 element \(i) (row \(row), column \(j))")
         }
     }

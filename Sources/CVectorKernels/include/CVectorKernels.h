@@ -8,7 +8,7 @@
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
 /// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
 /// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs;
-/// GELU, LayerNorm and AdamW also have an AVX-512F body (16 lanes, masked tail), preferred
+/// GELU, LayerNorm, AdamW and the bias rows also have an AVX-512F body (16 lanes, masked tail), preferred
 /// where the CPU reports AVX-512F.
 ///
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
@@ -75,8 +75,12 @@ void pixelfly_column_sums_f64(const double *a, size_t rows, size_t cols, size_t 
 /// Adds a bias to `rows` row pieces of `count` elements, `stride` apart:
 /// out[i·stride + j] += bias[j]. The LIBXSMM forward's bias, over a tile's rows of a strip
 /// group's output columns once the group's products are done (contiguous pieces of several KB,
-/// instead of one rank-1 update per strip on its 64 rows `out` apart).
+/// instead of one rank-1 update per strip on its 64 rows `out` apart). f32 runs
+/// `pixelfly_fastest_body()` (AVX-512F with a masked tail, AVX2, or portable; every body adds
+/// once per element, so all give the same bits); `_body` runs a named one, an unavailable body
+/// the portable one. f64 is portable.
 void pixelfly_add_bias_rows_f32(float *out, const float *bias, size_t rows, size_t count, size_t stride);
+void pixelfly_add_bias_rows_f32_body(int body, float *out, const float *bias, size_t rows, size_t count, size_t stride);
 void pixelfly_add_bias_rows_f64(double *out, const double *bias, size_t rows, size_t count, size_t stride);
 
 
