@@ -13,12 +13,19 @@
 //                 (a bound, the output is lost); 2: into a scratch of the group's width, copied
 //                 to y row by row after each group's strips; 3: the same copy with non-temporal
 //                 stores.
+//   bias BODY   : the same forward as the AVX-512 families run it (48-row strips, one per block
+//                 row, groups of a quarter of a 1 MB L2 = 9 strips, output in place), then the
+//                 bias added over each (group, tile) unit's rows as the library does, through
+//                 `pixelfly_add_bias_rows_f32_body` BODY (0 portable — SSE2 at the package's
+//                 baseline ISA —, 1 AVX2, 2 AVX-512F; -1: no bias). Mean and best of 9 runs.
+//                 (notebooks-md/kernel-passes/31-bias-pass-vector-width.md.)
 //
 //   clang -O2 -I Sources/CLibXSMM -I Sources/CVectorKernels/include scripts/strip-call-bounds.c \
-//       Sources/CVectorKernels/strip24.c Sources/CVectorKernels/gelu.c -o /tmp/strip-call-bounds \
+//       Sources/CVectorKernels/strip24.c Sources/CVectorKernels/gelu.c Sources/CVectorKernels/rowbias.c -o /tmp/strip-call-bounds \
 //       -lxsmm -lblas -lm -lpthread -ldl
 //   /tmp/strip-call-bounds hot     # the library's strip shapes at 768 ↔ 3072 and 1024 ↔ 4096
 //   /tmp/strip-call-bounds loop 0  # and 1, 2, 3
+//   /tmp/strip-call-bounds bias 0  # and -1, 1, 2
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +127,46 @@ static void loop(int mode) {
     printf("768 -> 3072 forward loop, %-44s mean %5.1f, best %5.1f GFLOP/s\n", names[mode], sum / runs, best);
 }
 
+/// The 768 → 3072 forward with 48-row strips and the bias pass after each unit (`bias BODY`).
+static void biasLoop(int body) {
+    enum { rows = 3072, cols = 768, b = 48, m = 48, count = 3, batch = 1024, tile = 64, chunk = 512, groupStrips = 9 };
+    const int strips = rows / m;
+    float *pack = filled((long)strips * m * b * count, 7), *x = filled((long)batch * cols, 5), *y = filled((long)batch * rows, 3);
+    float *bias = filled(rows, 11);
+    unsigned long long *aOffsets = malloc(8L * strips * count), *bOffsets = malloc(8L * strips * count);
+    for (int s = 0; s < strips; s++) {
+        const int tileRow = s * m / 192, tileColumns[count] = {tileRow, tileRow ^ 1, tileRow ^ 2};
+        for (int i = 0; i < count; i++) {
+            aOffsets[s * count + i] = 4ULL * ((long)s * m * b * count + i * m * b);
+            bOffsets[s * count + i] = 4ULL * tileColumns[i] * b;
+        }
+    }
+    const void *kernel = pixelfly_xsmm_brgemm_offs(0, m, tile, b, m, cols, rows);
+    double best = 0, sum = 0;
+    const int runs = 9;
+    for (int run = 0; run < runs; run++) {
+        double t = now();
+        for (int first = 0; first < batch; first += chunk)
+            for (int g = 0; g < strips; g += groupStrips) {
+                const int last = g + groupStrips <= strips ? g + groupStrips : strips;
+                for (int t0 = first; t0 < first + chunk; t0 += tile) {
+                    for (int s = g; s < last; s++)
+                        pixelfly_xsmm_brgemm_offs_run(0, kernel, pack, x + (long)t0 * cols, y + (long)t0 * rows + s * m, count,
+                                                      aOffsets + s * count, bOffsets + s * count);
+                    if (body >= 0)
+                        pixelfly_add_bias_rows_f32_body(body, y + (long)t0 * rows + g * m, bias + g * m, tile, (size_t)(last - g) * m,
+                                                        rows);
+                }
+            }
+        t = now() - t;
+        const double gflops = 2.0 * batch * rows * b * count / t / 1e9;
+        sum += gflops;
+        if (gflops > best) best = gflops;
+    }
+    const char *names[] = {"no bias", "bias, portable body (SSE2)", "bias, AVX2 body", "bias, AVX-512F body"};
+    printf("768 -> 3072 forward, 48-row strips, %-28s mean %5.1f, best %5.1f GFLOP/s\n", names[body + 1], sum / runs, best);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "hot") == 0) {
         hot(32, 64, 48, 3, 768, 32, 0);     // 768 → 3072 forward strip, output in a tile
@@ -134,6 +181,10 @@ int main(int argc, char **argv) {
         loop(atoi(argv[2]));
         return 0;
     }
-    fprintf(stderr, "usage: %s hot | loop MODE (MODE 0–3, see the header)\n", argv[0]);
+    if (argc == 3 && strcmp(argv[1], "bias") == 0 && atoi(argv[2]) >= -1 && atoi(argv[2]) <= 2) {
+        biasLoop(atoi(argv[2]));
+        return 0;
+    }
+    fprintf(stderr, "usage: %s hot | loop MODE (MODE 0–3) | bias BODY (BODY -1–2), see the header\n", argv[0]);
     return 2;
 }
