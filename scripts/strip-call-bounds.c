@@ -79,12 +79,10 @@ __attribute__((target("avx2"))) static void streamRow(float *destination, const 
     for (int i = 0; i < count; i += 8) _mm256_stream_ps(destination + i, _mm256_load_ps(source + i));
 }
 
-static void loop(int mode) {
-    enum { rows = 3072, cols = 768, b = 48, m = 32, count = 3, batch = 1024, tile = 64, chunk = 512, groupStrips = 7 };
-    const int strips = rows / m, width = groupStrips * m;
-    float *pack = filled((long)strips * m * b * count, 7), *x = filled((long)batch * cols, 5), *y = filled((long)batch * rows, 3);
-    float *scratch = filled((long)tile * (mode == 1 ? m * strips : width), 3);
-    unsigned long long *aOffsets = malloc(8L * strips * count), *bOffsets = malloc(8L * strips * count);
+/// The byte offsets of the 768 → 3072 operator's m-row strips of 3 blocks of b: each strip's
+/// packed blocks one after another, and its kept tile columns {i, i^1, i^2} of 16 (i = its tile row).
+static void stripOffsets(int strips, int m, int b, unsigned long long *aOffsets, unsigned long long *bOffsets) {
+    enum { count = 3 };
     for (int s = 0; s < strips; s++) {
         const int tileRow = s * m / 192, tileColumns[count] = {tileRow, tileRow ^ 1, tileRow ^ 2};
         for (int i = 0; i < count; i++) {
@@ -92,6 +90,15 @@ static void loop(int mode) {
             bOffsets[s * count + i] = 4ULL * tileColumns[i] * b;
         }
     }
+}
+
+static void loop(int mode) {
+    enum { rows = 3072, cols = 768, b = 48, m = 32, count = 3, batch = 1024, tile = 64, chunk = 512, groupStrips = 7 };
+    const int strips = rows / m, width = groupStrips * m;
+    float *pack = filled((long)strips * m * b * count, 7), *x = filled((long)batch * cols, 5), *y = filled((long)batch * rows, 3);
+    float *scratch = filled((long)tile * (mode == 1 ? m * strips : width), 3);
+    unsigned long long *aOffsets = malloc(8L * strips * count), *bOffsets = malloc(8L * strips * count);
+    stripOffsets(strips, m, b, aOffsets, bOffsets);
     const int ldc = mode == 0 ? rows : mode == 1 ? m : width;
     const void *kernel = pixelfly_xsmm_brgemm_offs(0, m, tile, b, m, cols, ldc);
     double best = 0, sum = 0;
@@ -134,13 +141,7 @@ static void biasLoop(int body) {
     float *pack = filled((long)strips * m * b * count, 7), *x = filled((long)batch * cols, 5), *y = filled((long)batch * rows, 3);
     float *bias = filled(rows, 11);
     unsigned long long *aOffsets = malloc(8L * strips * count), *bOffsets = malloc(8L * strips * count);
-    for (int s = 0; s < strips; s++) {
-        const int tileRow = s * m / 192, tileColumns[count] = {tileRow, tileRow ^ 1, tileRow ^ 2};
-        for (int i = 0; i < count; i++) {
-            aOffsets[s * count + i] = 4ULL * ((long)s * m * b * count + i * m * b);
-            bOffsets[s * count + i] = 4ULL * tileColumns[i] * b;
-        }
-    }
+    stripOffsets(strips, m, b, aOffsets, bOffsets);
     const void *kernel = pixelfly_xsmm_brgemm_offs(0, m, tile, b, m, cols, rows);
     double best = 0, sum = 0;
     const int runs = 9;
