@@ -4,7 +4,7 @@
  * element, so every body gives the same bits. The pass reads and writes output the strips have
  * just left in L2, and its speed follows the vector width: at the baseline ISA (SSE2, four
  * lanes) it took 17 % as long as the 768 → 3072 strips it follows on a Zen 5 under AVX-512,
- * with AVX2 or AVX-512 5 % (notebooks-md/kernel-passes/31-bias-pass-vector-width.md). */
+ * with AVX2 or AVX-512 4–5 % (notebooks-md/kernel-passes/31-bias-pass-vector-width.md). */
 
 static void add_bias_rows_f32_portable(float *restrict out, const float *restrict bias, size_t rows, size_t count,
                                        size_t stride) {

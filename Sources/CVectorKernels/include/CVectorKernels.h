@@ -8,8 +8,8 @@
 /// package may not pass -mavx2/-mfma (no unsafe flags), so Swift code is compiled for baseline
 /// x86-64 (SSE2, no FMA). These C functions carry an AVX2+FMA body selected at run time
 /// (`__attribute__((target))` + `__builtin_cpu_supports`) and a portable body for other CPUs;
-/// GELU, LayerNorm, AdamW and the bias rows also have an AVX-512F body (16 lanes, masked tail), preferred
-/// where the CPU reports AVX-512F.
+/// GELU, LayerNorm, AdamW and the bias rows also have an AVX-512F body (16 lanes, masked
+/// tail), preferred where the CPU reports AVX-512F.
 ///
 /// GELU (tanh approximation, as the logistic x·σ(2u), u = √(2/π)(x + 0.044715x³)):
 ///   forward   y = x·s,                                 s = σ(2u)
@@ -20,12 +20,12 @@
 void pixelfly_gelu_forward_f32(const float *x, float *y, size_t count);
 void pixelfly_gelu_backward_f32(const float *x, const float *dy, float *dx, size_t count);
 
-/// 1 when the CPU has AVX2+FMA (the body GELU, LayerNorm and AdamW use unless AVX-512F is
-/// there too), 0 for the portable ones.
+/// 1 when the CPU has AVX2+FMA (the body GELU, LayerNorm, AdamW and the bias rows use unless
+/// AVX-512F is there too), 0 for the portable ones.
 int pixelfly_vector_kernels_use_avx2(void);
 
-/// The bodies of the GELU, LayerNorm and AdamW kernels, for tests and timing that run one
-/// explicitly (the `_body` entry points).
+/// The bodies of the GELU, LayerNorm, AdamW and bias-row kernels, for tests and timing that run
+/// one explicitly (the `_body` entry points).
 enum { PIXELFLY_BODY_PORTABLE = 0, PIXELFLY_BODY_AVX2 = 1, PIXELFLY_BODY_AVX512 = 2 };
 
 /// 1 when `body` can run on this CPU (AVX-512: `__builtin_cpu_supports("avx512f")`, which also
@@ -33,7 +33,7 @@ enum { PIXELFLY_BODY_PORTABLE = 0, PIXELFLY_BODY_AVX2 = 1, PIXELFLY_BODY_AVX512 
 int pixelfly_body_available(int body);
 
 /// The fastest of those bodies this CPU can run (AVX-512F, else AVX2+FMA, else portable): the
-/// one the dispatching GELU, LayerNorm and AdamW entry points use.
+/// one the dispatching GELU, LayerNorm, AdamW and bias-row entry points use.
 int pixelfly_fastest_body(void);
 
 /// The GELU forward/backward through one named body; an unavailable body runs the portable one.
