@@ -525,10 +525,18 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         }
     }
 
-    /// dW += dyᵀ·x on the kept blocks, db += Σ_batch dy for `bias` (this layer's, or the
-    /// Pixelfly layer's around it) and a Pixelfly term's dU += dyᵀ·h (`uGradient`), then
-    /// dx = dy·W (+ the low-rank `term`). With `vGradient` (dV += dhᵀ·x on the weight gradient's
-    /// copy of x) dx comes first, since the term's pass makes the dh that dV needs.
+    /// dx = dy·W (+ the low-rank `term`), then dW += dyᵀ·x on the kept blocks, db += Σ_batch dy
+    /// for `bias` (this layer's, or the Pixelfly layer's around it), a Pixelfly term's
+    /// dU += dyᵀ·h (`uGradient`) and, with `vGradient`, dV += dhᵀ·x on the weight gradient's copy
+    /// of x (the term's pass makes the dh that dV needs).
+    ///
+    /// dx first for every layer, not only for dV's sake: both passes read all of dy, and the
+    /// second finds it in L3 when it fits there. The input gradient's strips read dy in place
+    /// and hide a cold read; the weight gradient's transposes of dy blocks (48 of 3072 floats
+    /// per row, rows 12 KB apart at 768 → 3072) do not: with the weight gradient first they
+    /// took 1.0–1.3 ms of its 6.8–7.6 ms, after dx 0.6 ms (throwaway timers, `layers --shapes
+    /// 768x3072 --batches 1024 --threads 1 --kinds pixelfly`, AMD EPYC Zen 5, `Cooperlake`;
+    /// notebooks-md/kernel-passes/32-input-gradient-first.md).
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                               term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                               uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
@@ -536,25 +544,21 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
-                func weightGradient() {
-                    weight.withMutableGradientElements { gradient in
-                        withOptionalGradient(bias) { biasGradient in
-                            BlockSparseXSMMKernel.accumulateWeightGradient(
-                                weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
-                                dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                                biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
-                                uncoveredRows: layout.uncoveredRows)
-                        }
-                    }
-                }
-                if vGradient == nil { weightGradient() }
                 dx.withUnsafeMutableBufferPointer { inputGradient in
                     BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
                                                 handWritten: kernels.inputGradientHandWritten, groups: kernels.inputGradientGroups,
                                                 set: kernels, pack: backwardPack.pointer, input: outputGradient.baseAddress!,
                                                 output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
                 }
-                if vGradient != nil { weightGradient() }
+                weight.withMutableGradientElements { gradient in
+                    withOptionalGradient(bias) { biasGradient in
+                        BlockSparseXSMMKernel.accumulateWeightGradient(
+                            weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                            dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                            biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
+                            uncoveredRows: layout.uncoveredRows)
+                    }
+                }
             }
         }
     }
