@@ -479,6 +479,64 @@ struct BlockSparseTests {
         try check(Float.self, input: 384, packs: false, output: 384, blockSize: 48)
     }
 
+    /// The LIBXSMM backward in blocks of batch rows (`XSMMKernelSet.backwardBlockRows`): an
+    /// expanding layer, 700 rows in blocks of 256 (256, 256, 188: the last block shorter than a
+    /// weight-gradient chunk and ending in a short tile), x copied and in place, 1 and 2
+    /// threads. dx, dW, db, and a rank-8 Pixelfly term's dU and dV against the Double reference.
+    @Test(arguments: [1, 2])
+    func backwardInBlocksOfBatchRows(threads: Int) throws {
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        try TestThreadCount.set(threads)
+        for packs in [false, true] {
+            var rng = SeededRandom(seed: 57)
+            let (input, output, batch, rank) = (256, 512, 700, 8)
+            let mask = try FlatButterflyMask(outputFeatures: output, inputFeatures: input,
+                                             configuration: FlatButterflyConfiguration(butterflySize: 8, factors: 2, blockSize: 32))
+            let layer = try BlockSparseLinear<Float>(mask: mask, rng: &rng)
+            layer.backend = .libxsmm
+            layer.packsWeightGradientInput = packs
+            layer.backwardBlock = 256
+            let x = Matrix<Float>(rows: batch, cols: input, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let dy = Matrix<Float>(rows: batch, cols: output, initializer: .uniform(low: -1, high: 1), rng: &rng)
+            let u = Matrix<Float>(rows: output, cols: rank, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+            let v = Matrix<Float>(rows: rank, cols: input, initializer: .uniform(low: -0.2, high: 0.2), rng: &rng)
+            let (uParameter, vParameter) = (Parameter(name: "u", value: u, weightDecay: false), Parameter(name: "v", value: v, weightDecay: false))
+            var y = Matrix<Float>(rows: 0, cols: 0), h = Matrix<Float>(rows: 0, cols: 0), dh = Matrix<Float>(rows: 0, cols: 0)
+            var dx = Matrix<Float>(rows: 0, cols: 0)
+            try layer.forward(x, into: &y, bias: layer.bias!.value, u: u, v: v, hidden: &h)
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: h, u: uParameter, v: vParameter,
+                               hiddenGradient: &dh, bias: nil)
+            #expect(layer.xsmmBackwardBlockRows(batch: batch, rank: rank) == 256)
+            let (xd, dyd, ud, vd) = (x.converted(to: Double.self), dy.converted(to: Double.self), u.converted(to: Double.self),
+                                     v.converted(to: Double.self))
+            let expectedDh = try NaiveReference.gemm(dyd, .none, ud, .none)
+            var expectedDx = try NaiveReference.gemm(dyd, .none, layer.denseMatrix(fromPacked: layer.weight.value).converted(to: Double.self), .none)
+            let lowRankDx = try NaiveReference.gemm(expectedDh, .none, vd, .none)
+            for i in 0..<batch { for j in 0..<input { expectedDx[i, j] += lowRankDx[i, j] } }
+            let context = "packs \(packs), \(threads) threads"
+            #expect(compare(dx, expectedDx).maxAbs < 1e-3, "dx, \(context)")
+            let expectedDW = Self.masked(try NaiveReference.gemm(dyd, .transposed, xd, .none), mask)
+            #expect(compare(layer.denseMatrix(fromPacked: layer.weight.gradient), expectedDW).maxAbs < 1e-3, "dW, \(context)")
+            var expectedDb = Matrix<Double>(rows: 1, cols: output)
+            for i in 0..<batch { for j in 0..<output { expectedDb[0, j] += dyd[i, j] } }
+            #expect(compare(layer.bias!.gradient, expectedDb).maxAbs < 1e-3, "db, \(context)")
+            let hd = try NaiveReference.gemm(xd, .none, vd, .transposed)
+            #expect(compare(uParameter.gradient, try NaiveReference.gemm(dyd, .transposed, hd, .none)).maxAbs < 1e-3, "dU, \(context)")
+            #expect(compare(vParameter.gradient, try NaiveReference.gemm(expectedDh, .transposed, xd, .none)).maxAbs < 1e-3, "dV, \(context)")
+        }
+    }
+
+    /// When the backward runs in blocks: only for layers wider out than in, batches larger than
+    /// the block, and blocks that are whole tiles and weight-gradient chunks.
+    @Test func backwardBlockRowsRule() {
+        #expect(XSMMKernelSet.backwardBlockRows(batch: 4096, tile: 64, chunk: 256, outputFeatures: 3072, inputFeatures: 768) == 512)
+        #expect(XSMMKernelSet.backwardBlockRows(batch: 4096, tile: 64, chunk: 256, outputFeatures: 768, inputFeatures: 3072) == 4096)
+        #expect(XSMMKernelSet.backwardBlockRows(batch: 512, tile: 64, chunk: 256, outputFeatures: 3072, inputFeatures: 768) == 512)
+        #expect(XSMMKernelSet.backwardBlockRows(batch: 600, tile: 40, chunk: 256, outputFeatures: 3072, inputFeatures: 768) == 600)
+        #expect(XSMMKernelSet.backwardBlockRows(batch: 4096, tile: 64, chunk: 256, outputFeatures: 3072, inputFeatures: 768,
+                                                block: 384) == 4096)
+    }
+
     /// The fused rank-r term (Pixelfly's `.sum`) on a layout with an empty block row: the strips
     /// and the uncovered rows both read the packed low-rank factors; y, dx, dU, dV and db against
     /// the Double reference on both backends.

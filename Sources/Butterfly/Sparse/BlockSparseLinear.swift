@@ -56,6 +56,12 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     var handWrittenStrips = BlockSparseBackend.handWrittenStrip24 {
         didSet { kernels = nil }
     }
+    /// Rows per block of the LIBXSMM backward of an expanding layer (default
+    /// `XSMMKernelSet.expandingLayerBackwardBlock`; `XSMMKernelSet.backwardBlockRows` says when
+    /// it applies). Tests set a small one to run several blocks at small batches.
+    var backwardBlock = XSMMKernelSet.expandingLayerBackwardBlock {
+        didSet { kernels = nil }
+    }
     private let forwardPack = AlignedPack<Scalar>()
     private let backwardPack = AlignedPack<Scalar>()
     /// U of a fused low-rank term (Pixelfly) packed for the forward strips, per forward, and V
@@ -433,7 +439,7 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         kernels = XSMMKernelSet(forward: forwardPlan, inputGradient: inputGradientPlan, weightGradient: weightGradientPlan,
                                 batch: batch, threads: ComputeThreads.count, rank: rank, foldsBias: foldsBias,
                                 stripGroupBytes: stripGroupBytes, packsInput: packsWeightGradientInput,
-                                handWrittenStrips: handWrittenStrips, scalar: Scalar.self)
+                                handWrittenStrips: handWrittenStrips, backwardBlock: backwardBlock, scalar: Scalar.self)
         if let set = kernels {
             set.lowRankProducts = XSMMLowRankKernels(rank: rank, inputFeatures: inputFeatures, outputFeatures: outputFeatures,
                                                      weightGradient: weightGradientPlan, set: set)
@@ -445,6 +451,11 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// (`XSMMKernelSet.packsInput`); nil on the OpenBLAS backend. For tests.
     func xsmmKernelsPackInput(batch: Int) -> Bool? {
         xsmmKernels(batch: batch, rank: 0, foldsBias: false)?.packsInput
+    }
+
+    /// Batch rows per block of a Pixelfly (rank `rank`, bias folded) LIBXSMM backward at `batch` rows.
+    func xsmmBackwardBlockRows(batch: Int, rank: Int) -> Int? {
+        xsmmKernels(batch: batch, rank: rank, foldsBias: true)?.backwardBlockRows
     }
 
     /// Whether some LIBXSMM-path strips at `batch` rows run the hand-written 24-row kernel
@@ -530,13 +541,16 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
     /// dU += dyᵀ·h (`uGradient`) and, with `vGradient`, dV += dhᵀ·x on the weight gradient's copy
     /// of x (the term's pass makes the dh that dV needs).
     ///
+    /// Both passes run on each block of `XSMMKernelSet.backwardBlockRows` batch rows in turn.
+    ///
     /// dx first for every layer, not only for dV's sake: both passes read all of dy, and the
     /// second finds it in L3 when it fits there. The input gradient's strips read dy in place
     /// and hide a cold read; the weight gradient's transposes of dy blocks (48 of 3072 floats
     /// per row, rows 12 KB apart at 768 → 3072) do not: with the weight gradient first they
     /// took 1.0–1.3 ms of its 6.8–7.6 ms, after dx 0.6 ms (throwaway timers, `layers --shapes
     /// 768x3072 --batches 1024 --threads 1 --kinds pixelfly`, AMD EPYC Zen 5, `Cooperlake`;
-    /// notebooks-md/kernel-passes/32-input-gradient-first.md).
+    /// notebooks-md/kernel-passes/32-input-gradient-first.md). The blocks keep a block's dy in
+    /// L3 at any batch for the layers whose dy is the larger stream.
     private func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                               term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                               uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
@@ -544,19 +558,24 @@ public final class BlockSparseLinear<Scalar: TensorScalar>: LinearLayer {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
-                dx.withUnsafeMutableBufferPointer { inputGradient in
-                    BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
-                                                handWritten: kernels.inputGradientHandWritten, groups: kernels.inputGradientGroups,
-                                                set: kernels, pack: backwardPack.pointer, input: outputGradient.baseAddress!,
-                                                output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue)
-                }
-                weight.withMutableGradientElements { gradient in
-                    withOptionalGradient(bias) { biasGradient in
-                        BlockSparseXSMMKernel.accumulateWeightGradient(
-                            weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
-                            dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                            biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
-                            uncoveredRows: layout.uncoveredRows)
+                for first in stride(from: 0, to: kernels.batch, by: kernels.backwardBlockRows) {
+                    let rows = first..<min(kernels.batch, first + kernels.backwardBlockRows)
+                    let tiles = (rows.lowerBound / kernels.tile)..<((rows.upperBound + kernels.tile - 1) / kernels.tile)
+                    dx.withUnsafeMutableBufferPointer { inputGradient in
+                        BlockSparseXSMMKernel.apply(inputGradientPlan, kernels: kernels.inputGradient,
+                                                    handWritten: kernels.inputGradientHandWritten, groups: kernels.inputGradientGroups,
+                                                    set: kernels, pack: backwardPack.pointer, input: outputGradient.baseAddress!,
+                                                    output: inputGradient.baseAddress!, bias: nil, lowRank: term, epilogue: epilogue,
+                                                    tiles: tiles)
+                    }
+                    weight.withMutableGradientElements { gradient in
+                        withOptionalGradient(bias) { biasGradient in
+                            BlockSparseXSMMKernel.accumulateWeightGradient(
+                                weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                                dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                                biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
+                                uncoveredRows: layout.uncoveredRows, batchRows: rows)
+                        }
                     }
                 }
             }

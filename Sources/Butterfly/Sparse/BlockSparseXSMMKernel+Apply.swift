@@ -28,14 +28,15 @@ extension BlockSparseXSMMKernel {
         _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], handWritten: [Bool], groups: [Range<Int>], set: XSMMKernelSet,
         pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
-        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil
+        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil, tiles: Range<Int>? = nil
     ) {
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / set.tile)
+        let tiles = tiles ?? 0..<set.tileCount
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
             plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
                 let pass = StripPass(plan: plan, kernels: kernels, handWritten: handWritten, set: set, pack: pack, input: input, output: output, bias: bias,
                                      lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
-                let split = RangeSplit(set.tileCount, threads: set.threads)
+                let split = RangeSplit(tiles.count, threads: set.threads, offset: tiles.lowerBound)
                 if lowRank?.producer != nil {
                     set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { _, claims in
                         let (pass, split) = (pass, split)
@@ -59,9 +60,10 @@ extension BlockSparseXSMMKernel {
                     }
                 }
                 if !plan.uncoveredRows.isEmpty {
-                    forEachRange(set.tileCount, threads: set.threads) { tiles, _ in
-                        for first in stride(from: tiles.lowerBound, to: tiles.upperBound, by: tilesPerChunk) {
-                            let last = min(tiles.upperBound, first + tilesPerChunk)
+                    forEachRange(tiles.count, threads: set.threads) { part, _ in
+                        let part = (part.lowerBound + tiles.lowerBound)..<(part.upperBound + tiles.lowerBound)
+                        for first in stride(from: part.lowerBound, to: part.upperBound, by: tilesPerChunk) {
+                            let last = min(part.upperBound, first + tilesPerChunk)
                             pass.fillUncoveredRows(first * set.tile..<min(set.batch, last * set.tile), epilogue: epilogue)
                         }
                     }

@@ -150,20 +150,23 @@ enum BlockSparseXSMMKernel {
         ComputeThreads.parallelFor(split.parts) { part, _ in body(split.range(part), part) }
     }
 
-    /// The ranges of `forEachRange`: part p covers p·step ..< min(count, (p + 1)·step).
+    /// The ranges of `forEachRange`: part p covers offset + p·step ..< offset + min(count, (p + 1)·step).
     struct RangeSplit {
         let count: Int
         let parts: Int
         let step: Int
+        /// Added to every range: the split covers offset ..< offset + count.
+        let offset: Int
 
-        init(_ count: Int, threads: Int) {
+        init(_ count: Int, threads: Int, offset: Int = 0) {
             self.count = count
+            self.offset = offset
             let parts = ComputeThreads.partCount(work: count, minimumPerPart: 1, threads: threads)
             step = max(1, ComputeThreads.partLength(items: count, parts: parts))
             self.parts = (count + step - 1) / step
         }
 
-        func range(_ part: Int) -> Range<Int> { min(count, part * step)..<min(count, (part + 1) * step) }
+        func range(_ part: Int) -> Range<Int> { (offset + min(count, part * step))..<(offset + min(count, (part + 1) * step)) }
     }
 
     /// packed ← x (rows × cols, row-major) block column by block column: block column c (cols
@@ -264,14 +267,15 @@ enum BlockSparseXSMMKernel {
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
         biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, vGradient: PackedVGradient<S>? = nil,
-        uncoveredRows: [Range<Int>]
+        uncoveredRows: [Range<Int>], batchRows: Range<Int>? = nil
     ) {
         let batch = set.batch
         let chunk = set.weightGradientChunk
         let size = UInt32(MemoryLayout<S>.stride)
         let b = plan.blockSize
         let packed = set.inputPack.assumingMemoryBound(to: S.self)
-        for start in stride(from: 0, to: batch, by: chunk) {
+        let batchRows = batchRows ?? 0..<batch
+        for start in stride(from: batchRows.lowerBound, to: batchRows.upperBound, by: chunk) {
             let chunkKind = start + chunk <= batch ? 0 : 1
             let chunkRows = min(chunk, batch - start)
             if set.packsInput {
@@ -333,7 +337,7 @@ enum BlockSparseXSMMKernel {
         }
         for u in uncoveredRows.indices {
             let range = uncoveredRows[u]
-            for start in stride(from: 0, to: batch, by: chunk) {
+            for start in stride(from: batchRows.lowerBound, to: batchRows.upperBound, by: chunk) {
                 if let biasGradient {
                     S.gemm(.transposed, .none, m: range.count, n: 1, k: min(chunk, batch - start), alpha: 1,
                            a: dy + start * rows + range.lowerBound, lda: rows,

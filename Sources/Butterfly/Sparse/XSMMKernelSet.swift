@@ -99,6 +99,28 @@ final class XSMMKernelSet {
     /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
     /// rest of L2 for the tiles of x and y the group's strips read and write; 256 KB when the
     /// system does not report its L2.
+    /// Rows per block of the backward of a layer whose output is wider than its input.
+    static let expandingLayerBackwardBlock = 512
+
+    /// Batch rows per block of the backward: the layer runs its input gradient, then its weight
+    /// gradient, on each block of rows in turn (`BlockSparseLinear.xsmmBackward`), so that the
+    /// weight gradient's transposes of dy find the block's dy in L3 after the input gradient read
+    /// it. `block` rows when the output is wider than the input (dy is then the larger stream:
+    /// 6–8 MB per 512 rows at 3072–4096 outputs), the batch is larger, and `block` is a whole
+    /// number of tiles and weight-gradient chunks; the whole batch otherwise. For a contracting
+    /// layer x and dx carry more of the traffic, and more, shorter input-gradient passes re-read
+    /// its packed weights more often. Measured on an AMD EPYC Zen 5 (`Cooperlake`, `layers`,
+    /// one binary, the block size from a throwaway variable, three alternated rounds, three
+    /// times): at 768 → 3072 and batch 4096, 512-row blocks took f+b ÷ dense down in 12 of 12
+    /// rows, by 3.8–8.5 % (Pixelfly r64 0.310 → 0.297, 0.309 → 0.295); 1024 → 4096 level
+    /// (−1.0 to +1.5 % in the last run); batch 1024 level; contracting layers up to 3.5 % slower;
+    /// 1024-row blocks gained less (notebooks-md/kernel-passes/32-input-gradient-first.md).
+    static func backwardBlockRows(batch: Int, tile: Int, chunk: Int, outputFeatures: Int, inputFeatures: Int,
+                                  block: Int = expandingLayerBackwardBlock) -> Int {
+        guard outputFeatures > inputFeatures, batch > block, block % tile == 0, block % chunk == 0 else { return batch }
+        return block
+    }
+
     static let stripGroupBytes: Int = {
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
         return l2 > 0 ? l2 / 4 : 256 << 10
@@ -148,6 +170,8 @@ final class XSMMKernelSet {
     let transposeScratchCount: Int
     /// Whether the weight gradient reads x from `inputPack` (`packsWeightGradientInput(rowBytes:)`).
     let packsInput: Bool
+    /// Batch rows per block of the backward (`backwardBlockRows(batch:tile:chunk:outputFeatures:inputFeatures:block:)`).
+    let backwardBlockRows: Int
     /// One chunk of x (chunk × in elements), block column by block column: block column c's
     /// chunk rows × b elements start at c × chunk rows × b (row-major within; the last, shorter
     /// chunk uses its own row count). Shared by the threads; one element when `packsInput` is false.
@@ -168,7 +192,8 @@ final class XSMMKernelSet {
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
-                           stripGroupBytes: Int, packsInput: Bool, handWrittenStrips: Bool, scalar: S.Type) {
+                           stripGroupBytes: Int, packsInput: Bool, handWrittenStrips: Bool,
+                           backwardBlock: Int = expandingLayerBackwardBlock, scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
@@ -228,6 +253,8 @@ final class XSMMKernelSet {
             byteCount: max(1, threads * transposeScratchCount) * MemoryLayout<S>.stride, alignment: 64)
         stealing = TailStealing(maximumParts: threads)
         self.packsInput = packsInput
+        backwardBlockRows = Self.backwardBlockRows(batch: batch, tile: tile, chunk: chunk, outputFeatures: gradientPlan.cols,
+                                                   inputFeatures: gradientPlan.rows, block: backwardBlock)
         inputPack = UnsafeMutableRawPointer.allocate(
             byteCount: (packsInput ? chunk * gradientPlan.rows : 1) * MemoryLayout<S>.stride, alignment: 64)
         activationPack = UnsafeMutableRawPointer.allocate(byteCount: max(1, chunk * rank) * MemoryLayout<S>.stride, alignment: 64)
