@@ -95,10 +95,6 @@ final class XSMMKernelSet {
     /// weight gradient copies x whatever its row stride).
     static let packsWeightGradientInputAtEveryStride = l1DataCacheBytes > 0 && l1DataCacheBytes <= 32 << 10
 
-    /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
-    /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
-    /// rest of L2 for the tiles of x and y the group's strips read and write; 256 KB when the
-    /// system does not report its L2.
     /// Rows per block of the backward of a layer whose output is wider than its input.
     static let expandingLayerBackwardBlock = 512
 
@@ -121,6 +117,10 @@ final class XSMMKernelSet {
         return block
     }
 
+    /// Packed weight bytes per strip group (`BlockStripPlan.stripGroups`): a quarter of a
+    /// core's L2 (512 KB on the Intel Xeon's 2 MB, 256 KB on Zen 5's 1 MB), which leaves the
+    /// rest of L2 for the tiles of x and y the group's strips read and write; 256 KB when the
+    /// system does not report its L2.
     static let stripGroupBytes: Int = {
         let l2 = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
         return l2 > 0 ? l2 / 4 : 256 << 10
@@ -192,8 +192,8 @@ final class XSMMKernelSet {
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.
     init?<S: TensorScalar>(forward forwardPlan: BlockStripPlan, inputGradient gradientPlan: BlockStripPlan,
                            weightGradient weightPlan: BlockGradientPlan, batch: Int, threads: Int, rank: Int, foldsBias: Bool,
-                           stripGroupBytes: Int, packsInput: Bool, handWrittenStrips: Bool,
-                           backwardBlock: Int = expandingLayerBackwardBlock, scalar: S.Type) {
+                           stripGroupBytes: Int, packsInput: Bool, handWrittenStrips: Bool, backwardBlock: Int,
+                           scalar: S.Type) {
         guard S.self == Float.self || S.self == Double.self, batch > 0 else { return nil }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let b = Int32(forwardPlan.blockSize)
