@@ -47,7 +47,7 @@ for family in "${requested[@]}"; do
     out=results/families/$family
     echo
     echo "== $family ($(grep -m1 '^CPU:' "$out/job.txt" 2>/dev/null | cut -c6-))"
-    grep -E '^OpenBLAS core|^sgemm 1024³, 1 thread|median step|^Speed target on|^headline' "$out/job.txt"
+    grep -E '^OpenBLAS core|^sgemm 1024³|^warning: sgemm|median step|^Speed target on|^headline' "$out/job.txt"
     echo "the job's layer table, then \`layers\`:"
     for file in "$out/job.txt" "$out/layers.txt"; do
         awk '/^Speed targets on this run/ { shown = 1; next } shown && /^  / { print; next } { shown = 0 }' "$file"

@@ -43,6 +43,7 @@ struct DefaultJob: ParsableCommand {
         print("\n== 1. Dense sgemm yardstick")
         let gemm = try GemmThroughput.measure(size: 1024, threads: [1, 2], timing: timing)
         for row in gemm { print(row.line) }
+        for line in GemmThroughput.scalingWarnings(gemm, physicalCores: environment.physicalCores) { print(line) }
         fflush(nil)
 
         print("\n== 2. Linear layers: time ÷ dense time (same process, same kernels, interleaved)")

@@ -39,7 +39,7 @@ struct DefaultReport: Encodable {
 
         ## Dense sgemm yardstick
 
-        \(gemm.map { "- " + $0.line }.joined(separator: "\n"))
+        \((gemm.map(\.line) + GemmThroughput.scalingWarnings(gemm, physicalCores: environment.physicalCores)).map { "- " + $0 }.joined(separator: "\n"))
 
         ## Linear layers (time ÷ dense time; B = 16, K = 2, rank 64, b per shape from `tileAlignedBlockSize`: column b)
 
