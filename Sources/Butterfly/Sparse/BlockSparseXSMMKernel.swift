@@ -263,6 +263,8 @@ enum BlockSparseXSMMKernel {
     /// transposes the dy block of a row range into its scratch (`XSMMKernelSet.transposeScratch`)
     /// and runs every column tile of that range on the two copies. A thread done early takes
     /// the other's last tiles (`TailStealing`), transposing their dy blocks into its own scratch.
+    /// `batchRows` (default: the whole batch) limits the sums to one block of rows; it must start
+    /// and end on chunk boundaries (or end at the batch), as `XSMMKernelSet.backwardBlockRows` makes it.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
@@ -275,6 +277,8 @@ enum BlockSparseXSMMKernel {
         let b = plan.blockSize
         let packed = set.inputPack.assumingMemoryBound(to: S.self)
         let batchRows = batchRows ?? 0..<batch
+        precondition(batchRows.lowerBound % chunk == 0 && (batchRows.upperBound % chunk == 0 || batchRows.upperBound == batch)
+                     && batchRows.upperBound <= batch, "weight-gradient rows \(batchRows) are not whole \(chunk)-row chunks of the batch")
         for start in stride(from: batchRows.lowerBound, to: batchRows.upperBound, by: chunk) {
             let chunkKind = start + chunk <= batch ? 0 : 1
             let chunkRows = min(chunk, batch - start)
