@@ -38,10 +38,8 @@ extension BlockSparseLinear {
                     withOptionalPointer(width > rank ? nil : b) { biasPointer in
                         withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                             producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
-                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
-                                                        groups: kernels.forwardGroups, set: kernels,
-                                                        pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
-                                                        bias: biasPointer, lowRank: term, epilogue: epilogue)
+                            applyForwardStrips(kernels, input: input.baseAddress!, output: output.baseAddress!, bias: biasPointer,
+                                               lowRank: term, epilogue: epilogue)
                         }
                     }
                 }

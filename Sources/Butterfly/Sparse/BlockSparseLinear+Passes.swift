@@ -39,10 +39,8 @@ extension BlockSparseLinear {
                 y.withUnsafeMutableBufferPointer { output in
                     withOptionalPointer(bias) { biasPointer in
                         withFusedLowRank(lowRank?.0, factor: lowRankPack, kernels: kernels.lowRankForward) { term in
-                            BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
-                                                        groups: kernels.forwardGroups, set: kernels,
-                                                        pack: forwardPack.pointer, input: input.baseAddress!, output: output.baseAddress!,
-                                                        bias: biasPointer, lowRank: term, epilogue: epilogue)
+                            applyForwardStrips(kernels, input: input.baseAddress!, output: output.baseAddress!, bias: biasPointer,
+                                               lowRank: term, epilogue: epilogue)
                         }
                     }
                 }

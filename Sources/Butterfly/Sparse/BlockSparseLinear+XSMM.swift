@@ -49,6 +49,16 @@ extension BlockSparseLinear {
         }
     }
 
+    /// y = x·Wᵀ (+ bias) (+ the low-rank `term`) on the forward strips, with W already in
+    /// `forwardPack`, then the `epilogue` (`BlockSparseXSMMKernel.apply`).
+    func applyForwardStrips(_ kernels: XSMMKernelSet, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
+                            bias: UnsafePointer<Scalar>?, lowRank term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?,
+                            epilogue: OutputEpilogue<Scalar>?) {
+        BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
+                                    groups: kernels.forwardGroups, set: kernels, pack: forwardPack.pointer, input: input,
+                                    output: output, bias: bias, lowRank: term, epilogue: epilogue)
+    }
+
     /// The LIBXSMM kernels for `batch` rows at the current thread count, with a rank-r term
     /// that folds the bias in or not (dispatched on the first call at that size, then reused);
     /// nil on the OpenBLAS backend or if LIBXSMM cannot JIT them.
