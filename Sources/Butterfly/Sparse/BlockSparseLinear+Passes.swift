@@ -116,4 +116,22 @@ extension BlockSparseLinear {
             }
         }
     }
+
+    /// Throws when an epilogue reaches a path that cannot run it (the caller skipped `fusesEpilogue`).
+    static func refuse(_ epilogue: OutputEpilogue<Scalar>?, _ operation: String) throws {
+        guard epilogue != nil else { return }
+        throw ConfigurationError(operation, "a fused activation needs the LIBXSMM backend with kernels for this batch "
+            + "and Float; check fusesGELU(batch:) first")
+    }
+
+    /// `(a, b)` as a kernel term: a (batch, k) and b with k = a.cols.
+    func withLowRankTerm<R>(_ pair: (Matrix<Scalar>, Matrix<Scalar>)?,
+                            _ body: (BlockSparseKernel.LowRankTerm<Scalar>?) -> R) -> R {
+        guard let (a, b) = pair, a.count > 0, b.count > 0 else { return body(nil) }
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                body(BlockSparseKernel.LowRankTerm(a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols, k: a.cols))
+            }
+        }
+    }
 }

@@ -18,7 +18,7 @@ extension BlockSparseLinear {
     /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`; none
     /// when r is 0 (the factor's pack is then not read, whatever an earlier call left in it).
     func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: AlignedPack<Scalar>, kernels: [[UnsafeRawPointer?]],
-                                     _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
+                             _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>?) -> R) -> R {
         guard let activations, activations.cols > 0, factor.count > 0 else { return body(nil) }
         return activations.withUnsafeBufferPointer { a in
             body(BlockSparseXSMMKernel.FusedLowRank(factor: factor.pointer, activations: UnsafeMutablePointer(mutating: a.baseAddress!),
@@ -29,23 +29,12 @@ extension BlockSparseLinear {
     /// The fused low-rank term whose `activations` (batch × r) the strip loop computes tile by
     /// tile from the input with `producerFactor` and `producerKernels`.
     func withProducedLowRank<R>(_ activations: inout Matrix<Scalar>, factor: AlignedPack<Scalar>, kernels: [[UnsafeRawPointer?]],
-                                        producerFactor: AlignedPack<Scalar>, producerKernels: ProducerKernels, producerRank: Int,
-                                        _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>) -> R) -> R {
+                                producerFactor: AlignedPack<Scalar>, producerKernels: ProducerKernels, producerRank: Int,
+                                _ body: (BlockSparseXSMMKernel.FusedLowRank<Scalar>) -> R) -> R {
         let rank = activations.cols
         return activations.withUnsafeMutableBufferPointer { a in
             body(BlockSparseXSMMKernel.FusedLowRank(factor: factor.pointer, activations: a.baseAddress!, rank: rank,
                                                     kernels: kernels, producer: (UnsafePointer(producerFactor.pointer), producerRank, producerKernels)))
-        }
-    }
-
-    /// `(a, b)` as a kernel term: a (batch, k) and b with k = a.cols.
-    func withLowRankTerm<R>(_ pair: (Matrix<Scalar>, Matrix<Scalar>)?,
-                                    _ body: (BlockSparseKernel.LowRankTerm<Scalar>?) -> R) -> R {
-        guard let (a, b) = pair, a.count > 0, b.count > 0 else { return body(nil) }
-        return a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                body(BlockSparseKernel.LowRankTerm(a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols, k: a.cols))
-            }
         }
     }
 
@@ -112,13 +101,6 @@ extension BlockSparseLinear {
         return rank == 0 || kernels.lowRankProducts != nil
     }
 
-    /// Throws when an epilogue reaches a path that cannot run it (the caller skipped `fusesEpilogue`).
-    static func refuse(_ epilogue: OutputEpilogue<Scalar>?, _ operation: String) throws {
-        guard epilogue != nil else { return }
-        throw ConfigurationError(operation, "a fused activation needs the LIBXSMM backend with kernels for this batch "
-            + "and Float; check fusesGELU(batch:) first")
-    }
-
     /// pack ← the row-major `matrix` transposed (a (1, count) buffer holding cols × rows
     /// row-major), bands of rows split over the compute threads.
     static func transpose(_ matrix: Matrix<Scalar>, into pack: AlignedPack<Scalar>) {
@@ -146,7 +128,7 @@ extension BlockSparseLinear {
     /// pack ← a low-rank factor arranged for `plan`'s strips, with the bias as one more column
     /// when given (`BlockSparseXSMMKernel.packLowRankFactor`).
     static func packLowRankFactor(_ plan: BlockStripPlan, _ factor: Matrix<Scalar>, rowsAreFactorRows: Bool,
-                                          biasColumn: Matrix<Scalar>? = nil, into pack: AlignedPack<Scalar>) {
+                                  biasColumn: Matrix<Scalar>? = nil, into pack: AlignedPack<Scalar>) {
         let rank = rowsAreFactorRows ? factor.cols : factor.rows
         pack.resize(to: plan.rows * (rank + (biasColumn == nil ? 0 : 1)))
         let destination = pack.pointer
@@ -183,9 +165,9 @@ extension BlockSparseLinear {
     /// notebooks-md/kernel-passes/32-input-gradient-first.md). The blocks keep a block's dy in
     /// L3 at any batch for the layers whose dy is the larger stream.
     func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
-                              term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
-                              uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
-                              vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
+                      term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
+                      uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
+                      vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
