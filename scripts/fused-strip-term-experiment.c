@@ -22,26 +22,28 @@
 #include <time.h>
 static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec+t.tv_nsec*1e-9;}
 #define AVX512 __attribute__((target("avx512f")))
+/* acc[.][0..N) += A (48 x depth, packed, 48 floats a column) · B (depth x N, columns ldb apart). */
+#define ACCUMULATE(N, A, B, DEPTH, LDB)                                                                     \
+  for (int p = 0; p < (DEPTH); p++) {                                                                        \
+    const float *ap = (A) + (size_t)p * 48;                                                                  \
+    const __m512 a0 = _mm512_load_ps(ap), a1 = _mm512_load_ps(ap + 16), a2 = _mm512_load_ps(ap + 32);       \
+    for (int j = 0; j < N; j++) {                                                                            \
+      const __m512 s = _mm512_set1_ps((B)[(size_t)j * (LDB) + p]);                                           \
+      acc[0][j] = _mm512_fmadd_ps(a0, s, acc[0][j]), acc[1][j] = _mm512_fmadd_ps(a1, s, acc[1][j]);          \
+      acc[2][j] = _mm512_fmadd_ps(a2, s, acc[2][j]);                                                         \
+    }                                                                                                        \
+  }
+/* N columns of C: every block of the strip, then the term (A_t, B_t; none when at is NULL), stored once. */
 #define STEP(N) \
 AVX512 static inline void step##N(const float *a, const float *b, float *c, int k, int ldb, int ldc, unsigned long long count, \
   const unsigned long long *ao, const unsigned long long *bo, const float *at, const float *bt, int kt, int ldbt) { \
   __m512 acc[3][N]; \
   for (int j = 0; j < N; j++) for (int v = 0; v < 3; v++) acc[v][j] = _mm512_setzero_ps(); \
   for (unsigned long long i = 0; i < count; i++) { \
-    const float *ai = (const float *)((const char *)a + ao[i]); const float *bi = (const float *)((const char *)b + bo[i]); \
-    for (int p = 0; p < k; p++, ai += 48) { \
-      const __m512 a0 = _mm512_load_ps(ai), a1 = _mm512_load_ps(ai + 16), a2 = _mm512_load_ps(ai + 32); \
-      for (int j = 0; j < N; j++) { const __m512 s = _mm512_set1_ps(bi[(size_t)j * ldb + p]); \
-        acc[0][j] = _mm512_fmadd_ps(a0, s, acc[0][j]); acc[1][j] = _mm512_fmadd_ps(a1, s, acc[1][j]); acc[2][j] = _mm512_fmadd_ps(a2, s, acc[2][j]); } \
-    } \
+    const float *ai = (const float *)((const char *)a + ao[i]), *bi = (const float *)((const char *)b + bo[i]); \
+    ACCUMULATE(N, ai, bi, k, ldb) \
   } \
-  if (at) { const float *ai = at; \
-    for (int p = 0; p < kt; p++, ai += 48) { \
-      const __m512 a0 = _mm512_load_ps(ai), a1 = _mm512_load_ps(ai + 16), a2 = _mm512_load_ps(ai + 32); \
-      for (int j = 0; j < N; j++) { const __m512 s = _mm512_set1_ps(bt[(size_t)j * ldbt + p]); \
-        acc[0][j] = _mm512_fmadd_ps(a0, s, acc[0][j]); acc[1][j] = _mm512_fmadd_ps(a1, s, acc[1][j]); acc[2][j] = _mm512_fmadd_ps(a2, s, acc[2][j]); } \
-    } \
-  } \
+  if (at) { ACCUMULATE(N, at, bt, kt, ldbt) } \
   for (int j = 0; j < N; j++) for (int v = 0; v < 3; v++) _mm512_storeu_ps(c + (size_t)j * ldc + 16 * v, acc[v][j]); \
 }
 STEP(8)
