@@ -35,6 +35,36 @@ struct AttentionTests {
         #expect(result.worst < 1e-6, "\(result)")
     }
 
+    /// The attention core runs its (sequence, head) pairs in parallel once a part gets 2¹⁸
+    /// multiply-adds. Here 4 sequences × 4 heads, T = 64 causal in tiles of 32 (3 of 4 tiles
+    /// computed), head width 16: 2 · 3072 · 16 ≈ 98 000 multiply-adds per pair in the forward,
+    /// 16 pairs, so both passes cut the pairs into two parts. The parts must not share a
+    /// workspace: the same bits as the same split run serially (a shared score-gradient panel
+    /// breaks ∂Q and ∂K), and the forward within 1e-5 of the Double reference.
+    @Test(arguments: [false, true])
+    func pairsSplitOverTheThreads(butterflyScores: Bool) throws {
+        try TestThreadCount.set(2)
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        var rng = SeededRandom(seed: 38)
+        let pattern: AttentionScorePattern = butterflyScores ? .flatButterfly(blockSize: 16, factors: 2) : .dense
+        let attention = try MultiHeadSelfAttention<Float>(features: 64, heads: 4, sequenceLength: 64, causal: true,
+                                                          scorePattern: pattern, linear: LinearFactories.dense(), rng: &rng)
+        let x = Matrix<Float>(rows: 256, cols: 64, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+        let dy = Matrix<Float>(rows: 256, cols: 64, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng)
+        func step() throws -> [Matrix<Float>] {
+            attention.parameters.forEach { $0.zeroGradient() }
+            var y = Matrix<Float>(), dx = Matrix<Float>()
+            try attention.forward(x, into: &y)
+            try attention.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            return [y, dx] + attention.parameters.map(\.gradient)
+        }
+        let (parallel, serial) = try TestThreadCount.stable { (try step(), try ComputeThreads.serially { try step() }) }
+        #expect(parallel == serial)
+        let reference = try BlocksReference.attention(x, attention, allowed: BlocksReference.mask(causal: true, pattern: pattern))
+        let error = compare(parallel[0], reference)
+        #expect(error.maxAbs < 1e-5, "\(error)")
+    }
+
     @Test func butterflyScoresDifferFromDense() throws {
         // The pattern must actually mask something, or the test above proves nothing about it.
         var rng = SeededRandom(seed: 32)

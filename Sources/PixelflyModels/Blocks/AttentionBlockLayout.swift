@@ -20,6 +20,9 @@ struct AttentionBlockLayout: Equatable, Sendable {
     /// Row-major blockCount × slots; entries past `slotCounts[q]` are unused.
     private let keyBlocks: [Int]
     let slotCounts: [Int]
+    /// Score entries computed per sequence (per head), for FLOP counts and the split of the
+    /// attention core over the threads (stored: read on every forward and backward).
+    let computedScoresPerSequence: Int
 
     init(sequenceLength: Int, pattern: AttentionScorePattern, isCausal: Bool) throws {
         var allowed: [[Int]]
@@ -44,6 +47,7 @@ struct AttentionBlockLayout: Equatable, Sendable {
         let width = allowed.map(\.count).max() ?? 0
         slots = width
         slotCounts = allowed.map(\.count)
+        computedScoresPerSequence = slotCounts.reduce(0, +) * blockSize * blockSize
         keyBlocks = allowed.flatMap { $0 + Array(repeating: 0, count: width - $0.count) }
     }
 
@@ -64,7 +68,4 @@ struct AttentionBlockLayout: Equatable, Sendable {
         let used = slotCounts[queryBlock] * blockSize
         return isCausal ? used - (blockSize - 1 - rowInBlock) : used
     }
-
-    /// Score entries computed per sequence (per head), for FLOP counts.
-    var computedScoresPerSequence: Int { slotCounts.reduce(0, +) * blockSize * blockSize }
 }

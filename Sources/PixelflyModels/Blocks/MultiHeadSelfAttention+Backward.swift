@@ -20,8 +20,9 @@ extension MultiHeadSelfAttention {
         queryGradient.setZero(rows: x.rows, cols: features)
         keyGradient.setZero(rows: x.rows, cols: features)
         valueGradient.setZero(rows: x.rows, cols: features)
-        panelGradient.ensureShape(rows: layout.blockSize, cols: layout.panelWidth)
-        attendBackward(batch: batch)
+        let parts = ComputeThreads.count
+        panelGradient.ensureShape(rows: parts * layout.blockSize, cols: layout.panelWidth)
+        attendBackward(batch: batch, parts: parts)
         try query.backward(input: x, outputGradient: queryGradient, inputGradient: &dx)
         try key.backward(input: x, outputGradient: keyGradient, inputGradient: &partialInputGradient)
         try addResidual(partialInputGradient, to: &dx)
@@ -29,7 +30,10 @@ extension MultiHeadSelfAttention {
         try addResidual(partialInputGradient, to: &dx)
     }
 
-    private func attendBackward(batch: Int) {
+    /// The attention core's backward, split over the (sequence, head) pairs like the forward
+    /// (`splitOverPairs`): a pair adds only to its own head's columns of its sequence's rows of
+    /// ∂Q, ∂K and ∂V, and each part works in its own score-gradient panel.
+    private func attendBackward(batch: Int, parts: Int) {
         let (c, d, t, bs, width) = (features, headFeatures, sequenceLength, layout.blockSize, layout.panelWidth)
         queries.withUnsafeBufferPointer { pq in
         keys.withUnsafeBufferPointer { pk in
@@ -40,41 +44,39 @@ extension MultiHeadSelfAttention {
         queryGradient.withUnsafeMutableBufferPointer { pdq in
         keyGradient.withUnsafeMutableBufferPointer { pdk in
         valueGradient.withUnsafeMutableBufferPointer { pdv in
-            let (q, k, v, p, dO, dS) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!,
-                                        pdo.baseAddress!, pds.baseAddress!)
+            let (q, k, v, p, dO) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!, pdo.baseAddress!)
             let (dq, dk, dv) = (pdq.baseAddress!, pdk.baseAddress!, pdv.baseAddress!)
-            for b in 0..<batch {
-                for h in 0..<heads {
-                    for qb in 0..<layout.blockCount {
-                        let queryRow = b * t + qb * bs
-                        let panel = p + ((b * heads + h) * t + qb * bs) * width
-                        let used = layout.slotCounts[qb]
-                        for s in 0..<used {
-                            let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
-                            // ∂P[:, slot s] = ∂O_qb · V_kbᵀ
-                            Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: 1,
-                                        a: dO + queryRow * c + h * d, lda: c, b: v + keyRow * c + h * d, ldb: c,
-                                        beta: 0, c: dS + s * bs, ldc: width)
-                            // ∂V_kb += P[:, slot s]ᵀ · ∂O_qb
-                            Scalar.gemm(.transposed, .none, m: bs, n: d, k: bs, alpha: 1,
-                                        a: panel + s * bs, lda: width, b: dO + queryRow * c + h * d, ldb: c,
-                                        beta: 1, c: dv + keyRow * c + h * d, ldc: c)
-                        }
-                        for r in 0..<bs {
-                            BlockKernels.softmaxRowBackward(probabilities: panel + r * width,
-                                                            gradient: dS + r * width, count: used * bs)
-                        }
-                        for s in 0..<used {
-                            let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
-                            // ∂Q_qb += ∂S[:, slot s] · K_kb / √d
-                            Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: scale,
-                                        a: dS + s * bs, lda: width, b: k + keyRow * c + h * d, ldb: c,
-                                        beta: 1, c: dq + queryRow * c + h * d, ldc: c)
-                            // ∂K_kb += ∂S[:, slot s]ᵀ · Q_qb / √d
-                            Scalar.gemm(.transposed, .none, m: bs, n: d, k: bs, alpha: scale,
-                                        a: dS + s * bs, lda: width, b: q + queryRow * c + h * d, ldb: c,
-                                        beta: 1, c: dk + keyRow * c + h * d, ldc: c)
-                        }
+            splitOverPairs(batch: batch, productsPerPair: 4, maximumParts: parts) { b, h, part in
+                let dS = pds.baseAddress! + part * bs * width
+                for qb in 0..<layout.blockCount {
+                    let queryRow = b * t + qb * bs
+                    let panel = p + ((b * heads + h) * t + qb * bs) * width
+                    let used = layout.slotCounts[qb]
+                    for s in 0..<used {
+                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                        // ∂P[:, slot s] = ∂O_qb · V_kbᵀ
+                        Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: 1,
+                                    a: dO + queryRow * c + h * d, lda: c, b: v + keyRow * c + h * d, ldb: c,
+                                    beta: 0, c: dS + s * bs, ldc: width)
+                        // ∂V_kb += P[:, slot s]ᵀ · ∂O_qb
+                        Scalar.gemm(.transposed, .none, m: bs, n: d, k: bs, alpha: 1,
+                                    a: panel + s * bs, lda: width, b: dO + queryRow * c + h * d, ldb: c,
+                                    beta: 1, c: dv + keyRow * c + h * d, ldc: c)
+                    }
+                    for r in 0..<bs {
+                        BlockKernels.softmaxRowBackward(probabilities: panel + r * width,
+                                                        gradient: dS + r * width, count: used * bs)
+                    }
+                    for s in 0..<used {
+                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                        // ∂Q_qb += ∂S[:, slot s] · K_kb / √d
+                        Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: scale,
+                                    a: dS + s * bs, lda: width, b: k + keyRow * c + h * d, ldb: c,
+                                    beta: 1, c: dq + queryRow * c + h * d, ldc: c)
+                        // ∂K_kb += ∂S[:, slot s]ᵀ · Q_qb / √d
+                        Scalar.gemm(.transposed, .none, m: bs, n: d, k: bs, alpha: scale,
+                                    a: dS + s * bs, lda: width, b: q + queryRow * c + h * d, ldb: c,
+                                    beta: 1, c: dk + keyRow * c + h * d, ldc: c)
                     }
                 }
             }

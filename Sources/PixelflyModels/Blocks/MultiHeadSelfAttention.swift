@@ -43,7 +43,8 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
     var context = Matrix<Scalar>(rows: 0, cols: 0)
     // Backward workspaces.
     var contextGradient = Matrix<Scalar>(rows: 0, cols: 0)
-    /// One query block's score-gradient panel (blockSize, panel width).
+    /// One query block's score-gradient panel per part of the backward's split over the
+    /// threads (parts · blockSize, panel width).
     var panelGradient = Matrix<Scalar>(rows: 0, cols: 0)
     var queryGradient = Matrix<Scalar>(rows: 0, cols: 0)
     var keyGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -123,6 +124,10 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
     }
 
     /// Scores, softmax and context for every (sequence, head, query block).
+    ///
+    /// The (sequence, head) pairs are independent — each writes its own probability panels and
+    /// its own head's columns of its sequence's context rows — so they are split over the
+    /// compute threads (`splitOverPairs`); every pair is computed the same way on any thread.
     private func attend(batch: Int) {
         let (c, d, t, bs, width) = (features, headFeatures, sequenceLength, layout.blockSize, layout.panelWidth)
         queries.withUnsafeBufferPointer { pq in
@@ -131,39 +136,62 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
                     probabilities.withUnsafeMutableBufferPointer { pp in
                         context.withUnsafeMutableBufferPointer { po in
                             let (q, k, v, p, o) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!, po.baseAddress!)
-                            for b in 0..<batch {
-                                for h in 0..<heads {
-                                    for qb in 0..<layout.blockCount {
-                                        let queryRow = b * t + qb * bs
-                                        let panel = p + ((b * heads + h) * t + qb * bs) * width
-                                        let used = layout.slotCounts[qb]
-                                        for s in 0..<used {
-                                            let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
-                                            // S[:, slot s] = (Q_qb · K_kbᵀ) / √d
-                                            Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: scale,
-                                                        a: q + queryRow * c + h * d, lda: c,
-                                                        b: k + keyRow * c + h * d, ldb: c,
-                                                        beta: 0, c: panel + s * bs, ldc: width)
-                                        }
-                                        for r in 0..<bs {
-                                            BlockKernels.softmaxRow(panel + r * width,
-                                                                    valid: layout.validLength(queryBlock: qb, rowInBlock: r),
-                                                                    width: used * bs)
-                                        }
-                                        for s in 0..<used {
-                                            let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
-                                            // O_qb += P[:, slot s] · V_kb
-                                            Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: 1,
-                                                        a: panel + s * bs, lda: width,
-                                                        b: v + keyRow * c + h * d, ldb: c,
-                                                        beta: s == 0 ? 0 : 1, c: o + queryRow * c + h * d, ldc: c)
-                                        }
+                            splitOverPairs(batch: batch, productsPerPair: 2) { b, h, _ in
+                                for qb in 0..<layout.blockCount {
+                                    let queryRow = b * t + qb * bs
+                                    let panel = p + ((b * heads + h) * t + qb * bs) * width
+                                    let used = layout.slotCounts[qb]
+                                    for s in 0..<used {
+                                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                                        // S[:, slot s] = (Q_qb · K_kbᵀ) / √d
+                                        Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: scale,
+                                                    a: q + queryRow * c + h * d, lda: c,
+                                                    b: k + keyRow * c + h * d, ldb: c,
+                                                    beta: 0, c: panel + s * bs, ldc: width)
+                                    }
+                                    for r in 0..<bs {
+                                        BlockKernels.softmaxRow(panel + r * width,
+                                                                valid: layout.validLength(queryBlock: qb, rowInBlock: r),
+                                                                width: used * bs)
+                                    }
+                                    for s in 0..<used {
+                                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                                        // O_qb += P[:, slot s] · V_kb
+                                        Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: 1,
+                                                    a: panel + s * bs, lda: width,
+                                                    b: v + keyRow * c + h * d, ldb: c,
+                                                    beta: s == 0 ? 0 : 1, c: o + queryRow * c + h * d, ldc: c)
                                     }
                                 }
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs `body(sequence, head, part)` for every (sequence, head) pair of a `batch`-sequence
+    /// batch, the pairs cut into at most `maximumParts` contiguous ranges by the library's rule
+    /// (`ComputeThreads.partCount`, `partLength`) and run in parallel; `part` (< `maximumParts`)
+    /// picks a per-part workspace.
+    ///
+    /// A pair's work is `productsPerPair` products of its computed scores by the head width
+    /// (two in the forward: scores and context; four in the backward), in multiply-adds, and a
+    /// part gets at least 2¹⁸ of them, the least for which the library's GEMMs take a second
+    /// thread. In a Pixelfly GPT step (width 512, 2 blocks, batch 16; AMD EPYC Zen 5, 2 threads)
+    /// the per-head products ran on the calling thread alone for about a fifth of the step while
+    /// the other thread waited (notebooks-md/kernel-passes/37-attention-over-threads.md).
+    func splitOverPairs(batch: Int, productsPerPair: Int, maximumParts: Int = ComputeThreads.count,
+                        _ body: (_ sequence: Int, _ head: Int, _ part: Int) -> Void) {
+        let pairs = batch * heads
+        let work = pairs * productsPerPair * layout.computedScoresPerSequence * headFeatures
+        let parts = ComputeThreads.partCount(work: work, minimumPerPart: 1 << 18, threads: min(maximumParts, ComputeThreads.count))
+        let step = ComputeThreads.partLength(items: pairs, parts: parts)
+        ComputeThreads.parallelFor((pairs + step - 1) / step) { part, _ in
+            for pair in part * step..<min(pairs, (part + 1) * step) {
+                let (sequence, head) = pair.quotientAndRemainder(dividingBy: heads)
+                body(sequence, head, part)
             }
         }
     }
