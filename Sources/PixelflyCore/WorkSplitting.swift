@@ -36,15 +36,18 @@ extension ComputeThreads {
         return ((items + parts - 1) / parts + alignment - 1) / alignment * alignment
     }
 
-    /// Cuts `0..<items` by the rule (with `work` units of work, default `items`) and runs
-    /// `body(range, part, worker)` on every non-empty range in parallel; `part` numbers the
-    /// ranges in order, `worker` is the executing thread (as in `parallelFor`). One part runs on
-    /// the calling thread.
+    /// Cuts `0..<items` by the rule (with `work` units of work, default `items`, and at most
+    /// `threads` parts, default `count`) and runs `body(range, part, worker)` on every non-empty
+    /// range in parallel; `part` numbers the ranges in order, `worker` is the executing thread
+    /// (as in `parallelFor`). One part runs on the calling thread. A caller that sized per-part
+    /// workspaces for a thread count read earlier passes that count as `threads`, so that `part`
+    /// stays below it even if another thread changes `count` meanwhile.
     @inlinable
     public static func forEachPart(items: Int, work: Int? = nil, minimumPerPart: Int, alignment: Int = 1,
+                                   threads: Int = ComputeThreads.count,
                                    _ body: (_ range: Range<Int>, _ part: Int, _ worker: Int) -> Void) {
         if items <= 0 { return }
-        let parts = partCount(work: work ?? items, minimumPerPart: minimumPerPart)
+        let parts = partCount(work: work ?? items, minimumPerPart: minimumPerPart, threads: min(threads, count))
         let step = partLength(items: items, parts: parts, alignment: alignment)
         parallelFor((items + step - 1) / step) { part, worker in
             body(part * step..<min(items, (part + 1) * step), part, worker)

@@ -84,4 +84,28 @@ struct WorkSplittingTests {
             #expect(next == items, "items \(items), minimum \(minimum)")
         }
     }
+
+    /// `threads` caps the parts below `count`: a caller that sized per-part workspaces for a
+    /// thread count it read earlier never sees a part index at or past that count.
+    @Test func forEachPartKeepsPartsBelowTheGivenThreadCount() throws {
+        try TestThreadCount.set(4)
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        for cap in 1...5 {
+            // (parts seen, items covered, the count in force), from a run no other test's
+            // thread-count change overlapped (`TestThreadCount.stable`).
+            let (parts, covered, threads) = TestThreadCount.stable {
+                let parts = Mutex<Set<Int>>([])
+                let covered = Mutex(0)
+                let threads = ComputeThreads.count
+                ComputeThreads.forEachPart(items: 1000, minimumPerPart: 1, threads: cap) { range, part, _ in
+                    parts.withLock { _ = $0.insert(part) }
+                    covered.withLock { $0 += range.count }
+                }
+                return (parts.withLock { $0 }, covered.withLock { $0 }, threads)
+            }
+            #expect(parts.allSatisfy { $0 < cap }, "cap \(cap): parts \(parts)")
+            #expect(parts == Set(0..<min(cap, threads)), "cap \(cap), \(threads) threads")
+            #expect(covered == 1000)
+        }
+    }
 }

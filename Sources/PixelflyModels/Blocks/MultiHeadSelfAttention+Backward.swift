@@ -34,7 +34,7 @@ extension MultiHeadSelfAttention {
     /// (`splitOverPairs`): a pair adds only to its own head's columns of its sequence's rows of
     /// ∂Q, ∂K and ∂V, and each part works in its own score-gradient panel.
     private func attendBackward(batch: Int, parts: Int) {
-        let (c, d, t, bs, width) = (features, headFeatures, sequenceLength, layout.blockSize, layout.panelWidth)
+        let (c, d, bs, width) = (features, headFeatures, layout.blockSize, layout.panelWidth)
         queries.withUnsafeBufferPointer { pq in
         keys.withUnsafeBufferPointer { pk in
         values.withUnsafeBufferPointer { pv in
@@ -49,11 +49,11 @@ extension MultiHeadSelfAttention {
             splitOverPairs(batch: batch, productsPerPair: 4, maximumParts: parts) { b, h, part in
                 let dS = pds.baseAddress! + part * bs * width
                 for qb in 0..<layout.blockCount {
-                    let queryRow = b * t + qb * bs
-                    let panel = p + ((b * heads + h) * t + qb * bs) * width
+                    let queryRow = blockRow(sequence: b, block: qb)
+                    let panel = p + panelOffset(sequence: b, head: h, queryBlock: qb)
                     let used = layout.slotCounts[qb]
                     for s in 0..<used {
-                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                        let keyRow = blockRow(sequence: b, block: layout.keyBlock(qb, slot: s))
                         // ∂P[:, slot s] = ∂O_qb · V_kbᵀ
                         Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: 1,
                                     a: dO + queryRow * c + h * d, lda: c, b: v + keyRow * c + h * d, ldb: c,
@@ -68,7 +68,7 @@ extension MultiHeadSelfAttention {
                                                         gradient: dS + r * width, count: used * bs)
                     }
                     for s in 0..<used {
-                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                        let keyRow = blockRow(sequence: b, block: layout.keyBlock(qb, slot: s))
                         // ∂Q_qb += ∂S[:, slot s] · K_kb / √d
                         Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: scale,
                                     a: dS + s * bs, lda: width, b: k + keyRow * c + h * d, ldb: c,

@@ -129,7 +129,7 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
     /// its own head's columns of its sequence's context rows — so they are split over the
     /// compute threads (`splitOverPairs`); every pair is computed the same way on any thread.
     private func attend(batch: Int) {
-        let (c, d, t, bs, width) = (features, headFeatures, sequenceLength, layout.blockSize, layout.panelWidth)
+        let (c, d, bs, width) = (features, headFeatures, layout.blockSize, layout.panelWidth)
         queries.withUnsafeBufferPointer { pq in
             keys.withUnsafeBufferPointer { pk in
                 values.withUnsafeBufferPointer { pv in
@@ -138,11 +138,11 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
                             let (q, k, v, p, o) = (pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, pp.baseAddress!, po.baseAddress!)
                             splitOverPairs(batch: batch, productsPerPair: 2) { b, h, _ in
                                 for qb in 0..<layout.blockCount {
-                                    let queryRow = b * t + qb * bs
-                                    let panel = p + ((b * heads + h) * t + qb * bs) * width
+                                    let queryRow = blockRow(sequence: b, block: qb)
+                                    let panel = p + panelOffset(sequence: b, head: h, queryBlock: qb)
                                     let used = layout.slotCounts[qb]
                                     for s in 0..<used {
-                                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                                        let keyRow = blockRow(sequence: b, block: layout.keyBlock(qb, slot: s))
                                         // S[:, slot s] = (Q_qb · K_kbᵀ) / √d
                                         Scalar.gemm(.none, .transposed, m: bs, n: bs, k: d, alpha: scale,
                                                     a: q + queryRow * c + h * d, lda: c,
@@ -155,7 +155,7 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
                                                                 width: used * bs)
                                     }
                                     for s in 0..<used {
-                                        let keyRow = b * t + layout.keyBlock(qb, slot: s) * bs
+                                        let keyRow = blockRow(sequence: b, block: layout.keyBlock(qb, slot: s))
                                         // O_qb += P[:, slot s] · V_kb
                                         Scalar.gemm(.none, .none, m: bs, n: d, k: bs, alpha: 1,
                                                     a: panel + s * bs, lda: width,
@@ -173,8 +173,8 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
 
     /// Runs `body(sequence, head, part)` for every (sequence, head) pair of a `batch`-sequence
     /// batch, the pairs cut into at most `maximumParts` contiguous ranges by the library's rule
-    /// (`ComputeThreads.partCount`, `partLength`) and run in parallel; `part` (< `maximumParts`)
-    /// picks a per-part workspace.
+    /// (`ComputeThreads.forEachPart`) and run in parallel; `part` (< `maximumParts`) picks a
+    /// per-part workspace.
     ///
     /// A pair's work is `productsPerPair` products of its computed scores by the head width
     /// (two in the forward: scores and context; four in the backward), in multiply-adds, and a
@@ -185,14 +185,22 @@ public final class MultiHeadSelfAttention<Scalar: TensorScalar>: Layer {
     func splitOverPairs(batch: Int, productsPerPair: Int, maximumParts: Int = ComputeThreads.count,
                         _ body: (_ sequence: Int, _ head: Int, _ part: Int) -> Void) {
         let pairs = batch * heads
-        let work = pairs * productsPerPair * layout.computedScoresPerSequence * headFeatures
-        let parts = ComputeThreads.partCount(work: work, minimumPerPart: 1 << 18, threads: min(maximumParts, ComputeThreads.count))
-        let step = ComputeThreads.partLength(items: pairs, parts: parts)
-        ComputeThreads.parallelFor((pairs + step - 1) / step) { part, _ in
-            for pair in part * step..<min(pairs, (part + 1) * step) {
+        ComputeThreads.forEachPart(items: pairs, work: pairs * productsPerPair * layout.computedScoresPerSequence * headFeatures,
+                                   minimumPerPart: 1 << 18, threads: maximumParts) { range, part, _ in
+            for pair in range {
                 let (sequence, head) = pair.quotientAndRemainder(dividingBy: heads)
                 body(sequence, head, part)
             }
         }
+    }
+
+    /// The first row of block `block` (query or key) of sequence `sequence` in Q, K, V, the
+    /// context and their gradients.
+    func blockRow(sequence: Int, block: Int) -> Int { sequence * sequenceLength + block * layout.blockSize }
+
+    /// Where the probability panel of (`sequence`, `head`, query block `queryBlock`) starts in
+    /// `probabilities` (B·H·T rows of panel width, a panel per query block).
+    func panelOffset(sequence: Int, head: Int, queryBlock: Int) -> Int {
+        ((sequence * heads + head) * sequenceLength + queryBlock * layout.blockSize) * layout.panelWidth
     }
 }
