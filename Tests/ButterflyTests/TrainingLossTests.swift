@@ -51,6 +51,33 @@ struct TrainingLossTests {
         #expect(worst < 1e-8, "max abs gradient error \(worst)")
     }
 
+    /// A language model's logits (512 rows × 256 classes) are split over two threads; the row
+    /// losses are summed in row order, so loss and gradient are the same bits as on one thread.
+    /// (Summing a partial loss per thread instead changes the loss's last bits: this fails.)
+    @Test func rowsSplitOverTheThreads() throws {
+        try TestThreadCount.set(2)
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        var rng = SeededRandom(seed: 23)
+        let logits = Matrix<Float>(rows: 512, cols: 256, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng)
+        let labels = (0..<512).map { ($0 * 37) % 256 }
+        let loss = try SoftmaxCrossEntropy(labelSmoothing: 0.1)
+        func run() throws -> (Double, Matrix<Float>) {
+            var gradient = Matrix<Float>()
+            return (try loss.lossAndGradient(logits: logits, labels: labels, gradient: &gradient), gradient)
+        }
+        let (parallel, serial) = try TestThreadCount.stable { (try run(), try ComputeThreads.serially { try run() }) }
+        #expect(parallel.0 == serial.0, "loss \(parallel.0) on two threads, \(serial.0) on one")
+        #expect(parallel.1 == serial.1)
+        var expected = 0.0
+        for i in 0..<512 {
+            let z = logits.row(i).map(Double.init)
+            let logSum = Double.log(z.map { Double.exp($0) }.reduce(0, +))
+            for j in 0..<256 { expected -= ((j == labels[i] ? 0.9 : 0) + 0.1 / 256) * (z[j] - logSum) }
+        }
+        expected /= 512
+        #expect(abs(parallel.0 - expected) < 1e-5, "loss \(parallel.0) vs \(expected)")
+    }
+
     /// Huge logits stay finite thanks to the max shift.
     @Test func largeLogitsStayFinite() throws {
         let logits = try Matrix<Float>([[1e4, -1e4, 0], [3e4, 3e4, 3e4]])

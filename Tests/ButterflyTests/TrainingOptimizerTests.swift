@@ -52,6 +52,55 @@ struct TrainingOptimizerTests {
         #expect(optimizer.step == 5)
     }
 
+    /// Parameters cut into several pieces (70 003 elements: three, the last not a multiple of
+    /// 16) and small ones beside them, updated on two threads: the same bits as on one, and the
+    /// Double reference within Float rounding. The clipping norm, summed per parameter by the
+    /// threads, is the same bits too.
+    @Test func adamWPiecesSplitOverTheThreads() throws {
+        try TestThreadCount.set(2)
+        defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        func run() throws -> (values: [Matrix<Float>], norm: Double) {
+            var rng = SeededRandom(seed: 12)
+            let parameters = [70_003, 5, 32_768, 17].enumerated().map { index, count in
+                Parameter<Float>(name: "p\(index)", value: Matrix(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng),
+                                 weightDecay: index % 2 == 0)
+            }
+            let optimizer = try AdamW(parameters: parameters, hyperparameters: .init(weightDecay: 0.1))
+            var norm = 0.0
+            for t in 1...3 {
+                for p in parameters {
+                    try p.assignGradient(Matrix(rows: 1, cols: p.count, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng))
+                }
+                norm = clipGradientNorm(parameters, maxNorm: 100)
+                optimizer.update(learningRate: 0.01 * Double(t))
+            }
+            return (parameters.map(\.value), norm)
+        }
+        let (parallel, serial) = try TestThreadCount.stable { (try run(), try ComputeThreads.serially { try run() }) }
+        #expect(parallel.values == serial.values)
+        #expect(parallel.norm == serial.norm, "norm \(parallel.norm) on two threads, \(serial.norm) on one")
+
+        var rng = SeededRandom(seed: 12)
+        var thetas = [70_003, 5, 32_768, 17].map { count in
+            Matrix<Float>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage.map(Double.init)
+        }
+        var firstMoments = thetas.map { [Double](repeating: 0, count: $0.count) }
+        var secondMoments = firstMoments
+        for t in 1...3 {
+            let gradients = thetas.map { Matrix<Float>(rows: 1, cols: $0.count, initializer: .normal(mean: 0, standardDeviation: 3), rng: &rng).storage.map(Double.init) }
+            let norm = gradients.joined().map { $0 * $0 }.reduce(0, +).squareRoot()
+            let clip = norm > 100 ? 100 / (norm + 1e-6) : 1
+            for k in thetas.indices {
+                referenceAdamW(theta: &thetas[k], gradient: gradients[k].map { $0 * clip }, m: &firstMoments[k], v: &secondMoments[k],
+                               step: t, lr: 0.01 * Double(t), beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, decays: k % 2 == 0)
+            }
+        }
+        for k in thetas.indices {
+            let error = compare(parallel.values[k], try Matrix(rows: 1, cols: thetas[k].count, storage: thetas[k]))
+            #expect(error.maxAbs < 1e-4, "parameter \(k): \(error)")
+        }
+    }
+
     /// With a zero gradient, a decayed weight shrinks by (1 − ηλ) and a bias does not move.
     @Test func weightDecayOnlyOnDecayedParameters() throws {
         let weight = Parameter<Double>(name: "w", value: Matrix(rows: 1, cols: 2, repeating: 2), weightDecay: true)

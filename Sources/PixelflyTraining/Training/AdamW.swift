@@ -34,6 +34,23 @@ public final class AdamW<Scalar: TensorScalar> {
     /// Number of updates taken so far (t of the last update).
     public internal(set) var step: Int = 0
 
+    /// Elements of one parameter updated by one task of `update`'s parallel region.
+    @usableFromInline
+    struct Piece {
+        var parameter: Int
+        var range: Range<Int>
+    }
+
+    /// Most elements per task: a piece streams 28 bytes per element (value, gradient and moments
+    /// in; value and moments out), about 0.9 MB here, far more than claiming a task costs.
+    static var elementsPerPiece: Int { 32_768 }
+
+    /// Every parameter cut into pieces of at most `elementsPerPiece` elements, starting at
+    /// multiples of 16.
+    @usableFromInline let pieces: [Piece]
+    /// One `ElementPointers` per parameter, filled at each `update`.
+    @usableFromInline let pointers: UnsafeMutablePointer<ElementPointers>
+
     public init(parameters: [Parameter<Scalar>], hyperparameters: Hyperparameters = .init()) throws {
         let h = hyperparameters
         guard (0..<1).contains(h.beta1), (0..<1).contains(h.beta2), h.epsilon > 0, h.weightDecay >= 0 else {
@@ -47,9 +64,20 @@ public final class AdamW<Scalar: TensorScalar> {
         self.hyperparameters = h
         firstMoments = parameters.map { Matrix(rows: $0.value.rows, cols: $0.value.cols) }
         secondMoments = parameters.map { Matrix(rows: $0.value.rows, cols: $0.value.cols) }
+        pieces = parameters.indices.flatMap { index in
+            stride(from: 0, to: parameters[index].count, by: Self.elementsPerPiece).map { start in
+                Piece(parameter: index, range: start..<min(parameters[index].count, start + Self.elementsPerPiece))
+            }
+        }
+        pointers = .allocate(capacity: max(1, parameters.count))
+        pointers.initialize(repeating: ElementPointers(), count: max(1, parameters.count))
     }
 
-    /// One update of every parameter from its accumulated gradient.
+    deinit { pointers.deallocate() }
+
+    /// One update of every parameter from its accumulated gradient, in one parallel region
+    /// (`AdamWPieces`): every element's update is independent, so the result is the same bits
+    /// on any thread count.
     @_specialize(exported: true, where Scalar == Float)
     public func update(learningRate: Double) {
         step += 1
@@ -57,61 +85,87 @@ public final class AdamW<Scalar: TensorScalar> {
         let t = Double(step)
         let correction1 = 1 - Double.pow(h.beta1, t)
         let correction2 = 1 - Double.pow(h.beta2, t)
-        for index in parameters.indices {
-            let parameter = parameters[index]
-            let decay = parameter.weightDecay ? Scalar(1 - learningRate * h.weightDecay) : 1
-            parameter.withMutableValueElements { theta in
-                AdamW.updateOne(value: theta, gradient: parameter.gradient,
-                                m: &firstMoments[index], v: &secondMoments[index],
-                                decay: decay, beta1: Scalar(h.beta1), beta2: Scalar(h.beta2),
-                                stepSize: Scalar(learningRate / correction1),
-                                inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()),
-                                epsilon: Scalar(h.epsilon))
+        let coefficients = Coefficients(
+            beta1: Scalar(h.beta1), beta2: Scalar(h.beta2), epsilon: Scalar(h.epsilon),
+            decay: Scalar(1 - learningRate * h.weightDecay), stepSize: Scalar(learningRate / correction1),
+            inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()))
+        firstMoments.withUnsafeMutableBufferPointer { m in
+            secondMoments.withUnsafeMutableBufferPointer { v in
+                withElementPointers(from: 0, firstMoments: m, secondMoments: v) {
+                    ComputeThreads.parallelFor(pieces.count) { task, _ in
+                        let piece = pieces[task]
+                        AdamW.updateElements(pointers.advanced(by: piece.parameter).pointee, range: piece.range,
+                                             coefficients: coefficients,
+                                             decays: parameters[piece.parameter].weightDecay)
+                    }
+                }
             }
         }
     }
 
-    /// The per-element loop, split over `ComputeThreads` for large parameters: Float through
-    /// `pixelfly_adamw_f32` (AVX-512F or AVX2+FMA bodies chosen at run time; the Swift loop,
-    /// built for baseline x86-64, ran one element at a time: about 3.7 ms of a 62 ms Pixelfly
-    /// Mixer step for 2.3 M parameters on Zen 5, from a perf profile of 150 steps;
-    /// notebooks-md/kernel-passes/07-gelu-in-kernels.md), Double in Swift.
+    /// The step's scalars; `decay` (1 − ηλ) applies to parameters with `weightDecay` only.
     @usableFromInline
-    static func updateOne(value theta: UnsafeMutableBufferPointer<Scalar>, gradient: Matrix<Scalar>,
-                          m: inout Matrix<Scalar>, v: inout Matrix<Scalar>,
-                          decay: Scalar, beta1: Scalar, beta2: Scalar, stepSize: Scalar,
-                          inverseSqrtCorrection2: Scalar, epsilon: Scalar) {
-        gradient.withUnsafeBufferPointer { g in
-            m.withUnsafeMutableBufferPointer { m in
-                v.withUnsafeMutableBufferPointer { v in
-                    if Scalar.self == Float.self, let t = theta.baseAddress, let gp = g.baseAddress,
-                       let mp = m.baseAddress, let vp = v.baseAddress {
-                        let constants = pixelfly_adamw_constants(
-                            beta1: Float(beta1), beta2: Float(beta2), epsilon: Float(epsilon), decay: Float(decay),
-                            step_size: Float(stepSize), inverse_sqrt_correction2: Float(inverseSqrtCorrection2))
-                        let (tf, gf, mf, vf) = (UnsafeMutableRawPointer(t).assumingMemoryBound(to: Float.self),
-                                                UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
-                                                UnsafeMutableRawPointer(mp).assumingMemoryBound(to: Float.self),
-                                                UnsafeMutableRawPointer(vp).assumingMemoryBound(to: Float.self))
-                        withUnsafePointer(to: constants) { c in
-                            ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
-                                let i = range.lowerBound
-                                pixelfly_adamw_f32(tf + i, gf + i, mf + i, vf + i, range.count, c)
-                            }
-                        }
-                        return
-                    }
-                    ComputeThreads.parallelRanges(theta.count, minimumLength: 32_768) { range in
-                        for i in range {
-                            let gi = g[i]
-                            m[i] = beta1 * m[i] + (1 - beta1) * gi
-                            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-                            let denominator = (v[i]).squareRoot() * inverseSqrtCorrection2 + epsilon
-                            theta[i] = theta[i] * decay - stepSize * m[i] / denominator
-                        }
+    struct Coefficients {
+        var beta1, beta2, epsilon, decay, stepSize, inverseSqrtCorrection2: Scalar
+    }
+
+    /// Where a parameter's value, gradient and moments are during one `update`.
+    @usableFromInline
+    struct ElementPointers {
+        var value: UnsafeMutablePointer<Scalar>?
+        var gradient: UnsafePointer<Scalar>?
+        var firstMoment: UnsafeMutablePointer<Scalar>?
+        var secondMoment: UnsafeMutablePointer<Scalar>?
+    }
+
+    /// Fills `pointers[index...]` inside the element scopes of those parameters and moments, and
+    /// runs `body` inside all of them: the parallel region then reaches any parameter's elements
+    /// without entering a scope of its own (two threads entering `withMutableValueElements` of one
+    /// parameter at once would race on its storage).
+    @usableFromInline
+    func withElementPointers(from index: Int, firstMoments: UnsafeMutableBufferPointer<Matrix<Scalar>>,
+                             secondMoments: UnsafeMutableBufferPointer<Matrix<Scalar>>, _ body: () -> Void) {
+        guard index < parameters.count else { return body() }
+        parameters[index].withMutableValueElements { theta in
+            parameters[index].gradient.withUnsafeBufferPointer { g in
+                firstMoments[index].withUnsafeMutableBufferPointer { m in
+                    secondMoments[index].withUnsafeMutableBufferPointer { v in
+                        pointers[index] = ElementPointers(value: theta.baseAddress, gradient: g.baseAddress,
+                                                          firstMoment: m.baseAddress, secondMoment: v.baseAddress)
+                        withElementPointers(from: index + 1, firstMoments: firstMoments, secondMoments: secondMoments, body)
                     }
                 }
             }
+        }
+    }
+
+    /// One piece of one parameter: Float through `pixelfly_adamw_f32` (AVX-512F or AVX2+FMA
+    /// bodies chosen at run time; the Swift loop, built for baseline x86-64, ran one element at a
+    /// time: about 3.7 ms of a 62 ms Pixelfly Mixer step for 2.3 M parameters on Zen 5, from a
+    /// perf profile of 150 steps; notebooks-md/kernel-passes/07-gelu-in-kernels.md), Double in
+    /// Swift. Pieces start at multiples of 16 elements, so every element meets the same vector
+    /// body (and the same scalar tail) as in one call over the whole parameter.
+    @usableFromInline
+    static func updateElements(_ p: ElementPointers, range: Range<Int>, coefficients c: Coefficients, decays: Bool) {
+        guard let theta = p.value, let g = p.gradient, let m = p.firstMoment, let v = p.secondMoment else { return }
+        let decay = decays ? c.decay : 1
+        let i = range.lowerBound
+        if Scalar.self == Float.self {
+            var constants = pixelfly_adamw_constants(
+                beta1: Float(c.beta1), beta2: Float(c.beta2), epsilon: Float(c.epsilon), decay: Float(decay),
+                step_size: Float(c.stepSize), inverse_sqrt_correction2: Float(c.inverseSqrtCorrection2))
+            pixelfly_adamw_f32(UnsafeMutableRawPointer(theta + i).assumingMemoryBound(to: Float.self),
+                               UnsafeRawPointer(g + i).assumingMemoryBound(to: Float.self),
+                               UnsafeMutableRawPointer(m + i).assumingMemoryBound(to: Float.self),
+                               UnsafeMutableRawPointer(v + i).assumingMemoryBound(to: Float.self), range.count, &constants)
+            return
+        }
+        for i in range {
+            let gi = g[i]
+            m[i] = c.beta1 * m[i] + (1 - c.beta1) * gi
+            v[i] = c.beta2 * v[i] + (1 - c.beta2) * gi * gi
+            let denominator = v[i].squareRoot() * c.inverseSqrtCorrection2 + c.epsilon
+            theta[i] = theta[i] * decay - c.stepSize * m[i] / denominator
         }
     }
 

@@ -5,14 +5,26 @@ import PixelflyCore
 /// With ‖g‖ = √(Σ over all parameters of Σ g²), gradients are scaled by
 /// `maxNorm / (‖g‖ + 1e-6)` when ‖g‖ > maxNorm (PyTorch's `clip_grad_norm_`). The norm is
 /// accumulated in Double. Returns ‖g‖ before clipping (non-finite if any gradient is).
+///
+/// The parameters are spread over the compute threads, one task each; every parameter's Σ g²
+/// is summed by one thread in a fixed order and the sums are added in parameter order, so the
+/// norm is the same bits on any thread count.
 @discardableResult
 public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scalar>], maxNorm: Double) -> Double {
-    var sumOfSquares = 0.0
-    for index in parameters.indices { sumOfSquares += sumOfSquaresOf(parameters[index].gradient) }
+    let sumOfSquares = withUnsafeTemporaryAllocation(of: Double.self, capacity: parameters.count) { sums in
+        ComputeThreads.parallelFor(parameters.count) { index, _ in
+            sums[index] = sumOfSquaresOf(parameters[index].gradient)
+        }
+        var total = 0.0
+        for index in parameters.indices { total += sums[index] }
+        return total
+    }
     let norm = sumOfSquares.squareRoot()
     guard norm.isFinite, norm > maxNorm else { return norm }
     let factor = Scalar(maxNorm / (norm + 1e-6))
-    for index in parameters.indices { parameters[index].withMutableGradientElements { scale(elements: $0, by: factor) } }
+    ComputeThreads.parallelFor(parameters.count) { index, _ in
+        parameters[index].withMutableGradientElements { scale(elements: $0, by: factor) }
+    }
     return norm
 }
 

@@ -69,7 +69,7 @@ public final class Trainer<Scalar: TensorScalar> {
     @discardableResult
     @_specialize(exported: true, where Scalar == Float)
     public func step(inputs: Matrix<Scalar>, labels: [Int], checkpointPath: String? = nil) throws -> Double {
-        for index in parameters.indices { parameters[index].zeroGradient() }
+        ComputeThreads.parallelFor(parameters.count) { index, _ in parameters[index].zeroGradient() }
         try model.forward(inputs, into: &logits)
         var value = try loss.lossAndGradient(logits: logits, labels: labels, gradient: &logitsGradient)
         if let communicator {
