@@ -20,7 +20,9 @@
 /// GEMM bands 16 rows (and products under 2¹⁸ multiply-adds stay on one thread), block-sparse
 /// batch bands 16 rows, element-wise kernels 16 384 or 32 768 elements, LayerNorm backward
 /// 16 384 elements, dense token mixing one sequence, the LIBXSMM block-sparse and low-rank
-/// kernels one batch tile or feature chunk.
+/// kernels one batch tile or feature chunk, the cross-entropy's rows 16 384 logits. (Work cut
+/// into uneven pieces in advance — AdamW's pieces, one task per parameter for the clipping — is
+/// claimed task by task with `parallelFor` instead.)
 extension ComputeThreads {
     /// `max(1, min(threads, ⌊work / minimumPerPart⌋))`: how many parts `work` units are cut into
     /// (`minimumPerPart` < 1 counts as 1; `threads` defaults to `count`).
