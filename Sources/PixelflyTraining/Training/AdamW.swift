@@ -45,8 +45,8 @@ public final class AdamW<Scalar: TensorScalar> {
     /// in; value and moments out), about 0.9 MB here, far more than claiming a task costs.
     static var elementsPerPiece: Int { 32_768 }
 
-    /// Every parameter cut into pieces of at most `elementsPerPiece` elements, starting at
-    /// multiples of 16.
+    /// Every parameter cut into pieces of `elementsPerPiece` elements (the last one shorter),
+    /// so every piece starts at a multiple of 16.
     @usableFromInline let pieces: [Piece]
     /// One `ElementPointers` per parameter, filled at each `update`.
     @usableFromInline let pointers: UnsafeMutablePointer<ElementPointers>
@@ -75,9 +75,9 @@ public final class AdamW<Scalar: TensorScalar> {
 
     deinit { pointers.deallocate() }
 
-    /// One update of every parameter from its accumulated gradient, in one parallel region
-    /// (`AdamWPieces`): every element's update is independent, so the result is the same bits
-    /// on any thread count.
+    /// One update of every parameter from its accumulated gradient, in one parallel region whose
+    /// tasks are the `pieces`, claimed as threads come free: every element's update is
+    /// independent, so the result is the same bits on any thread count.
     @_specialize(exported: true, where Scalar == Float)
     public func update(learningRate: Double) {
         step += 1
