@@ -9,8 +9,8 @@ import RealModule
 ///     L = (1/N) Σ_rows [ logsumexp(z) − Σ_j q_j·z_j ],     ∂L/∂z = (p − q) / N.
 ///
 /// The softmax is shifted by the row maximum, so large logits do not overflow; the loss is
-/// accumulated in Double, in row order. Rows run on the compute threads. Labels are class indices in `0..<C` (for a language model, the next
-/// token of every position).
+/// accumulated in Double, in row order, while the rows run on the compute threads. Labels are
+/// class indices in `0..<C` (for a language model, the next token of every position).
 public struct SoftmaxCrossEntropy: Codable, Sendable, Equatable {
     /// ε in [0, 1): the probability mass spread uniformly over all classes.
     public var labelSmoothing: Double
