@@ -53,15 +53,16 @@ struct TrainingOptimizerTests {
     }
 
     /// Parameters cut into several pieces (70 003 elements: three, the last not a multiple of
-    /// 16) and small ones beside them, updated on two threads: the same bits as on one, and the
-    /// Double reference within Float rounding. The clipping norm, summed per parameter by the
-    /// threads, is the same bits too.
+    /// 16) and small ones beside them — 40 parameters, so more than one parallel region —
+    /// updated on two threads: the same bits as on one, and the Double reference within Float
+    /// rounding. The clipping norm, summed per parameter by the threads, is the same bits too.
     @Test func adamWPiecesSplitOverTheThreads() throws {
         try TestThreadCount.set(2)
         defer { try? TestThreadCount.set(ComputeThreads.defaultCount) }
+        let sizes = [70_003, 5, 32_768, 17] + (1...36).map { 100 * $0 + $0 % 7 }
         func run() throws -> (values: [Matrix<Float>], norm: Double) {
             var rng = SeededRandom(seed: 12)
-            let parameters = [70_003, 5, 32_768, 17].enumerated().map { index, count in
+            let parameters = sizes.enumerated().map { index, count in
                 Parameter<Float>(name: "p\(index)", value: Matrix(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng),
                                  weightDecay: index % 2 == 0)
             }
@@ -81,7 +82,7 @@ struct TrainingOptimizerTests {
         #expect(parallel.norm == serial.norm, "norm \(parallel.norm) on two threads, \(serial.norm) on one")
 
         var rng = SeededRandom(seed: 12)
-        var thetas = [70_003, 5, 32_768, 17].map { count in
+        var thetas = sizes.map { count in
             Matrix<Float>(rows: 1, cols: count, initializer: .normal(mean: 0, standardDeviation: 1), rng: &rng).storage.map(Double.init)
         }
         var firstMoments = thetas.map { [Double](repeating: 0, count: $0.count) }

@@ -45,9 +45,16 @@ public final class AdamW<Scalar: TensorScalar> {
     /// in; value and moments out), about 0.9 MB here, far more than claiming a task costs.
     static var elementsPerPiece: Int { 32_768 }
 
+    /// Parameters whose pieces share one parallel region. `update` enters the element scopes of
+    /// a region's parameters one inside the other before the region starts, so this bounds that
+    /// nesting (and the stack it takes) for models with hundreds of parameters.
+    static var parametersPerRegion: Int { 32 }
+
     /// Every parameter cut into pieces of `elementsPerPiece` elements (the last one shorter),
-    /// so every piece starts at a multiple of 16.
+    /// so every piece starts at a multiple of 16; in parameter order.
     @usableFromInline let pieces: [Piece]
+    /// `pieces[firstPiece[i]...]` are parameter i's (one more entry: `pieces.count`).
+    @usableFromInline let firstPiece: [Int]
     /// One `ElementPointers` per parameter, filled at each `update`.
     @usableFromInline let pointers: UnsafeMutablePointer<ElementPointers>
 
@@ -69,15 +76,19 @@ public final class AdamW<Scalar: TensorScalar> {
                 Piece(parameter: index, range: start..<min(parameters[index].count, start + Self.elementsPerPiece))
             }
         }
+        firstPiece = parameters.indices.reduce(into: [0]) { starts, index in
+            starts.append(starts.last! + (parameters[index].count + Self.elementsPerPiece - 1) / Self.elementsPerPiece)
+        }
         pointers = .allocate(capacity: max(1, parameters.count))
         pointers.initialize(repeating: ElementPointers(), count: max(1, parameters.count))
     }
 
     deinit { pointers.deallocate() }
 
-    /// One update of every parameter from its accumulated gradient, in one parallel region whose
-    /// tasks are the `pieces`, claimed as threads come free: every element's update is
-    /// independent, so the result is the same bits on any thread count.
+    /// One update of every parameter from its accumulated gradient, in one parallel region per
+    /// `parametersPerRegion` parameters whose tasks are their `pieces`, claimed as threads come
+    /// free: every element's update is independent, so the result is the same bits on any
+    /// thread count.
     @_specialize(exported: true, where Scalar == Float)
     public func update(learningRate: Double) {
         step += 1
@@ -91,12 +102,16 @@ public final class AdamW<Scalar: TensorScalar> {
             inverseSqrtCorrection2: Scalar(1 / correction2.squareRoot()))
         firstMoments.withUnsafeMutableBufferPointer { m in
             secondMoments.withUnsafeMutableBufferPointer { v in
-                withElementPointers(from: 0, firstMoments: m, secondMoments: v) {
-                    ComputeThreads.parallelFor(pieces.count) { task, _ in
-                        let piece = pieces[task]
-                        AdamW.updateElements(pointers.advanced(by: piece.parameter).pointee, range: piece.range,
-                                             coefficients: coefficients,
-                                             decays: parameters[piece.parameter].weightDecay)
+                for start in stride(from: 0, to: parameters.count, by: Self.parametersPerRegion) {
+                    let end = min(parameters.count, start + Self.parametersPerRegion)
+                    withElementPointers(from: start, to: end, firstMoments: m, secondMoments: v) {
+                        let first = firstPiece[start]
+                        ComputeThreads.parallelFor(firstPiece[end] - first) { task, _ in
+                            let piece = pieces[first + task]
+                            AdamW.updateElements(pointers.advanced(by: piece.parameter).pointee, range: piece.range,
+                                                 coefficients: coefficients,
+                                                 decays: parameters[piece.parameter].weightDecay)
+                        }
                     }
                 }
             }
@@ -118,21 +133,21 @@ public final class AdamW<Scalar: TensorScalar> {
         var secondMoment: UnsafeMutablePointer<Scalar>?
     }
 
-    /// Fills `pointers[index...]` inside the element scopes of those parameters and moments, and
-    /// runs `body` inside all of them: the parallel region then reaches any parameter's elements
-    /// without entering a scope of its own (two threads entering `withMutableValueElements` of one
-    /// parameter at once would race on its storage).
+    /// Fills `pointers[index ..< end]` inside the element scopes of those parameters and
+    /// moments, and runs `body` inside all of them: the parallel region then reaches their
+    /// elements without entering a scope of its own (two threads entering
+    /// `withMutableValueElements` of one parameter at once would race on its storage).
     @usableFromInline
-    func withElementPointers(from index: Int, firstMoments: UnsafeMutableBufferPointer<Matrix<Scalar>>,
+    func withElementPointers(from index: Int, to end: Int, firstMoments: UnsafeMutableBufferPointer<Matrix<Scalar>>,
                              secondMoments: UnsafeMutableBufferPointer<Matrix<Scalar>>, _ body: () -> Void) {
-        guard index < parameters.count else { return body() }
+        guard index < end else { return body() }
         parameters[index].withMutableValueElements { theta in
             parameters[index].gradient.withUnsafeBufferPointer { g in
                 firstMoments[index].withUnsafeMutableBufferPointer { m in
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         pointers[index] = ElementPointers(value: theta.baseAddress, gradient: g.baseAddress,
                                                           firstMoment: m.baseAddress, secondMoment: v.baseAddress)
-                        withElementPointers(from: index + 1, firstMoments: firstMoments, secondMoments: secondMoments, body)
+                        withElementPointers(from: index + 1, to: end, firstMoments: firstMoments, secondMoments: secondMoments, body)
                     }
                 }
             }
