@@ -184,6 +184,23 @@ extension BlockSparseTests {
         }
     }
 
+    /// When the weight gradient copies x (`XSMMKernelSet.packsWeightGradientInput`): at 4 KB
+    /// multiples of row stride, at every stride with a 32 KB L1, and not at 12 KB where the CPU
+    /// reads such rows in place (Zen 5 with AVX-512 code); 16 KB and 4 KB rows are copied there too.
+    @Test func weightGradientCopyRule() {
+        func packs(_ rowBytes: Int, everyStride: Bool = false, inPlace: Bool = false) -> Bool {
+            XSMMKernelSet.packsWeightGradientInput(rowBytes: rowBytes, everyStride: everyStride, twelveKilobyteRowsInPlace: inPlace)
+        }
+        for rowBytes in [4096, 8192, 12288, 16384] { #expect(packs(rowBytes), "\(rowBytes) bytes") }
+        for rowBytes in [3072, 2048, 12288 + 64] { #expect(!packs(rowBytes), "\(rowBytes) bytes") }
+        #expect(!packs(12288, inPlace: true))
+        for rowBytes in [4096, 8192, 16384, 24576] { #expect(packs(rowBytes, inPlace: true), "\(rowBytes) bytes") }
+        for rowBytes in [3072, 12288] { #expect(packs(rowBytes, everyStride: true, inPlace: true), "\(rowBytes) bytes") }
+        #expect(XSMMKernelSet.readsTwelveKilobyteRowsInPlace == (XSMMKernelSet.isZen5 && BlockSparseBackend.libxsmmTargetsAVX512))
+        #expect(XSMMKernelSet.packsWeightGradientInput(rowBytes: 12288)
+                == (XSMMKernelSet.packsWeightGradientInputAtEveryStride || !XSMMKernelSet.readsTwelveKilobyteRowsInPlace))
+    }
+
     /// The LIBXSMM weight gradient reads x from a block-column copy (by default when x's rows are
     /// a multiple of 4 KB apart — Float at 1024 features, Double at 512 — or the L1 data cache is
     /// 32 KB) or in place; both paths, forced, on every CPU: dW, db and a Pixelfly term's dV each

@@ -86,10 +86,36 @@ final class XSMMKernelSet {
     /// 4096, 1 and 2 threads, block-sparse and Pixelfly r32; forward + backward e.g. 0.286 →
     /// 0.218× dense) and the Mixer training step in 3 of 3 alternated runs (178.9 / 167.2 /
     /// 174.6 → 156.8 / 163.0 / 167.6 ms), and at 512 → 2048 (rows 2 KB apart) in 12 of 12 rows
-    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md).
+    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md). One exception:
+    /// `readsTwelveKilobyteRowsInPlace`.
     static func packsWeightGradientInput(rowBytes: Int) -> Bool {
-        rowBytes % 4096 == 0 || packsWeightGradientInputAtEveryStride
+        packsWeightGradientInput(rowBytes: rowBytes, everyStride: packsWeightGradientInputAtEveryStride,
+                                 twelveKilobyteRowsInPlace: readsTwelveKilobyteRowsInPlace)
     }
+
+    /// The rule of `packsWeightGradientInput(rowBytes:)` on explicit facts about the CPU.
+    static func packsWeightGradientInput(rowBytes: Int, everyStride: Bool, twelveKilobyteRowsInPlace: Bool) -> Bool {
+        if everyStride { return true }
+        if twelveKilobyteRowsInPlace && rowBytes == 12 << 10 { return false }
+        return rowBytes % 4096 == 0
+    }
+
+    /// Whether x's rows 12 KB apart (3072 Float features: the input of a Mixer's or ViT's second
+    /// MLP layer) are read in place, although a multiple of 4 KB apart: on an AMD Zen 5 (48 KB
+    /// L1, 1 MB L2) where LIBXSMM generates AVX-512 code. There, at 3072 → 768, reading in place
+    /// was faster in 35 of 48 alternated `layers` pairs (batch 1024 and 4096, 1 and 2 threads,
+    /// block-sparse and Pixelfly r64; the row medians −10.4 to +0.5 %, most at 2 threads, where
+    /// the copy's rows are split between the cores) and the default job's Pixelfly Mixer step in
+    /// 9 of 9 alternated trainings (−0.6 to −10.9 %). At 4096 features (16 KB) it was mixed
+    /// (Pixelfly +3.8 % at batch 4096), at 1024 (4 KB) the copy won every row by 2.5–6.1 %
+    /// (notebooks-md/kernel-passes/30-zen5-avx512-current-code.md), and with LIBXSMM's AVX2 code
+    /// on the same CPU in place was 12–25 % slower in 24 of 24 pairs; the Intel Xeon measured
+    /// in place at 3072 features at half the copy's rate (above). So only this case
+    /// (notebooks-md/kernel-passes/39-families-on-todays-code.md).
+    static var readsTwelveKilobyteRowsInPlace: Bool { isZen5 && BlockSparseBackend.libxsmmTargetsAVX512 }
+
+    /// Whether /proc/cpuinfo names an AMD Zen 5 (family 0x1A).
+    static let isZen5 = CPUFeatures.current().signature?.microarchitecture == "Zen 5"
 
     /// Whether this CPU's L1 data cache, as the system reports it, is 32 KB or smaller (then the
     /// weight gradient copies x whatever its row stride).
