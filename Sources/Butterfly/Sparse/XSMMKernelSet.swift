@@ -23,7 +23,8 @@ import PixelflyCore
 /// - weight gradient (plain, m × n = a `BlockGradientPlan` tile, b × rows, k = chunk rows,
 ///   β = 1): one call per tile and chunk of `weightGradientChunk` batch rows, straight into the
 ///   panel. A is the tile's block column of x: read in place (lda = in), or, when x's rows are
-///   a multiple of 4 KB apart (1024, 3072, 4096 features) or the L1 data cache is 32 KB or
+///   a multiple of 4 KB apart (1024, 3072, 4096 features; 3072 is read in place on a Zen 5 with
+///   AVX-512 code, `readsTwelveKilobyteRowsInPlace`) or the L1 data cache is 32 KB or
 ///   less (`packsInput`, `packsWeightGradientInput(rowBytes:)`), from `inputPack`
 ///   (lda = b), where each chunk of x is first copied block column by block column
 ///   (`BlockSparseXSMMKernel.packInputChunk`). At such strides a chunk's 256 rows fall into
