@@ -64,8 +64,11 @@ final class XSMMKernelSet {
     /// 768 ↔ 3072 `layers` rows were faster with 128 in 14 of 16 alternated pairs, the two weight
     /// gradients of the Mixer step took 7 % fewer perf samples, and the step was faster in 5 of
     /// 7 interleaved runs; at b = 32 (A 32 KB at 256 rows) 256 stayed faster, in 13 of 16 pairs
-    /// (notebooks-md/kernel-passes/18-strips-in-48-row-blocks.md). On CPUs with a 48 KB L1 it
-    /// changes Float only from b = 64 up and Double from b = 32 up, which no measurement covers.
+    /// (notebooks-md/kernel-passes/18-strips-in-48-row-blocks.md). On an AMD EPYC Zen 4 (32 KB
+    /// L1, LIBXSMM's AVX-512 code) 256 rows at b = 48 were level: faster in 41 of 80 alternated
+    /// 768 ↔ 3072 pairs, median −0.1 % (notebooks-md/kernel-passes/40-zen4-fifth-cpu.md). On
+    /// CPUs with a 48 KB L1 it changes Float only from b = 64 up and Double from b = 32 up, which
+    /// no measurement covers.
     static func weightGradientChunk(blockBytes: Int) -> Int {
         let l1 = l1DataCacheBytes
         return l1 > 0 && blockBytes * maximumWeightGradientChunk > l1 ? maximumWeightGradientChunk / 2 : maximumWeightGradientChunk
@@ -87,8 +90,12 @@ final class XSMMKernelSet {
     /// 4096, 1 and 2 threads, block-sparse and Pixelfly r32; forward + backward e.g. 0.286 →
     /// 0.218× dense) and the Mixer training step in 3 of 3 alternated runs (178.9 / 167.2 /
     /// 174.6 → 156.8 / 163.0 / 167.6 ms), and at 512 → 2048 (rows 2 KB apart) in 12 of 12 rows
-    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md). One exception:
-    /// `readsTwelveKilobyteRowsInPlace`.
+    /// (notebooks-md/kernel-passes/16-zen3-avx2-rules.md). On an AMD EPYC Zen 4 (32 KB, 8-way,
+    /// LIBXSMM's AVX-512 code) reading x in place at 768 and 3072 features was level in
+    /// `layers` (44 of 80 pairs faster) and slower in the default job's Pixelfly Mixer step
+    /// (4 of 5 alternated trainings, median 90.4 → 97.5 ms); with AVX2 code 18–36 % slower at
+    /// 3072 → 768 on 1 thread (notebooks-md/kernel-passes/40-zen4-fifth-cpu.md). One
+    /// exception: `readsTwelveKilobyteRowsInPlace`.
     static func packsWeightGradientInput(rowBytes: Int) -> Bool {
         packsWeightGradientInput(rowBytes: rowBytes, everyStride: packsWeightGradientInputAtEveryStride,
                                  twelveKilobyteRowsInPlace: readsTwelveKilobyteRowsInPlace)
@@ -111,7 +118,8 @@ final class XSMMKernelSet {
     /// (Pixelfly +3.8 % at batch 4096), at 1024 (4 KB) the copy won every row by 2.5–6.1 %
     /// (notebooks-md/kernel-passes/30-zen5-avx512-current-code.md), and with LIBXSMM's AVX2 code
     /// on the same CPU in place was 12–25 % slower in 24 of 24 pairs; the Intel Xeon measured
-    /// in place at 3072 features at half the copy's rate (above). So only this case
+    /// in place at 3072 features at half the copy's rate (above), and on an AMD Zen 4 (32 KB L1,
+    /// AVX-512 code) the Mixer step was faster with the copy (above). So only this case
     /// (notebooks-md/kernel-passes/39-families-on-todays-code.md).
     static var readsTwelveKilobyteRowsInPlace: Bool { isZen5 && BlockSparseBackend.libxsmmTargetsAVX512 }
 
