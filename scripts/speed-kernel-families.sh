@@ -5,7 +5,9 @@
 # Pixelfly Mixer training) and `pixelfly-bench layers --kinds sparse pixelfly` (batches 64, 1024
 # and 4096, 1 and 2 threads), each in its own process with OPENBLAS_CORETYPE pinned. Output goes
 # to results/families/FAMILY/ (job.txt, layers.txt, layers.json and the job's summary files);
-# the targets each run met are printed at the end. About 9 minutes per family on 2 cores.
+# the targets each run met are printed at the end, and, when two or more families ran, each
+# family's rows against the fastest dense of any family (scripts/families-fastest-dense.py).
+# About 9 minutes per family on 2 cores.
 #
 # Usage: scripts/speed-kernel-families.sh [FAMILY…] (default: every family found); expects a
 # release build of pixelfly-bench (`swift build -c release --product pixelfly-bench`).
@@ -53,6 +55,11 @@ for family in "${requested[@]}"; do
         awk '/^Speed targets on this run/ { shown = 1; next } shown && /^  / { print; next } { shown = 0 }' "$file"
     done
 done
+# Against the fastest dense of any family run (cross-process: see the script's caveats).
+if [ ${#requested[@]} -ge 2 ] && command -v python3 >/dev/null; then
+    echo
+    scripts/families-fastest-dense.py results/families | grep -E '^forward|^== |the fastest dense:'
+fi
 if [ ${#failed[@]} -ne 0 ]; then
     echo "speed families: FAILED: ${failed[*]} (see the files named above)"
     exit 1
