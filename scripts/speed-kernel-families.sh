@@ -55,10 +55,10 @@ for family in "${requested[@]}"; do
         awk '/^Speed targets on this run/ { shown = 1; next } shown && /^  / { print; next } { shown = 0 }' "$file"
     done
 done
-# Against the fastest dense of any family run (cross-process: see the script's caveats).
+# Against the fastest dense of the families this run timed (cross-process: see the script's caveats).
 if [ ${#requested[@]} -ge 2 ] && command -v python3 >/dev/null; then
     echo
-    scripts/families-fastest-dense.py results/families | grep -E '^forward|^== |the fastest dense:'
+    scripts/families-fastest-dense.py results/families "${requested[@]}" | grep -E '^forward|^== |the fastest dense:'
 fi
 if [ ${#failed[@]} -ne 0 ]; then
     echo "speed families: FAILED: ${failed[*]} (see the files named above)"
