@@ -31,7 +31,11 @@ def main(first, second):
         print("  %-8s median step %.1f vs %.1f ms; final test accuracy %.2f vs %.2f %%" % (
             kind, ra["medianStepSeconds"] * 1e3, rb["medianStepSeconds"] * 1e3,
             ra["evaluations"][-1]["testAccuracy"] * 100, rb["evaluations"][-1]["testAccuracy"] * 100))
-    rows = [(x, y) for x, y in zip(a["layers"]["rows"], b["layers"]["rows"]) if x["kind"] != "dense"]
+    def keyed(rows):   # the dense kinds are the baselines (ratio 1 for the faster of the two)
+        return {(r["input"], r["output"], r["batch"], r["threads"], r["kind"]): r
+                for r in rows if r["kind"] not in ("dense", "dense-blocks")}
+    ka, kb = keyed(a["layers"]["rows"]), keyed(b["layers"]["rows"])
+    rows = [(ka[k], kb[k]) for k in ka if k in kb]
     agreeing = [agree(x["forwardBackwardRatio"], x["forwardBackwardRatioSpread"],
                       y["forwardBackwardRatio"], y["forwardBackwardRatioSpread"]) for x, y in rows]
     gap = max(abs(x["forwardBackwardRatio"] - y["forwardBackwardRatio"]) for x, y in rows)

@@ -10,11 +10,12 @@ import Testing
 struct LayerSpeedTargetTests {
     /// A row with the given f+b ratio and GFLOP/s (the timings themselves are not read).
     static func row(_ kind: String, batch: Int, ratio: Double, rate: Double = 100, input: Int = 1024, output: Int = 4096,
-                    threads: Int = 1, flops: Int = 1) -> LayerMeasurement {
+                    threads: Int = 1, flops: Int = 1, baseline: String = "dense") -> LayerMeasurement {
         let sample = TimingSample([ratio])
         return LayerMeasurement(input: input, output: output, batch: batch, threads: threads, kind: kind, blockSize: 32,
                                 forwardFLOPsPerRow: flops, forward: sample, forwardBackward: sample,
                                 forwardRatio: ratio, forwardBackwardRatio: ratio,
+                                forwardBaseline: baseline, forwardBackwardBaseline: baseline,
                                 forwardBackwardRatioSpread: RatioSpread(sample, over: sample),
                                 forwardGFLOPs: rate, forwardBackwardGFLOPs: rate, maxForwardError: 0, referenceScale: 1)
     }
@@ -70,6 +71,18 @@ struct LayerSpeedTargetTests {
         #expect(verdict.line.contains("worst 80.0 % (1024→4096, batch 1024, 2 threads)"), "\(verdict.line)")
     }
 
+    /// Where dense-blocks (every block on the block-sparse kernels) was the faster dense layer,
+    /// the GFLOP/s share is against it, not against OpenBLAS's slower `dense` row.
+    @Test func rateShareIsAgainstTheFasterDenseLayer() throws {
+        let rows = [
+            Self.row("dense", batch: 1024, ratio: 1.05, rate: 190, baseline: "dense-blocks"),
+            Self.row("dense-blocks", batch: 1024, ratio: 1, rate: 200, baseline: "dense-blocks"),
+            Self.row("sparse", batch: 1024, ratio: 0.2, rate: 175, baseline: "dense-blocks"),   // 87.5 % of 200, 92 % of 190
+        ]
+        let verdict = try #require(try Self.target("block-sparse GFLOP/s ≥ 85 %").check(rows))
+        #expect(abs(verdict.worstValue - 0.875) < 1e-12)
+    }
+
     @Test func noApplicableRowsGivesNoVerdict() throws {
         let rows = [Self.row("sparse", batch: 512, ratio: 0.3)]
         for target in LayerSpeedTarget.issue11(rank: 64) { #expect(target.check(rows) == nil, "\(target.label)") }
@@ -110,6 +123,8 @@ struct LayerSpeedTargetTests {
         let rows = try JSONDecoder().decode(Document.self, from: Data(contentsOf: URL(fileURLWithPath: json))).results
         let lines = outcome.output.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("Speed targets on this run (") && $0.contains("OpenBLAS") })
+        #expect(Set(rows.map(\.kind)) == ["dense", "dense-blocks", "sparse"])
+        #expect(rows.filter { $0.kind.hasPrefix("dense") }.map(\.forwardBackwardRatio).min() == 1)
         let large = rows.filter { $0.kind == "sparse" && $0.batch >= 1024 }.map(\.forwardBackwardRatio)
         let line = try #require(lines.first { $0.contains("block-sparse f+b ≤ 0.22× dense, batch ≥ 1024:") })
         #expect(line.contains(": \(large.filter { $0 <= 0.22 }.count) of \(large.count) rows; worst "

@@ -124,6 +124,32 @@ public struct BlockSparseLayout: Sendable, Equatable {
                        blockSize: mask.configuration.blockSize, blocks: mask.blocks)
     }
 
+    /// Every b×b block kept: a dense (rows × cols) matrix on the block-sparse kernels. Its
+    /// packed storage is one row group of one run, the row-major (rows, cols) matrix itself.
+    ///
+    /// A layer on it is the dense layer the LIBXSMM strips can run: with AVX-512 code on an AMD
+    /// Zen 4 it ran forward + backward at 0.93–1.01× OpenBLAS's dense time (b = 32 at 1024 ↔
+    /// 4096, b = 48 at 768 ↔ 3072; notebooks-md/kernel-passes/41-dense-on-the-block-kernel.md),
+    /// so the bench times it beside `DenseLinear` and holds the sparse layers to the faster.
+    /// Throws `ShapeError` if b does not divide both sizes.
+    public static func full(rows: Int, cols: Int, blockSize: Int) throws -> BlockSparseLayout {
+        guard blockSize > 0, rows > 0, cols > 0, rows % blockSize == 0, cols % blockSize == 0 else {
+            throw ShapeError("BlockSparseLayout.full", "block size \(blockSize) must be positive and divide both \(rows) and \(cols) "
+                + "(divisors of both: \(commonDivisors(rows, cols).map(String.init).joined(separator: ", ")))")
+        }
+        return try BlockSparseLayout(rows: rows, cols: cols, blockSize: blockSize,
+                                     blocks: Array(repeating: true, count: (rows / blockSize) * (cols / blockSize)))
+    }
+
+    /// The common divisors of two positive sizes, for error messages.
+    private static func commonDivisors(_ a: Int, _ b: Int) -> [Int] {
+        guard a > 0, b > 0 else { return [] }
+        return (1...min(a, b)).filter { a % $0 == 0 && b % $0 == 0 }
+    }
+
+    /// Whether every block is kept (`full(rows:cols:blockSize:)`).
+    public var isFull: Bool { storedCount == rows * cols }
+
     /// Index in the packed storage of element (row, col), or nil if it is not stored.
     public func storageIndex(row: Int, col: Int) -> Int? {
         guard let group = groups.first(where: { row >= $0.rowStart && row < $0.rowStart + $0.rowCount }) else { return nil }

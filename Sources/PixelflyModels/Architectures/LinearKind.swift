@@ -31,8 +31,15 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
     /// `BlockSparseLinear` on a flat block butterfly mask, with no low-rank term, plus a bias.
     case blockSparse(FlatButterflyConfiguration)
 
+    /// A dense layer on the block-sparse kernels: `BlockSparseLinear` with every b×b block kept
+    /// (`BlockSparseLayout.full`), plus a bias. The same function and initialisation as `.dense`;
+    /// the products run on the LIBXSMM strips where the block-sparse layers do, which on some
+    /// CPUs is faster than OpenBLAS (the default job trains both dense kinds and compares
+    /// Pixelfly with the faster). b must divide every layer's width.
+    case denseBlocks(blockSize: Int)
+
     /// The words `pixelfly-bench train --linear` accepts.
-    public static let choices = ["dense", "pixelfly", "lowrank", "butterfly", "monarch", "blocksparse"]
+    public static let choices = ["dense", "dense-blocks", "pixelfly", "lowrank", "butterfly", "monarch", "blocksparse"]
 
     /// A factory for this kind of linear (with a bias, as in the reference models).
     public func factory<Scalar: TensorScalar>() -> LinearFactory<Scalar> {
@@ -58,6 +65,16 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
                 let mask = try FlatButterflyMask(outputFeatures: outputFeatures, inputFeatures: inputFeatures, configuration: configuration)
                 return try BlockSparseLinear<Scalar>(mask: mask, bias: true, name: name, rng: &rng)
             }
+        case .denseBlocks(let blockSize):
+            return { inputFeatures, outputFeatures, name, rng in
+                let layout: BlockSparseLayout
+                do {
+                    layout = try BlockSparseLayout.full(rows: outputFeatures, cols: inputFeatures, blockSize: blockSize)
+                } catch let error as ShapeError {
+                    throw ShapeError("dense-blocks layer \(name) (\(inputFeatures) → \(outputFeatures))", error.message)
+                }
+                return try BlockSparseLinear<Scalar>(layout: layout, bias: true, name: name, rng: &rng)
+            }
         case .pixelflyBudget(let target):
             return { inputFeatures, outputFeatures, name, rng in
                 let budget = try PixelflyBudget.allocate(outputFeatures: outputFeatures, inputFeatures: inputFeatures,
@@ -81,6 +98,7 @@ public enum LinearKind: Codable, Sendable, Equatable, CustomStringConvertible {
         case .butterfly: return "butterfly"
         case .pixelflyBudget(let target): return "pixelfly(budget \(target) of dense)"
         case .monarch(let nblocks): return "monarch(\(nblocks) blocks)"
+        case .denseBlocks(let blockSize): return "dense-blocks(b \(blockSize))"
         case .blockSparse(let c): return "blocksparse(B \(c.butterflySize), K \(c.factors), b \(c.blockSize))"
         case .pixelfly(let p):
             return "pixelfly(B \(p.mask.butterflySize), K \(p.mask.factors), b \(p.mask.blockSize), rank \(p.rank), \(p.combination.rawValue))"

@@ -9,9 +9,9 @@ import PixelflyModels
 /// `make bench`: the claim end to end, in under 10 minutes on 2 cores.
 ///
 /// 1. the dense sgemm yardstick (is OpenBLAS on its fast kernels?);
-/// 2. a layer table: dense, block-sparse and Pixelfly linears, time ÷ dense;
+/// 2. a layer table: dense, block-sparse and Pixelfly linears, time ÷ the faster of the two dense layers;
 /// 3. a block table: the pre-norm MLP and attention blocks with dense vs Pixelfly linears;
-/// 4. a training run: the same MLP-Mixer on Fashion-MNIST with dense and with Pixelfly
+/// 4. a training run: the same MLP-Mixer on Fashion-MNIST with dense (twice: OpenBLAS and dense-blocks) and with Pixelfly
 ///    channel-mixing linears — step time, speed-up, test accuracy, time to reach the dense
 ///    model's final accuracy; beside them the same dense Mixer's step in PyTorch, where it is
 ///    installed;

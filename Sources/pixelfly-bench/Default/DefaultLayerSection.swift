@@ -1,7 +1,8 @@
 import Butterfly
 import PixelflyCore
 
-/// Section 2 of the default job: dense, block-sparse and Pixelfly linears at B = 16, K = 2,
+/// Section 2 of the default job: the two dense layers (OpenBLAS, and every block on the
+/// block-sparse kernels: the faster is each row's baseline), block-sparse and Pixelfly linears at B = 16, K = 2,
 /// rank 64 (the reference setting), b = 32 where it divides the butterfly tiles and the
 /// tile-aligned size otherwise (48 at 768↔3072, where b = 32 would keep 20.8 % of the blocks
 /// instead of 3/16), plus a density sweep of the block-sparse kernel (K = 1…4) for the
@@ -13,7 +14,7 @@ struct DefaultLayerSection: Encodable {
 
     static let settings = LayerSettings(
         mask: FlatButterflyConfiguration(butterflySize: 16, factors: 2, blockSize: 32), rank: 64,
-        kinds: ["dense", "sparse", "pixelfly"], alignsBlockSize: true)
+        kinds: LayerSettings.denseKinds + ["sparse", "pixelfly"], alignsBlockSize: true)
     /// Block-sparse layers at these factor counts are added to the 1-thread runs at the sweep batch.
     static let sweepFactors = [1, 3, 4]
 
@@ -51,7 +52,7 @@ struct DefaultLayerSection: Encodable {
                     let result = try LayerMeasurement.measure(
                         measured, input: input, output: output, batch: batch, threads: threads, blockSize: b,
                         warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: 32, seed: 12)
-                    for m in result where m.kind != "dense" {
+                    for m in result {
                         table.append(["\(input)×\(output)", "\(b)", "\(batch)", "\(threads)", m.kind,
                                       format(Double(m.forwardFLOPsPerRow) / dense, 3),
                                       format(m.forwardRatio, 3), format(m.forwardBackwardRatio, 3),

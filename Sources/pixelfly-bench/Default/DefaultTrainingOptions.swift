@@ -48,11 +48,21 @@ struct DefaultTrainingOptions: ParsableArguments {
                                    rank: rank, combination: .sum))
     }
 
-    /// `pixelfly-bench train` flags for the channel-mixing linears of `kind` (dense or `pixelfly`).
+    /// The dense Mixer on the block-sparse kernels: every block kept, at Pixelfly's b.
+    var denseBlocks: LinearKind { .denseBlocks(blockSize: blockSize) }
+
+    /// `pixelfly-bench train` flags for the channel-mixing linears of `kind` (`.dense`,
+    /// `denseBlocks` or `pixelfly`).
     func trainFlags(_ kind: LinearKind) -> [String] {
-        guard case .pixelfly = kind else { return ["--linear", "dense"] }
-        return ["--linear", "pixelfly", "--butterfly-size", "\(butterflySize)", "--factors", "\(factors)",
-                "--block-size", "\(blockSize)", "--rank", "\(rank)", "--combination", "sum"]
+        switch kind {
+        case .pixelfly:
+            return ["--linear", "pixelfly", "--butterfly-size", "\(butterflySize)", "--factors", "\(factors)",
+                    "--block-size", "\(blockSize)", "--rank", "\(rank)", "--combination", "sum"]
+        case .denseBlocks(let b):
+            return ["--linear", "dense-blocks", "--block-size", "\(b)"]
+        default:
+            return ["--linear", "dense"]
+        }
     }
 
     /// `scripts/pytorch-baseline.py` flags for the same dense Mixer (`PyTorchStep`).

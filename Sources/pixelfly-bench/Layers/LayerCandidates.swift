@@ -31,8 +31,16 @@ struct LayerSettings: Codable, Sendable {
     /// `sparse` and `pixelfly` pick their block-sparse kernel per batch (`BlockSparseBackend.automatic`);
     /// `*-openblas` and `*-libxsmm` are the same layers pinned to one kernel, to compare both in
     /// one interleaved run.
-    static let allKinds = ["dense", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch",
+    static let allKinds = ["dense", "dense-blocks", "sparse", "lowrank", "pixelfly", "pixelfly-gated", "monarch",
                            "sparse-openblas", "pixelfly-openblas", "sparse-libxsmm", "pixelfly-libxsmm"]
+
+    /// The two dense layers the library can run, both always timed: `DenseLinear` (OpenBLAS) and
+    /// the same matrix with every block kept on the block-sparse kernels (`BlockSparseLayout.full`,
+    /// the sparse kinds' b). Every ratio is against the faster of the two in the same run: the
+    /// issue asks the baseline to be the fastest dense the library has, and on an AMD Zen 4 the
+    /// LIBXSMM strips ran dense 3–7 % faster than OpenBLAS at 1024 ↔ 4096
+    /// (notebooks-md/kernel-passes/41-dense-on-the-block-kernel.md).
+    static let denseKinds = ["dense", "dense-blocks"]
 
     /// The backend a kind pins (nil: chosen per batch).
     static func pinnedBackend(_ kind: String) -> BlockSparseBackend? {
@@ -67,6 +75,9 @@ struct LayerSettings: Codable, Sendable {
             switch kind {
             case "dense":
                 result.append(LayerCandidate(kind: kind, layer: try DenseLinear<Float>(input, output, rng: &rng)))
+            case "dense-blocks":
+                let layout = try BlockSparseLayout.full(rows: output, cols: input, blockSize: flat.configuration.blockSize)
+                result.append(LayerCandidate(kind: kind, layer: try BlockSparseLinear<Float>(layout: layout, rng: &rng)))
             case "sparse", "sparse-openblas", "sparse-libxsmm":
                 let layer = try BlockSparseLinear<Float>(mask: flat, rng: &rng)
                 layer.backend = Self.pinnedBackend(kind)

@@ -12,9 +12,13 @@ struct LayerMeasurement: Codable, Sendable {
     var forwardFLOPsPerRow: Int
     var forward: TimingSample
     var forwardBackward: TimingSample
-    /// Median time ÷ the dense layer's median time in the same interleaved run.
+    /// Median time ÷ the faster dense layer's median time in the same interleaved run (of
+    /// `LayerSettings.denseKinds`, per metric: `forwardBaseline`, `forwardBackwardBaseline`).
     var forwardRatio: Double
     var forwardBackwardRatio: Double
+    /// The dense kind each ratio divides by.
+    var forwardBaseline: String
+    var forwardBackwardBaseline: String
     /// Smallest and largest per-repetition forward+backward ratio (see `RatioSpread`).
     var forwardBackwardRatioSpread: RatioSpread
     /// Nonzero FLOPs (batch × forwardFLOPsPerRow, ×3 with backward) per second.
@@ -25,7 +29,7 @@ struct LayerMeasurement: Codable, Sendable {
     /// Max |y_ref| over the same rows (the error's scale).
     var referenceScale: Double
 
-    /// Times every candidate interleaved with the others (dense first), forward and
+    /// Times every candidate interleaved with the others (the dense kinds first), forward and
     /// forward+backward, and checks each forward against a Double product with its dense weight.
     static func measure(_ candidates: [LayerCandidate], input: Int, output: Int, batch: Int, threads: Int, blockSize: Int? = nil,
                         warmup: Int, repetitions: Int, checkedRows: Int, seed: UInt64) throws -> [LayerMeasurement] {
@@ -45,7 +49,11 @@ struct LayerMeasurement: Codable, Sendable {
         }
         let forward = try measureInterleaved(warmup: warmup, repetitions: repetitions, forwardBodies)
         let steps = try measureInterleaved(warmup: warmup, repetitions: repetitions, stepBodies)
-        let denseIndex = candidates.firstIndex { $0.kind == "dense" } ?? 0
+        let denseIndices = candidates.indices.filter { LayerSettings.denseKinds.contains(candidates[$0].kind) }
+        func fastest(_ samples: [TimingSample]) -> Int {
+            denseIndices.min { samples[$0].median < samples[$1].median } ?? 0
+        }
+        let (forwardBase, stepBase) = (fastest(forward), fastest(steps))
         return try candidates.indices.map { i in
             let layer = candidates[i].layer
             let flops = Double(batch) * Double(layer.forwardFLOPsPerRow)
@@ -53,9 +61,10 @@ struct LayerMeasurement: Codable, Sendable {
             return LayerMeasurement(
                 input: input, output: output, batch: batch, threads: threads, kind: candidates[i].kind, blockSize: blockSize,
                 forwardFLOPsPerRow: layer.forwardFLOPsPerRow, forward: forward[i], forwardBackward: steps[i],
-                forwardRatio: forward[i].median / forward[denseIndex].median,
-                forwardBackwardRatio: steps[i].median / steps[denseIndex].median,
-                forwardBackwardRatioSpread: RatioSpread(steps[i], over: steps[denseIndex]),
+                forwardRatio: forward[i].median / forward[forwardBase].median,
+                forwardBackwardRatio: steps[i].median / steps[stepBase].median,
+                forwardBaseline: candidates[forwardBase].kind, forwardBackwardBaseline: candidates[stepBase].kind,
+                forwardBackwardRatioSpread: RatioSpread(steps[i], over: steps[stepBase]),
                 forwardGFLOPs: flops / forward[i].median / 1e9,
                 forwardBackwardGFLOPs: 3 * flops / steps[i].median / 1e9,
                 maxForwardError: error, referenceScale: scale)

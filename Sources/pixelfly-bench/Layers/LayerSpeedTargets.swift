@@ -1,7 +1,8 @@
 /// The speed targets the layer rows are held to (issue 11, "Speed-up on every x86 CPU"), checked
-/// on the rows of one run: every ratio is against the dense layer timed interleaved in the same
-/// process (same OpenBLAS kernels, same threads), so a verdict holds for the machine, kernel
-/// family and thread count the run names — nowhere else.
+/// on the rows of one run: every ratio is against the faster of the two dense layers timed
+/// interleaved in the same process (same OpenBLAS kernels, same threads;
+/// `LayerSettings.denseKinds`), so a verdict holds for the machine, kernel family and thread
+/// count the run names — nowhere else.
 struct LayerSpeedTarget: Sendable {
     enum Metric: Sendable {
         /// forward+backward time ÷ dense time, at most `bound`.
@@ -68,10 +69,11 @@ struct LayerSpeedTarget: Sendable {
     /// nil when the run has no row this target applies to.
     func check(_ rows: [LayerMeasurement]) -> Verdict? {
         let applicable = rows.filter { $0.kind == kind && batches.contains($0.batch) }
+        /// The row's baseline: the faster dense layer of its run.
         func dense(of row: LayerMeasurement) -> LayerMeasurement? {
             rows.first {
-                $0.kind == "dense" && $0.input == row.input && $0.output == row.output && $0.batch == row.batch
-                    && $0.threads == row.threads
+                $0.kind == row.forwardBackwardBaseline && $0.input == row.input && $0.output == row.output
+                    && $0.batch == row.batch && $0.threads == row.threads
             }
         }
         let measured: [(LayerMeasurement, Double)] = applicable.compactMap { row in

@@ -7,7 +7,7 @@ struct LayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
         abstract: "Forward and forward+backward time of each linear kind as a ratio of the dense layer's time.",
-        discussion: "Shapes are in×out. Dense and the other kinds are timed interleaved in one process with the same OpenBLAS kernels and thread count.")
+        discussion: "Shapes are in×out. The kinds are timed interleaved in one process with the same OpenBLAS kernels and thread count. Two dense layers are always timed — dense (OpenBLAS) and dense-blocks (every block kept, on the block-sparse kernels, at the sparse kinds' b) — and every ratio is against the faster of the two in its row.")
 
     @Option(parsing: .upToNextOption, help: "Shapes as IN×OUT (or INxOUT).")
     var shapes: [String] = ["1024x4096", "4096x1024", "768x3072", "3072x768"]
@@ -18,7 +18,7 @@ struct LayersCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Compute thread counts (OpenBLAS runs one thread per call on each).")
     var threads: [Int] = [1, 2]
 
-    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch sparse-openblas pixelfly-openblas sparse-libxsmm pixelfly-libxsmm (dense is always included as the baseline; sparse and pixelfly pick their block-sparse kernel per batch, *-openblas and *-libxsmm pin it).")
+    @Option(parsing: .upToNextOption, help: "Layer kinds to time, from dense sparse lowrank pixelfly pixelfly-gated monarch sparse-openblas pixelfly-openblas sparse-libxsmm pixelfly-libxsmm (dense and dense-blocks are always included: the faster is the baseline; sparse and pixelfly pick their block-sparse kernel per batch, *-openblas and *-libxsmm pin it).")
     var kinds: [String] = ["dense", "sparse", "lowrank", "pixelfly"]
 
     @Option(name: [.customShort("B"), .customLong("butterfly-size")], help: "Butterfly size B.")
@@ -51,12 +51,13 @@ struct LayersCommand: ParsableCommand {
         let parsedShapes = try shapes.map(Self.parseShape)
         let settings = LayerSettings(
             mask: FlatButterflyConfiguration(butterflySize: butterflySize, factors: factors, blockSize: blockSize ?? 32),
-            rank: rank, kinds: ["dense"] + kinds.filter { $0 != "dense" }, nblocks: nblocks, alignsBlockSize: blockSize == nil)
+            rank: rank, kinds: LayerSettings.denseKinds + kinds.filter { !LayerSettings.denseKinds.contains($0) }, nblocks: nblocks, alignsBlockSize: blockSize == nil)
         let saved = ComputeThreads.count
         defer { try? ComputeThreads.setCount(saved) }
         var rows: [LayerMeasurement] = []
         var table = Table(["in×out", "b", "batch", "thr", "kind", "fwd ms", "fwd ×dense", "fwd GF/s",
                            "f+b ms", "f+b ×dense", "f+b GF/s", "dense GF/s", "GF/s ÷ dense", "max err (scale)"])
+        print("×dense, dense GF/s: against the faster of dense (OpenBLAS) and dense-blocks (every block on the block-sparse kernels) in each row")
         for (input, output) in parsedShapes {
             let candidates = try settings.candidates(input: input, output: output, seed: 11)
             let b = try settings.mask(input: input, output: output).blockSize
@@ -66,9 +67,9 @@ struct LayersCommand: ParsableCommand {
                     let measured = try LayerMeasurement.measure(
                         candidates, input: input, output: output, batch: batch, threads: threadCount, blockSize: b,
                         warmup: timing.warmup, repetitions: timing.repetitions, checkedRows: checkedRows, seed: 12)
-                    let dense = measured.first { $0.kind == "dense" }
+                    let baseline = measured.first { $0.kind == measured.first?.forwardBackwardBaseline }
                     for m in measured {
-                        let denseRate = dense?.forwardBackwardGFLOPs ?? .nan
+                        let denseRate = baseline?.forwardBackwardGFLOPs ?? .nan
                         let row = [
                             "\(input)×\(output)", "\(b)", "\(batch)", "\(threadCount)", m.kind,
                             format(m.forward.median * 1e3, 2), format(m.forwardRatio, 3), format(m.forwardGFLOPs, 1),

@@ -39,7 +39,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Pixelfly butterfly factors K (1 ≤ K ≤ log2 B).")
     var factors: Int = 2
 
-    @Option(help: "Pixelfly block size b.")
+    @Option(help: "Block size b of Pixelfly, blocksparse and dense-blocks (dense on the block-sparse kernels; b must divide every layer's width).")
     var blockSize: Int = 8
 
     @Option(help: "Monarch blocks per factor (monarch); clamped to min(in, out) per layer.")
@@ -234,6 +234,7 @@ struct TrainCommand: ParsableCommand {
     func linearKind(_ name: String) throws -> LinearKind {
         switch name {
         case "dense": return .dense
+        case "dense-blocks": return .denseBlocks(blockSize: blockSize)
         case "lowrank": return .lowRank(rank: rank)
         case "butterfly": return .butterfly
         case "monarch": return .monarch(nblocks: nblocks)
