@@ -8,7 +8,7 @@ import Testing
 /// `pixelfly-bench export` checked end to end against an outside implementation: each tiny
 /// model is trained a few steps, exported, and `scripts/reference-forward.py` (numpy, float64)
 /// rebuilds its forward pass from the file alone; its logits must match the Swift forward to
-/// 1e-4. Covers every linear kind (dense, low-rank, block-sparse, Pixelfly sum and gated,
+/// 1e-4. Covers every linear kind (dense, dense-blocks, low-rank, block-sparse, Pixelfly sum and gated,
 /// Monarch square and padded with either middle width, butterfly as its dense-equivalent), class-token and mean pooling, dense and flat butterfly attention scores,
 /// both Mixer token-mixing paths, tied and untied GPT heads, and `--dense` exports.
 @Suite("Export: PyTorch-convention safetensors against the numpy reference forward",
@@ -42,14 +42,17 @@ struct ExportReferenceTests {
         // 16→256 head with 5 blocks: input padded to 20, output truncated from 260.
         var gptMonarch = GPTConfiguration.tiny
         (gptMonarch.tiedHead, gptMonarch.headLinear, gptMonarch.linear) = (false, .monarch(nblocks: 5), blockSparse)
+        // Dense on the block-sparse kernels (every 8×8 block of 16 → 32 and 32 → 16 kept).
+        var mixerDenseBlocks = MLPMixerConfiguration.tiny
+        mixerDenseBlocks.channelMixingLinear = .denseBlocks(blockSize: 8)
         return [("vit pixelfly", .vit(vit)), ("vit mean low-rank butterfly-scores", .vit(vitMean)),
                 ("mixer gated", .mixer(mixer)), ("mixer transposed butterfly", .mixer(mixerTransposed)),
                 ("gpt pixelfly butterfly-scores", .gpt(gpt)), ("gpt untied gated", .gpt(gptHead)),
                 ("vit monarch padded", .vit(vitMonarch)), ("mixer monarch block-sparse", .mixer(mixerMonarch)),
-                ("gpt block-sparse monarch head", .gpt(gptMonarch))]
+                ("gpt block-sparse monarch head", .gpt(gptMonarch)), ("mixer dense-blocks", .mixer(mixerDenseBlocks))]
     }
 
-    @Test(arguments: 0..<9)
+    @Test(arguments: 0..<10)
     func exportMatchesReferenceForward(_ index: Int) throws {
         let (name, model) = Self.variants[index]
         let directory = try TemporaryDirectory("export-\(index)")

@@ -10,7 +10,7 @@ import PixelflyModels
 ///
 /// 1. the dense sgemm yardstick (is OpenBLAS on its fast kernels?);
 /// 2. a layer table: dense, block-sparse and Pixelfly linears, time ÷ the faster of the two dense layers;
-/// 3. a block table: the pre-norm MLP and attention blocks with dense vs Pixelfly linears;
+/// 3. a block table: the pre-norm MLP and attention blocks with dense (both dense layers) vs Pixelfly linears;
 /// 4. a training run: the same MLP-Mixer on Fashion-MNIST with dense (twice: OpenBLAS and dense-blocks) and with Pixelfly
 ///    channel-mixing linears — step time, speed-up, test accuracy, time to reach the dense
 ///    model's final accuracy; beside them the same dense Mixer's step in PyTorch, where it is
@@ -52,7 +52,7 @@ struct DefaultJob: ParsableCommand {
         for line in layers.targetLines(machine: environment.machine) { print(line) }
         fflush(nil)
 
-        print("\n== 3. Blocks: forward + backward, dense vs Pixelfly linears")
+        print("\n== 3. Blocks: forward + backward, dense (OpenBLAS and dense-blocks; * the faster) vs Pixelfly linears")
         let blocks = try DefaultBlockSection.run(options: model, timing: timing)
         print(blocks.table.text)
         fflush(nil)

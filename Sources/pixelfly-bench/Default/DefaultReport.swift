@@ -49,7 +49,7 @@ struct DefaultReport: Encodable {
 
         ![speed-up against density](layer-speedup.svg)
 
-        ## Blocks (forward + backward)
+        ## Blocks (forward + backward; * marks the faster dense, the speed-up's baseline)
 
         \(blocks.table.markdown)
 
