@@ -17,8 +17,8 @@ struct ReproducePlanTests {
         let results = folder.file("never-written")
         let outcome = try BenchProcess.run(["reproduce", "--plan-only", "--results", results], ranks: nil)
         #expect(outcome.status == 0, "\(outcome.errors)")
-        // 3 seeds × (GPT 3 + ViT 2 + Mixer 2 arms) + 13 sweep points (6 Pixelfly, 5 rank 0, 2 budget).
-        #expect(outcome.output.contains("full run: 34 training runs"), "\(outcome.output)")
+        // 3 seeds × (GPT 4 + ViT 3 + Mixer 3 arms, dense twice in each) + 13 sweep points (6 Pixelfly, 5 rank 0, 2 budget).
+        #expect(outcome.output.contains("full run: 43 training runs"), "\(outcome.output)")
         for section in ["gpt ≈", "vit ≈", "mixer ≈", "sweep ≈", "pytorch ≈"] {
             #expect(outcome.output.contains(section), "plan lacks \(section): \(outcome.output)")
         }
@@ -31,7 +31,7 @@ struct ReproducePlanTests {
         let full = try BenchProcess.run(["reproduce", "--plan-only"], ranks: nil)
         let quick = try BenchProcess.run(["reproduce", "--plan-only", "--quick"], ranks: nil)
         #expect(quick.status == 0 && full.status == 0, "\(quick.errors) \(full.errors)")
-        #expect(quick.output.contains("quick run: 34 training runs"), "\(quick.output)")
+        #expect(quick.output.contains("quick run: 43 training runs"), "\(quick.output)")
         #expect(try Self.totalMinutes(quick.output) < Self.totalMinutes(full.output))
     }
 

@@ -21,14 +21,15 @@ struct PyTorchBaseline: Codable {
         return PyTorchBaseline(skipped: nil, steps: steps)
     }
 
-    /// Library dense and Pixelfly step times against PyTorch's dense step, per family.
+    /// Library dense (the faster dense arm) and Pixelfly step times against PyTorch's dense step, per family.
     func table(_ comparisons: [FamilyComparison]) -> Table {
         var table = Table(["model", "PyTorch dense ms/step", "library dense ms/step", "library Pixelfly ms/step",
                            "PyTorch dense ÷ library dense", "PyTorch dense ÷ library Pixelfly"])
         for c in comparisons {
-            guard let torch = steps[c.family.key], c.arms.count >= 2 else { continue }
+            let denseArms = c.arms.filter { $0.arm == c.family.arms[0].name || $0.arm == ReproduceArm.denseBlocksName }
+            guard let torch = steps[c.family.key], let dense = denseArms.map(\.stepMilliseconds.mean).min(),
+                  let pixelfly = c.arms.first(where: { $0.arm == ReproduceArm.pixelflyName })?.stepMilliseconds.mean else { continue }
             let torchMs = torch.medianStepSeconds * 1e3
-            let dense = c.arms[0].stepMilliseconds.mean, pixelfly = c.arms[1].stepMilliseconds.mean
             table.append([c.family.key, format(torchMs, 1), format(dense, 1), format(pixelfly, 1),
                           format(torchMs / dense, 2) + "×", format(torchMs / pixelfly, 2) + "×"])
         }

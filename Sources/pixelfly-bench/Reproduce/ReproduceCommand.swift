@@ -122,7 +122,7 @@ struct ReproduceCommand: ParsableCommand {
             fflush(nil)
             let seed = plan.seeds[0]
             guard let dense = mixer.runs.first(where: { $0.arm == mixer.family.arms[0].name && $0.seed == seed }),
-                  let pixelfly = mixer.runs.first(where: { $0.arm == mixer.family.arms[1].name && $0.seed == seed }) else {
+                  let pixelfly = mixer.runs.first(where: { $0.arm == ReproduceArm.pixelflyName && $0.seed == seed }) else {
                 throw ValidationError("the Mixer section has no dense and Pixelfly run for seed \(seed)")
             }
             report.sweep = try DensitySweep.run(plan.sweep, family: mixer.family, seed: seed, dense: dense, pixelfly: pixelfly,

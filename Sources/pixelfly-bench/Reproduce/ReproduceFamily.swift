@@ -62,6 +62,17 @@ enum QualityMetric: String, Codable {
 struct ReproduceArm: Codable {
     var name: String
     var arguments: [String]
+
+    /// The second dense arm of every family: the dense model with every block kept on the
+    /// block-sparse kernels (`--linear dense-blocks`). Each seed's speed-ups divide by the faster
+    /// of the two dense runs; quality is compared with arm 0 (`DenseLinear`).
+    static let denseBlocksName = "dense-blocks"
+    /// Every family's Pixelfly arm (the one PyTorch and the density sweep are set beside).
+    static let pixelflyName = "Pixelfly"
+
+    static func denseBlocks(blockSize: Int, extra: [String] = []) -> ReproduceArm {
+        ReproduceArm(name: denseBlocksName, arguments: ["--linear", "dense-blocks", "--block-size", "\(blockSize)"] + extra)
+    }
 }
 
 /// A model family compared over arms × seeds: arm 0 is dense, every arm sees the same data
