@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 /// `pixelfly-bench scaling`: what one data-parallel training step costs, split into compute and
-/// gradient all-reduce, for the default job's dense and Pixelfly Mixers.
+/// gradient all-reduce, for the default job's dense Mixer (both dense layers: `DenseLinear` and
+/// dense-blocks, the same model on the block-sparse kernels) and its Pixelfly Mixer.
 ///
 /// Run it alone (one process; `--threads` compute threads) or as `mpirun -np N pixelfly-bench
 /// scaling` (N ranks). The global batch is fixed and split over the ranks. Dense and Pixelfly
@@ -76,7 +77,7 @@ struct ScalingCommand: ParsableCommand {
         var rng = SeededRandom(seed: model.seed &+ UInt64(rank) &+ 100)
         let images = Matrix<Float>(rows: rows.count, cols: 784, initializer: .uniform(low: -1, high: 1), rng: &rng)
         let labels = (0..<rows.count).map { ($0 * 7 + rank) % 10 }
-        let kinds: [(String, LinearKind)] = [("dense", .dense), ("pixelfly", model.pixelfly)]
+        let kinds: [(String, LinearKind)] = [("dense", .dense), ("dense-blocks", model.denseBlocks), ("pixelfly", model.pixelfly)]
         var runs: [ScalingRun] = []
         for (name, kind) in kinds {
             // One communicator per trainer: each plans its own buckets.
