@@ -26,6 +26,9 @@ struct BlockSparseFullLayoutTests {
             try BlockSparseLayout.full(rows: 96, cols: 144, blockSize: 40)
         }
         #expect(throws: ShapeError.self) { try BlockSparseLayout.full(rows: 96, cols: 144, blockSize: 0) }
+        #expect(throws: ShapeError("BlockSparseLayout.full", "sizes must be positive, got 0×144")) {
+            try BlockSparseLayout.full(rows: 0, cols: 144, blockSize: 48)
+        }
         var rng = SeededRandom(seed: 1)
         let make: LinearFactory<Float> = LinearKind.denseBlocks(blockSize: 48).factory()
         do {

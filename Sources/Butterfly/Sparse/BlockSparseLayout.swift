@@ -133,7 +133,10 @@ public struct BlockSparseLayout: Sendable, Equatable {
     /// so the bench times it beside `DenseLinear` and holds the sparse layers to the faster.
     /// Throws `ShapeError` if b does not divide both sizes.
     public static func full(rows: Int, cols: Int, blockSize: Int) throws -> BlockSparseLayout {
-        guard blockSize > 0, rows > 0, cols > 0, rows % blockSize == 0, cols % blockSize == 0 else {
+        guard rows > 0, cols > 0 else {
+            throw ShapeError("BlockSparseLayout.full", "sizes must be positive, got \(rows)×\(cols)")
+        }
+        guard blockSize > 0, rows % blockSize == 0, cols % blockSize == 0 else {
             throw ShapeError("BlockSparseLayout.full", "block size \(blockSize) must be positive and divide both \(rows) and \(cols) "
                 + "(divisors of both: \(commonDivisors(rows, cols).map(String.init).joined(separator: ", ")))")
         }
@@ -143,8 +146,7 @@ public struct BlockSparseLayout: Sendable, Equatable {
 
     /// The common divisors of two positive sizes, for error messages.
     private static func commonDivisors(_ a: Int, _ b: Int) -> [Int] {
-        guard a > 0, b > 0 else { return [] }
-        return (1...min(a, b)).filter { a % $0 == 0 && b % $0 == 0 }
+        (1...min(a, b)).filter { a % $0 == 0 && b % $0 == 0 }
     }
 
     /// Whether every block is kept (`full(rows:cols:blockSize:)`).

@@ -10,9 +10,10 @@ struct DefaultBlockSection: Encodable {
     struct Row: Encodable {
         var block: String
         var rows: Int
-        /// The block with `DenseLinear`s and with `.denseBlocks` linears.
+        /// The block with `DenseLinear`s and with `.denseBlocks` linears (nil for a block whose
+        /// products are dense in every variant: the token-mixing MLP).
         var dense: TimingSample
-        var denseBlocks: TimingSample
+        var denseBlocks: TimingSample?
         var pixelfly: TimingSample
         /// "dense" or "dense-blocks": the faster median, the speed-up's baseline.
         var baseline: String
@@ -40,16 +41,17 @@ struct DefaultBlockSection: Encodable {
                 return try make(kind.factory(), &blockRNG)
             }
         }
-        let candidates: [(String, [any Layer<Float>])] = [
-            ("pre-norm MLP \(options.width)→\(options.hidden)→\(options.width)", try blocks { linear, rng in
+        // (name, whether the block's linears follow the kind, the blocks built with each kind)
+        let candidates: [(String, Bool, [any Layer<Float>])] = [
+            ("pre-norm MLP \(options.width)→\(options.hidden)→\(options.width)", true, try blocks { linear, rng in
                 try PreNormResidual(features: options.width, body: MLPBlock(features: options.width, hiddenFeatures: options.hidden,
                                                                           linear: linear, rng: &rng))
             }),
-            ("pre-norm token-mixing MLP \(tokens)→\(options.tokenHidden)→\(tokens) (dense in both)", try blocks { _, rng in
+            ("pre-norm token-mixing MLP \(tokens)→\(options.tokenHidden)→\(tokens) (dense in both)", false, try blocks { _, rng in
                 try PreNormResidual(features: options.width, body: DenseTokenMixing(
                     tokens: tokens, channels: options.width, hiddenFeatures: options.tokenHidden, name: "token_mixing", rng: &rng))
             }),
-            ("pre-norm attention C=\(options.width), 8 heads, T=\(tokens)", try blocks { linear, rng in
+            ("pre-norm attention C=\(options.width), 8 heads, T=\(tokens)", true, try blocks { linear, rng in
                 try PreNormResidual(features: options.width, body: MultiHeadSelfAttention(
                     features: options.width, heads: 8, sequenceLength: tokens, linear: linear, rng: &rng))
             }),
@@ -57,7 +59,7 @@ struct DefaultBlockSection: Encodable {
         var rows: [Row] = []
         var table = Table(["block", "rows", "dense ms", "dense-blocks ms", "Pixelfly ms", "speed-up over the faster dense",
                            "speed-up range", "threads"])
-        for (name, layers) in candidates {
+        for (name, followsKind, layers) in candidates {
             var outputs = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
             var gradients = layers.map { _ in Matrix<Float>(rows: 0, cols: 0) }
             let bodies: [() throws -> Void] = layers.indices.map { i in
@@ -67,9 +69,11 @@ struct DefaultBlockSection: Encodable {
                 }
             }
             let samples = try measureInterleaved(warmup: timing.warmup, repetitions: timing.repetitions, bodies)
-            let blocksFaster = samples[1].median < samples[0].median
+            // A block that is the same in every variant has one dense baseline, not the faster of
+            // two timings of the same code.
+            let blocksFaster = followsKind && samples[1].median < samples[0].median
             let baseline = blocksFaster ? samples[1] : samples[0]
-            let row = Row(block: name, rows: rowCount, dense: samples[0], denseBlocks: samples[1], pixelfly: samples[2],
+            let row = Row(block: name, rows: rowCount, dense: samples[0], denseBlocks: followsKind ? samples[1] : nil, pixelfly: samples[2],
                           baseline: blocksFaster ? "dense-blocks" : "dense",
                           speedup: baseline.median / samples[2].median,
                           speedupSpread: RatioSpread(baseline, over: samples[2]))
@@ -77,7 +81,7 @@ struct DefaultBlockSection: Encodable {
             func milliseconds(_ sample: TimingSample, _ isBaseline: Bool) -> String {
                 format(sample.median * 1e3, 2) + (isBaseline ? " *" : "")
             }
-            table.append([name, "\(rowCount)", milliseconds(row.dense, !blocksFaster), milliseconds(row.denseBlocks, blocksFaster),
+            table.append([name, "\(rowCount)", milliseconds(row.dense, !blocksFaster), row.denseBlocks.map { milliseconds($0, blocksFaster) } ?? "—",
                           format(row.pixelfly.median * 1e3, 2),
                           format(row.speedup, 2) + "×",
                           format(row.speedupSpread.min, 2) + "–" + format(row.speedupSpread.max, 2) + "×", "\(ComputeThreads.count)"])
