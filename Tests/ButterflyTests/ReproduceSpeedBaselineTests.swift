@@ -29,5 +29,10 @@ struct ReproduceSpeedBaselineTests {
         #expect(pixelfly.differenceFromDense?.summary.mean == 1.5)
         let denseBlocks = try #require(comparison.arms.first { $0.arm == ReproduceArm.denseBlocksName })
         #expect(denseBlocks.speedupPerSeed.map { ($0 * 1000).rounded() / 1000 } == [1.0, 0.667])
+        // The second dense arm is a baseline: the report holds Pixelfly to the target, not it.
+        let denseBlocksText = ReproduceReport.speedText(denseBlocks, target: 2.5)
+        #expect(denseBlocksText.hasPrefix("A second dense baseline"))
+        #expect(!denseBlocksText.contains("target"))
+        #expect(ReproduceReport.speedText(pixelfly, target: 2.5).contains("the ≥ 2.5× target is met on both ratios"))
     }
 }
