@@ -39,10 +39,13 @@ struct ReproduceEstimate {
         families.reduce(0) { $0 + 4 + Double(timedSteps + 3) * (Self.idleStepMilliseconds["\($1.key)/dense"] ?? 200) / 1e3 }
     }
 
-    /// One line per section and the total, for the job's opening lines.
+    /// One line per section and the total, for the job's opening lines. The table is the Zen 5's,
+    /// so the line names that CPU: the Zen 4's full run took 2 421 s against 1 365 s planned
+    /// (notebooks-md/reproduce.md), its steps about twice as long.
     static func planText(sections: [(String, Double)]) -> String {
         let total = sections.reduce(0) { $0 + $1.1 }
-        return "plan (idle machine, 2 threads; runs on a loaded machine take up to several times longer): "
+        return "plan (step times of an idle 2-core AMD EPYC Zen 5 at 2 threads; a slower CPU or a loaded machine takes longer, "
+            + "e.g. 1.8× on a Zen 4): "
             + sections.map { "\($0.0) ≈ \(format($0.1 / 60, 1)) min" }.joined(separator: ", ")
             + "; total ≈ \(format(total / 60, 1)) min"
     }
