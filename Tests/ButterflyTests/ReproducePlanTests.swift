@@ -7,7 +7,7 @@ import Testing
 struct ReproducePlanTests {
     /// The estimated total in minutes from the plan line "…; total ≈ 16.3 min".
     static func totalMinutes(_ output: String) throws -> Double {
-        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("plan (idle machine") })
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("plan (step times of an idle") })
         let tail = try #require(line.components(separatedBy: "total ≈ ").last)
         return try #require(Double(tail.replacingOccurrences(of: " min", with: "")))
     }
