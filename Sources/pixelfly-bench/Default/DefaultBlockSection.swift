@@ -73,9 +73,10 @@ struct DefaultBlockSection: Encodable {
                 }
             }
             let samples = try measureInterleaved(warmup: timing.warmup, repetitions: timing.repetitions, bodies)
-            let (denseBlocks, pixelfly) = (samples.count == 3 ? samples[1] : nil, samples[samples.count - 1])
+            let denseBlocks = samples.count == 3 ? samples[1] : nil
+            let pixelfly = samples[samples.count - 1]
             let blocksFaster = denseBlocks.map { $0.median < samples[0].median } ?? false
-            let baseline = blocksFaster ? denseBlocks! : samples[0]
+            let baseline = blocksFaster ? samples[1] : samples[0]
             let row = Row(block: name, rows: rowCount, dense: samples[0], denseBlocks: denseBlocks, pixelfly: pixelfly,
                           baseline: blocksFaster ? "dense-blocks" : "dense",
                           speedup: baseline.median / pixelfly.median,
