@@ -132,6 +132,18 @@ struct BadInputTableTests {
         },
         Case("WarmupCosineSchedule peak", ConfigurationError.self) { _ = try WarmupCosineSchedule(peak: 0, warmupSteps: 0, totalSteps: 1) },
         Case("ModelConfiguration name", ConfigurationError.self) { _ = try ModelConfiguration.preset("no-such-model") },
+        Case("ModelConfiguration heads not dividing the width", ShapeError.self) {
+            var c = try ModelConfiguration.preset("gpt")
+            try c.override(width: 128, depth: nil, patchSize: nil, heads: 3)
+        },
+        Case("ModelConfiguration heads on the Mixer", ShapeError.self) {
+            var c = try ModelConfiguration.preset("mixer")
+            try c.override(width: nil, depth: nil, patchSize: nil, heads: 4)
+        },
+        Case("ModelConfiguration zero heads", ShapeError.self) {
+            var c = try ModelConfiguration.preset("vit")
+            try c.override(width: nil, depth: nil, patchSize: nil, heads: 0)
+        },
         // Checkpoints and threads.
         Case("Checkpoint tensor shape", CheckpointMismatchError.self) {
             let checkpoint = Checkpoint(tensors: [try CheckpointTensor(name: "w", matrix: Matrix<Float>(rows: 2, cols: 3))])

@@ -27,14 +27,18 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
     /// Replaces the width, depth or patch size of the preset (nil keeps it). The hidden widths
     /// of the MLPs scale with the width (4× for ViT and GPT, 4× channel / ½× token for Mixer)
     /// unless `hidden` (the MLP hidden width; the Mixer's channel-mixing hidden width) or
-    /// `tokenHidden` (Mixer only) set them.
+    /// `tokenHidden` (Mixer only) set them. `heads` (ViT and GPT) sets the attention heads,
+    /// which must divide the width.
     public mutating func override(width: Int?, depth: Int?, patchSize: Int?,
-                                  hidden: Int? = nil, tokenHidden: Int? = nil) throws {
-        for (name, value) in [("hidden", hidden), ("token hidden", tokenHidden), ("width", width), ("depth", depth)] {
+                                  hidden: Int? = nil, tokenHidden: Int? = nil, heads: Int? = nil) throws {
+        for (name, value) in [("hidden", hidden), ("token hidden", tokenHidden), ("width", width), ("depth", depth), ("heads", heads)] {
             if let value, value <= 0 { throw ShapeError("ModelConfiguration", "\(name) must be positive, got \(value)") }
         }
         if tokenHidden != nil, name != "mixer" {
             throw ShapeError("ModelConfiguration", "only the MLP-Mixer has a token-mixing hidden width; drop --token-hidden")
+        }
+        if heads != nil, name == "mixer" {
+            throw ShapeError("ModelConfiguration", "the MLP-Mixer has no attention heads; drop --heads")
         }
         switch self {
         case .vit(var c):
@@ -42,6 +46,8 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
             if let hidden { c.mlpHidden = hidden }
             if let depth { c.depth = depth }
             if let patchSize { c.patchSize = patchSize }
+            if let heads { c.heads = heads }
+            try Self.checkHeads(c.heads, divide: c.width)
             self = .vit(c)
         case .mixer(var c):
             if let width { c.width = width; c.channelHidden = 4 * width; c.tokenHidden = max(1, width / 2) }
@@ -55,7 +61,17 @@ public enum ModelConfiguration: Codable, Sendable, Equatable {
             if let hidden { c.mlpHidden = hidden }
             if let depth { c.depth = depth }
             if patchSize != nil { throw ShapeError("ModelConfiguration", "the GPT has no patch size") }
+            if let heads { c.heads = heads }
+            try Self.checkHeads(c.heads, divide: c.width)
             self = .gpt(c)
+        }
+    }
+
+    /// Heads of width C/H need H to divide C; said here with the choices, before any model is built.
+    private static func checkHeads(_ heads: Int, divide width: Int) throws {
+        guard width % heads == 0 else {
+            let divisors = (1...min(width, 64)).filter { width % $0 == 0 }.map(String.init).joined(separator: ", ")
+            throw ShapeError("ModelConfiguration", "\(heads) heads do not divide the width \(width); choose one of \(divisors)")
         }
     }
 

@@ -26,9 +26,10 @@ struct DensitySweep: Codable {
         var named: [(String, SweepArm.Group, ArmRun)] = [("dense", .dense, dense), ("K2 r32 b48 (Pixelfly arm)", .pixelfly, pixelfly)]
         for sweepArm in arms {
             let arm = sweepArm.arm
-            named.append((arm.name, sweepArm.group, try runner.run(family: "sweep", arm: arm.name, seed: seed,
-                                                                   arguments: family.arguments(arm, seed: seed), metric: family.metric,
-                                                                   planned: estimate.runSeconds(family, arm: arm.name))))
+            let child = ReproduceRunner.ArmChild(arm: arm.name, arguments: family.arguments(arm, seed: seed),
+                                                 planned: estimate.runSeconds(family, arm: arm.name))
+            // A group of one: the sweep points train one after another (the runner returns one run per child).
+            named.append((arm.name, sweepArm.group, try runner.run(family: "sweep", seed: seed, arms: [child], metric: family.metric)[0]))
         }
         let front = Set(try ParetoFront.indices(costs: named.map(\.2.medianStepSeconds), qualities: named.map(\.2.quality)))
         let denseFLOPs = try linearFLOPs(dense, batch: family.shape.batchSize, folder: runner.folder)

@@ -2,7 +2,7 @@ import PixelflyTraining
 
 /// One arm of a family over all seeds: quality and step time as mean ± standard deviation,
 /// the per-seed speed-up over dense (the faster of the seed's two dense runs, `DenseLinear` and
-/// `dense-blocks`; all arms of a seed ran back to back, each in its own process), and the paired
+/// `dense-blocks`; the arms of a seed took turns, 20 steps at a time, each in its own process), and the paired
 /// difference dense − arm (arm 0, `DenseLinear`) with its 95 % t-interval.
 struct ArmSummary: Codable {
     var arm: String
@@ -29,17 +29,17 @@ struct FamilyComparison: Codable {
     var runs: [ArmRun]
     var arms: [ArmSummary]
 
-    /// Trains every arm for every seed, seed-major (dense, arm 1, … for seed 0, then seed 1 …),
-    /// so that each seed's arms run close together in time.
+    /// Trains every arm for every seed, seed-major: the arms of a seed take turns as one
+    /// interleaved group (`ReproduceRunner`), then the next seed's.
     static func run(_ family: ReproduceFamily, seeds: [UInt64], estimate: ReproduceEstimate,
                     runner: inout ReproduceRunner) throws -> FamilyComparison {
         var runs: [ArmRun] = []
         for seed in seeds {
-            for arm in family.arms {
-                runs.append(try runner.run(family: family.key, arm: arm.name, seed: seed,
-                                           arguments: family.arguments(arm, seed: seed), metric: family.metric,
-                                           planned: estimate.runSeconds(family, arm: arm.name)))
+            let arms = family.arms.map {
+                ReproduceRunner.ArmChild(arm: $0.name, arguments: family.arguments($0, seed: seed),
+                                         planned: estimate.runSeconds(family, arm: $0.name))
             }
+            runs += try runner.run(family: family.key, seed: seed, arms: arms, metric: family.metric)
         }
         return try FamilyComparison(family: family, runs: runs)
     }

@@ -20,7 +20,8 @@ struct ArmRun: Codable {
     var quality: Double
     var finalTestLoss: Double
     var finalTestAccuracy: Double
-    /// Seconds inside training steps, and the child's whole wall time (start-up, data, evaluation).
+    /// Seconds inside training steps, and the wall time of the child's group (start-up, data,
+    /// evaluation, and the other arms' turns: the arms of one seed share it).
     var trainingSeconds: Double
     var wallSeconds: Double
     /// The host's 1/5/15-minute load average when the child started.
@@ -30,10 +31,27 @@ struct ArmRun: Codable {
     var resultFile: String
 }
 
-/// Runs the plan's training runs one after another, each in its own child process, and prints
-/// a flushed progress line before and after each ("[3/29] gpt · Pixelfly · seed 0 …") with the
-/// elapsed time, the run's planned time (`ReproduceEstimate`) and the pace against the plan.
+/// Runs the plan's training runs in child processes and prints a flushed progress line before
+/// and after each group ("[3–5/29] gpt · seed 0 …") with the elapsed time, the group's planned
+/// time (`ReproduceEstimate`) and the pace against the plan.
+///
+/// A group is every arm of one family at one seed: its children take turns,
+/// `interleaveSteps` steps at a time (`InterleavedChildTrainings`), so that a drift of the
+/// machine's speed over the minutes a group takes reaches each arm's step times alike, and a
+/// seed's speed-ups compare steps drawn from the same stretch of time. (Until the forty-fourth
+/// kernel pass the arms ran one after the other, and the guest of the forty-third pass drifted
+/// by up to 17 % between separate runs.) A sweep point is a group of one.
 struct ReproduceRunner {
+    /// Steps each child of a group runs before the next takes over (the default job's).
+    static let interleaveSteps = DefaultTrainingSection.interleaveSteps
+
+    /// One child of a group: its arm's name, `train` arguments and planned seconds alone.
+    struct ArmChild {
+        var arm: String
+        var arguments: [String]
+        var planned: Double
+    }
+
     let folder: ResultsFolder
     let threads: Int
     let totalRuns: Int
@@ -41,7 +59,7 @@ struct ReproduceRunner {
     let plannedSeconds: Double
     let start = monotonicSeconds()
     private(set) var finished = 0
-    /// Planned and actual wall seconds of the finished runs.
+    /// Planned and actual wall seconds of the finished groups.
     private var plannedDone = 0.0
     private var actualDone = 0.0
 
@@ -56,35 +74,51 @@ struct ReproduceRunner {
     /// Seconds since the job started.
     var elapsed: Double { monotonicSeconds() - start }
 
-    /// Trains one arm at one seed in a child process; `planned` is its estimated seconds.
-    mutating func run(family: String, arm: String, seed: UInt64, arguments: [String], metric: QualityMetric,
-                      planned: Double) throws -> ArmRun {
-        let slug = "\(family)-\(arm)-seed\(seed)".lowercased().map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" }
-        let relative = "runs/\(String(slug)).json"
-        let index = finished + 1
-        say("[\(index)/\(totalRuns)] \(family) · \(arm) · seed \(seed) — \(format(elapsed, 0)) s elapsed of ≈ \(format(plannedSeconds, 0)) s "
-            + "planned (this run ≈ \(format(planned, 0)) s): train \(arguments.joined(separator: " "))")
-        let childStart = monotonicSeconds()
-        let document = try ChildTrainingRun.run(arguments, threads: threads, jsonPath: folder.file(relative),
-                                                prefix: "    \(family)/\(arm)/s\(seed) | ")
-        let result = document.results
-        finished += 1
-        let run = ArmRun(
-            family: family, arm: arm, seed: seed, linear: Self.linearDescription(result.configuration.model),
-            parameters: result.parameterCount, steps: result.totalSteps,
-            medianStepSeconds: result.medianStepSeconds, firstQuartileStepSeconds: result.firstQuartileStepSeconds,
-            thirdQuartileStepSeconds: result.thirdQuartileStepSeconds, quality: metric.value(result),
-            finalTestLoss: result.finalTestLoss, finalTestAccuracy: result.finalTestAccuracy,
-            trainingSeconds: result.evaluations.last?.trainingSeconds ?? 0, wallSeconds: monotonicSeconds() - childStart,
-            loadAverage: document.environment.hostLoadAverage, evaluations: result.evaluations, resultFile: relative)
+    /// Trains `arms` of `family` at `seed`, interleaved, one child process each; returns their
+    /// runs in the same order.
+    mutating func run(family: String, seed: UInt64, arms: [ArmChild], metric: QualityMetric) throws -> [ArmRun] {
+        let relative = arms.map { arm in
+            "runs/" + String("\(family)-\(arm.arm)-seed\(seed)".lowercased().map {
+                $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_"
+            }) + ".json"
+        }
+        let first = finished + 1, last = finished + arms.count
+        let planned = arms.reduce(0) { $0 + $1.planned }
+        let range = first == last ? "\(first)" : "\(first)–\(last)"
+        say("[\(range)/\(totalRuns)] \(family) · seed \(seed) · \(arms.map(\.arm).joined(separator: ", "))"
+            + (arms.count > 1 ? ", taking turns \(Self.interleaveSteps) steps at a time" : "")
+            + " — \(format(elapsed, 0)) s elapsed of ≈ \(format(plannedSeconds, 0)) s planned (this group ≈ \(format(planned, 0)) s)")
+        for arm in arms { say("    \(arm.arm): train \(arm.arguments.joined(separator: " "))") }
+        let groupStart = monotonicSeconds()
+        let children = zip(arms, relative).map { arm, path in
+            InterleavedChildTrainings.Child(arguments: arm.arguments, jsonPath: folder.file(path),
+                                            prefix: "    \(family)/\(arm.arm)/s\(seed) | ")
+        }
+        let documents = try InterleavedChildTrainings.run(children, threads: threads, gateEvery: Self.interleaveSteps)
+        let wall = monotonicSeconds() - groupStart
+        finished += arms.count
+        let runs = zip(arms, zip(documents, relative)).map { arm, pair in
+            let (document, path) = pair
+            let result = document.results
+            return ArmRun(
+                family: family, arm: arm.arm, seed: seed, linear: Self.linearDescription(result.configuration.model),
+                parameters: result.parameterCount, steps: result.totalSteps,
+                medianStepSeconds: result.medianStepSeconds, firstQuartileStepSeconds: result.firstQuartileStepSeconds,
+                thirdQuartileStepSeconds: result.thirdQuartileStepSeconds, quality: metric.value(result),
+                finalTestLoss: result.finalTestLoss, finalTestAccuracy: result.finalTestAccuracy,
+                trainingSeconds: result.evaluations.last?.trainingSeconds ?? 0, wallSeconds: wall,
+                loadAverage: document.environment.hostLoadAverage, evaluations: result.evaluations, resultFile: path)
+        }
         plannedDone += planned
-        actualDone += run.wallSeconds
+        actualDone += wall
         let pace = actualDone / max(plannedDone, 1e-9)
-        say("[\(index)/\(totalRuns)] done in \(format(run.wallSeconds, 0)) s (planned ≈ \(format(planned, 0))): median step "
-            + "\(format(run.medianStepSeconds * 1e3, 1)) ms, \(metric.label) \(format(run.quality, metric == .heldOutBitsPerByte ? 4 : 2)), "
-            + "\(run.parameters) parameters, load \(run.loadAverage); \(format(elapsed, 0)) s elapsed, pace \(format(pace, 2))× the plan "
+        let digits = metric == .heldOutBitsPerByte ? 4 : 2
+        say("[\(range)/\(totalRuns)] done in \(format(wall, 0)) s (planned ≈ \(format(planned, 0))): median step "
+            + runs.map { "\($0.arm) \(format($0.medianStepSeconds * 1e3, 1)) ms" }.joined(separator: ", ") + "; \(metric.label) "
+            + runs.map { "\($0.arm) \(format($0.quality, digits))" }.joined(separator: ", ")
+            + "; load \(runs.first?.loadAverage ?? ""); \(format(elapsed, 0)) s elapsed, pace \(format(pace, 2))× the plan "
             + "→ ≈ \(format(max(plannedSeconds - plannedDone, 0) * pace, 0)) s to go")
-        return run
+        return runs
     }
 
     func say(_ line: String) {

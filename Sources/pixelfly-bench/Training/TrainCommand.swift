@@ -63,6 +63,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Mixer only: kind of the token-mixing linears (default: the same as --linear).")
     var tokenLinear: String?
 
+    @Option(help: "vit / gpt: attention heads (overrides the preset; must divide the width).")
+    var heads: Int?
+
     @Option(help: "Number of blocks (overrides the preset).")
     var depth: Int?
 
@@ -202,7 +205,7 @@ struct TrainCommand: ParsableCommand {
     func makeConfiguration() throws -> TrainingConfiguration {
         var modelConfiguration = try ModelConfiguration.preset(model, size: preset)
         try modelConfiguration.override(width: width, depth: depth, patchSize: patchSize,
-                                        hidden: hidden, tokenHidden: tokenHidden)
+                                        hidden: hidden, tokenHidden: tokenHidden, heads: heads)
         if let attentionBlockSize {
             try modelConfiguration.setAttentionScores(.flatButterfly(blockSize: attentionBlockSize, factors: attentionFactors))
         }
