@@ -77,6 +77,28 @@ struct InterleavedTrainingTests {
         #expect(FileManager.default.fileExists(atPath: directory.file("good.json")), "the good child finished")
     }
 
+    /// A gated child whose standard input ends (its parent has gone) stops at the gate with a
+    /// failure that says why, instead of training on ungated beside whatever runs next.
+    @Test func aGatedChildWithoutParentStops() throws {
+        let directory = try TemporaryDirectory("interleaved-orphan")
+        defer { directory.remove() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BenchProcess.benchPath)
+        process.arguments = ["train"] + Self.arguments(seed: 3) + ["--threads", "1", "--step-gate", "2", "--json", directory.file("orphan.json")]
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        var lines: [String] = []
+        ChildTrainingRun.forEachLine(of: output.fileHandleForReading) { lines.append($0) }
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(lines.contains { $0.contains("standard input ended before step 0") }, "\(lines.suffix(3))")
+        #expect(!lines.contains { $0.hasPrefix("step ") }, "no step ran ungated")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("orphan.json")))
+    }
+
     @Test func stepGateMustBePositive() throws {
         let outcome = try BenchProcess.run(["train", "--allow-debug", "--step-gate", "0"], ranks: nil)
         #expect(outcome.status != 0)

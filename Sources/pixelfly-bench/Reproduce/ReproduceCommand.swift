@@ -16,7 +16,8 @@ import Glibc
 ///    95 % t-interval, and what it says about "equal quality";
 /// 5. a density sweep on the Mixer with a Pareto plot;
 /// and `scripts/pytorch-baseline.py` when PyTorch is installed. Every training run is a child
-/// process (`train … --json`). The configurations are in `ReproducePlan`.
+/// process (`train … --json`); the arms of one family and seed take turns, 20 steps at a time
+/// (`ReproduceRunner`). The configurations are in `ReproducePlan`.
 struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",

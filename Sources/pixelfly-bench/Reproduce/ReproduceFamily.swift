@@ -9,7 +9,7 @@ struct ModelShape: Codable {
     var depth: Int
     /// MLP hidden width (the Mixer's channel-mixing MLP).
     var hidden: Int
-    /// Attention heads of the preset (4 for the small ViT and GPT; `train` has no option for it).
+    /// Attention heads (passed as `train --heads`; 0 for the Mixer, which has none).
     var heads: Int
     /// Patch size (ViT, Mixer) and the Mixer's token-mixing hidden width.
     var patchSize: Int?
@@ -20,6 +20,7 @@ struct ModelShape: Codable {
 
     var trainArguments: [String] {
         ["--model", model, "--width", "\(width)", "--depth", "\(depth)", "--hidden", "\(hidden)", "--batch-size", "\(batchSize)"]
+            + (heads > 0 ? ["--heads", "\(heads)"] : [])
             + (patchSize.map { ["--patch-size", "\($0)"] } ?? []) + (tokenHidden.map { ["--token-hidden", "\($0)"] } ?? [])
     }
 

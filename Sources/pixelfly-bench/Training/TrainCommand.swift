@@ -180,9 +180,9 @@ struct TrainCommand: ParsableCommand {
             print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
         }
         // Flush after every line so that progress shows as it happens, also in a log file.
-        var gate = stepGate.map(StepGate.init(every:))
+        let gate = stepGate.map(StepGate.init(every:))
         let result = try runTraining(configuration, communicator: communicator, log: { print($0); fflush(nil) },
-                                     beforeStep: { gate?.wait(beforeStep: $0) })
+                                     beforeStep: { try gate?.wait(beforeStep: $0) })
         for record in result.evaluations {
             print("epoch \(format(record.epoch, 2)): test accuracy \(format(record.testAccuracy * 100, 2))%, "
                 + "test loss \(format(record.testLoss, 4)), \(format(record.trainingSeconds, 1)) s training")
