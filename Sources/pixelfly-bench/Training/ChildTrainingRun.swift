@@ -5,11 +5,12 @@ import PixelflyCore
 import Glibc
 #endif
 
-/// One `pixelfly-bench train … --json FILE` run in a child process: this same executable,
-/// re-executed with the parent's environment (so the same `OPENBLAS_CORETYPE`) and an explicit
-/// `--threads`. A child starts from a fresh heap and fresh caches, as a user's run would, and
-/// the parent holds no model memory meanwhile. The child's output is relayed line by line (each
-/// line prefixed and flushed), then its JSON result is decoded.
+/// What the parent needs of a `pixelfly-bench train … --json FILE` child (started by
+/// `InterleavedChildTrainings`): this same executable's path, re-executed with the parent's
+/// environment (so the same `OPENBLAS_CORETYPE`); the child's output line by line; and its JSON
+/// result once it has exited, or a `Failure` that says why there is none. A child starts from a
+/// fresh heap and fresh caches, as a user's run would, and the parent holds no model memory
+/// meanwhile.
 struct ChildTrainingRun {
     /// What `train --json` writes (`ResultDocument<TrainingResult>`), the fields the parent reads.
     struct Document: Decodable {
@@ -29,29 +30,6 @@ struct ChildTrainingRun {
     /// The path of the running executable (`/proc/self/exe`), falling back to argv[0].
     static var executablePath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
-    /// Runs `train` with `arguments` (without `--json` and `--threads`, which this adds), writing
-    /// the child's JSON to `jsonPath`; relays every output line as `prefix + line`.
-    static func run(_ arguments: [String], threads: Int, jsonPath: String, prefix: String) throws -> Document {
-        let full = ["train"] + arguments + ["--threads", "\(threads)", "--json", jsonPath]
-        try? FileManager.default.removeItem(atPath: jsonPath)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
-        process.arguments = full
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            throw Failure(arguments: full, reason: "could not start (\(error.localizedDescription))")
-        }
-        forEachLine(of: pipe.fileHandleForReading) { line in
-            print(prefix + line)
-            fflush(nil)
-        }
-        return try result(of: process, arguments: full, jsonPath: jsonPath)
     }
 
     /// Waits for a started child, then reads its JSON result; throws `Failure` if it exited with

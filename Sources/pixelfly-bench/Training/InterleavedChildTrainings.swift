@@ -10,7 +10,7 @@ import Glibc
 /// side; then child 0 runs `gateEvery` steps while the others wait at their gates, then child
 /// 1, and so on, round after round, until each has finished (its last evaluation and its JSON
 /// included). Only one trains at any moment, on all the compute threads, and each is still a
-/// fresh process, as `ChildTrainingRun`'s are; their step times, however, are drawn from the
+/// fresh process; their step times, however, are drawn from the
 /// same stretch of wall-clock time, so that a machine whose speed moves over minutes moves both
 /// alike. Every output line is relayed with its child's prefix; the gate lines are not.
 enum InterleavedChildTrainings {
