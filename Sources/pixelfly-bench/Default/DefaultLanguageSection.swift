@@ -61,14 +61,8 @@ struct DefaultLanguageSection: Encodable {
 
         /// The `train` arguments that spell out `configuration(kind, seed:)`.
         func arguments(_ kind: LinearKind, seed: UInt64) -> [String] {
-            let linear: [String]
-            switch kind {
-            case .dense: linear = ["--linear", "dense"]
-            case .denseBlocks(let b): linear = ["--linear", "dense-blocks", "--block-size", "\(b)"]
-            case .pixelfly(let p):
-                linear = ["--linear", "pixelfly", "--butterfly-size", "\(p.mask.butterflySize)", "--factors", "\(p.mask.factors)",
-                          "--block-size", "\(p.mask.blockSize)", "--rank", "\(p.rank)", "--combination", p.combination.rawValue]
-            default: preconditionFailure("the GPT section trains dense, dense-blocks and Pixelfly only, not \(kind)")
+            guard let linear = kind.trainArguments else {
+                preconditionFailure("the GPT section trains dense, dense-blocks and Pixelfly only, not \(kind)")
             }
             return ["--model", "gpt", "--preset", "small", "--width", "\(width)", "--hidden", "\(hidden)", "--heads", "\(heads)",
                     "--depth", "\(depth)", "--steps", "\(steps)", "--seed", "\(seed)", "--log-interval", "\(logInterval)"] + linear

@@ -54,15 +54,7 @@ struct DefaultTrainingOptions: ParsableArguments {
     /// `pixelfly-bench train` flags for the channel-mixing linears of `kind` (`.dense`,
     /// `denseBlocks` or `pixelfly`).
     func trainFlags(_ kind: LinearKind) -> [String] {
-        switch kind {
-        case .pixelfly:
-            return ["--linear", "pixelfly", "--butterfly-size", "\(butterflySize)", "--factors", "\(factors)",
-                    "--block-size", "\(blockSize)", "--rank", "\(rank)", "--combination", "sum"]
-        case .denseBlocks(let b):
-            return ["--linear", "dense-blocks", "--block-size", "\(b)"]
-        default:
-            return ["--linear", "dense"]
-        }
+        kind.trainArguments ?? ["--linear", "dense"]
     }
 
     /// `scripts/pytorch-baseline.py` flags for the same dense Mixer (`PyTorchStep`).
