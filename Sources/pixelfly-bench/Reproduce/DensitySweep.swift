@@ -3,8 +3,15 @@ import PixelflyCore
 
 /// (5) The density sweep on the Mixer (one seed): each Pixelfly, block-sparse (rank 0) or
 /// `pixelflyBudget` setting is a point of test accuracy against median step time, with the
-/// dense model and the family's Pixelfly arm of the same seed, its linear FLOPs per step as a
-/// fraction of dense, and the Pareto front.
+/// Mixer family's own arms (`DenseLinear`, dense-blocks and Pixelfly) as references, its linear
+/// FLOPs per step as a fraction of dense, and the Pareto front.
+///
+/// The references and the points train as one interleaved group (`ReproduceRunner`: every
+/// child takes turns, 20 steps at a time), so every point's speed-up divides step times drawn
+/// from the same minutes, against the faster of the two dense runs, as the family tables do.
+/// The references repeat the Mixer family's runs of the same seed (same configuration, seed and
+/// data order, so the same quality to the last bit); retraining them costs three runs of the
+/// sweep's sixteen and keeps the sweep independent of the family section (`--only sweep`).
 struct DensitySweep: Codable {
     struct Point: Codable {
         var name: String
@@ -19,26 +26,50 @@ struct DensitySweep: Codable {
     var seed: UInt64
     var points: [Point]
 
-    /// Trains the sweep arms at `seed` with the Mixer family's shape and schedule; `dense` and
-    /// `pixelfly` are that family's runs at the same seed.
-    static func run(_ arms: [SweepArm], family: ReproduceFamily, seed: UInt64, dense: ArmRun, pixelfly: ArmRun,
+    /// Trains the Mixer family's arms and the sweep arms at `seed` as one interleaved group, with
+    /// the family's shape and schedule.
+    static func run(_ arms: [SweepArm], family: ReproduceFamily, seed: UInt64,
                     estimate: ReproduceEstimate, runner: inout ReproduceRunner) throws -> DensitySweep {
-        var named: [(String, SweepArm.Group, ArmRun)] = [("dense", .dense, dense), ("K2 r32 b48 (Pixelfly arm)", .pixelfly, pixelfly)]
-        for sweepArm in arms {
-            let arm = sweepArm.arm
-            let child = ReproduceRunner.ArmChild(arm: arm.name, arguments: family.arguments(arm, seed: seed),
-                                                 planned: estimate.runSeconds(family, arm: arm.name))
-            // A group of one: the sweep points train one after another (the runner returns one run per child).
-            named.append((arm.name, sweepArm.group, try runner.run(family: "sweep", seed: seed, arms: [child], metric: family.metric)[0]))
+        let references = try family.arms.map { arm in
+            (name: try referenceName(arm, family: family), group: try referenceGroup(arm, family: family), arm: arm)
         }
-        let front = Set(try ParetoFront.indices(costs: named.map(\.2.medianStepSeconds), qualities: named.map(\.2.quality)))
-        let denseFLOPs = try linearFLOPs(dense, batch: family.shape.batchSize, folder: runner.folder)
-        let points = try named.enumerated().map { index, item in
-            Point(name: item.0, group: item.1, run: item.2,
-                  linearFLOPFraction: try linearFLOPs(item.2, batch: family.shape.batchSize, folder: runner.folder) / denseFLOPs,
-                  speedup: dense.medianStepSeconds / item.2.medianStepSeconds, onParetoFront: front.contains(index))
+        let named = references + arms.map { (name: $0.arm.name, group: $0.group, arm: $0.arm) }
+        let children = named.map { item in
+            ReproduceRunner.ArmChild(arm: item.name, arguments: family.arguments(item.arm, seed: seed),
+                                     planned: estimate.runSeconds(family, arm: item.arm.name))
+        }
+        let runs = try runner.run(family: "sweep", seed: seed, arms: children, metric: family.metric)
+        let denseRun = runs[0]
+        let baseline = zip(named, runs).filter { $0.0.group == .dense }.map(\.1.medianStepSeconds).min() ?? denseRun.medianStepSeconds
+        let front = Set(try ParetoFront.indices(costs: runs.map(\.medianStepSeconds), qualities: runs.map(\.quality)))
+        let denseFLOPs = try linearFLOPs(denseRun, batch: family.shape.batchSize, folder: runner.folder)
+        let points = try zip(named, runs).enumerated().map { index, pair in
+            let (item, run) = pair
+            return Point(name: item.name, group: item.group, run: run,
+                         linearFLOPFraction: try linearFLOPs(run, batch: family.shape.batchSize, folder: runner.folder) / denseFLOPs,
+                         speedup: baseline / run.medianStepSeconds, onParetoFront: front.contains(index))
         }
         return DensitySweep(seed: seed, points: points)
+    }
+
+    /// How the sweep names a Mixer family arm: dense ones as they are, the Pixelfly arm after its
+    /// setting like the sweep's points ("K2 r32 b48 (Pixelfly arm)").
+    static func referenceName(_ arm: ReproduceArm, family: ReproduceFamily) throws -> String {
+        guard try referenceGroup(arm, family: family) == .pixelfly else { return arm.name }
+        func value(_ flag: String) -> String {
+            guard let index = arm.arguments.firstIndex(of: flag), index + 1 < arm.arguments.count else { return "?" }
+            return arm.arguments[index + 1]
+        }
+        return "K\(value("--factors")) r\(value("--rank")) b\(value("--block-size")) (Pixelfly arm)"
+    }
+
+    /// The plot's group of a Mixer family arm: its first arm (`DenseLinear`) and dense-blocks are
+    /// dense, its Pixelfly arm Pixelfly; any other arm is refused by name.
+    static func referenceGroup(_ arm: ReproduceArm, family: ReproduceFamily) throws -> SweepArm.Group {
+        if arm.name == family.arms.first?.name || arm.name == ReproduceArm.denseBlocksName { return .dense }
+        if arm.name == ReproduceArm.pixelflyName { return .pixelfly }
+        throw ConfigurationError("DensitySweep", "the \(family.key) family's arm \(arm.name) has no place in the sweep; "
+                                 + "its arms must be dense, \(ReproduceArm.denseBlocksName) and \(ReproduceArm.pixelflyName)")
     }
 
     /// Linear FLOPs per training step of the run's Mixer, read back from its stored configuration.

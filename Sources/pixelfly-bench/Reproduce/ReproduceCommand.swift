@@ -17,7 +17,8 @@ import Glibc
 /// 5. a density sweep on the Mixer with a Pareto plot;
 /// and `scripts/pytorch-baseline.py` when PyTorch is installed. Every training run is a child
 /// process (`train … --json`); the arms of one family and seed take turns, 20 steps at a time
-/// (`ReproduceRunner`). The configurations are in `ReproducePlan`.
+/// (`ReproduceRunner`), and so do the sweep's points with their own dense and Pixelfly
+/// references (`DensitySweep`). The configurations are in `ReproducePlan`.
 struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reproduce",
@@ -36,7 +37,7 @@ struct ReproduceCommand: ParsableCommand {
     @Option(help: "Compute threads of every run (default: all cores); PyTorch uses the same.")
     var threads: Int?
 
-    @Option(help: "Comma-separated sections to run: gpt, vit, mixer, sweep (needs mixer), pytorch.")
+    @Option(help: "Comma-separated sections to run: gpt, vit, mixer, sweep (trains its own Mixer references), pytorch.")
     var only: String = "gpt,vit,mixer,sweep,pytorch"
 
     @Option(help: "Python interpreter for scripts/pytorch-baseline.py.")
@@ -58,9 +59,6 @@ struct ReproduceCommand: ParsableCommand {
         guard unknown.isEmpty, !chosen.isEmpty else {
             throw ValidationError("--only takes a comma-separated subset of \(Self.sections.sorted().joined(separator: ", ")); got \(only)")
         }
-        guard !chosen.contains("sweep") || chosen.contains("mixer") else {
-            throw ValidationError("the sweep is plotted against the Mixer's dense and Pixelfly runs; add mixer to --only")
-        }
         #if DEBUG
         guard allowDebug || planOnly else {
             throw ValidationError("this is a debug build; timings would be meaningless. Use `swift run -c release pixelfly-bench reproduce`, or pass --allow-debug.")
@@ -81,14 +79,20 @@ struct ReproduceCommand: ParsableCommand {
         let sections = selectedSections
         let plan = ReproducePlan.make(quick: quick, seeds: seeds)
         let families = plan.families.filter { sections.contains($0.key) }
-        let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + (sections.contains("sweep") ? plan.sweep.count : 0)
+        guard let mixer = plan.families.first(where: { $0.key == "mixer" }) else {
+            throw ValidationError("the plan has no Mixer family, which the sweep trains with")
+        }
+        // The sweep retrains the Mixer family's arms at the first seed as its references (`DensitySweep`).
+        let sweepRuns = sections.contains("sweep") ? mixer.arms.count + plan.sweep.count : 0
+        let runCount = families.reduce(0) { $0 + $1.arms.count * plan.seeds.count } + sweepRuns
         let estimate = ReproduceEstimate()
         let timedSteps = quick ? 10 : 30
         var planned: [(String, Double)] = families.map { family in
             (family.key, Double(plan.seeds.count) * family.arms.reduce(0) { $0 + estimate.runSeconds(family, arm: $1.name) })
         }
-        if sections.contains("sweep"), let mixer = plan.families.first(where: { $0.key == "mixer" }) {
-            planned.append(("sweep", plan.sweep.reduce(0) { $0 + estimate.runSeconds(mixer, arm: $1.arm.name) }))
+        if sections.contains("sweep") {
+            let arms = mixer.arms.map(\.name) + plan.sweep.map(\.arm.name)
+            planned.append(("sweep", arms.reduce(0) { $0 + estimate.runSeconds(mixer, arm: $1) }))
         }
         if sections.contains("pytorch") { planned.append(("pytorch", estimate.pytorchSeconds(plan.families, timedSteps: timedSteps))) }
         print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
@@ -118,16 +122,10 @@ struct ReproduceCommand: ParsableCommand {
             report.families.append(comparison)
             try save()
         }
-        if sections.contains("sweep"), let mixer = report.families.first(where: { $0.family.key == "mixer" }) {
+        if sections.contains("sweep") {
             print("\n== Density sweep on the Mixer (seed \(plan.seeds[0])) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let seed = plan.seeds[0]
-            guard let dense = mixer.runs.first(where: { $0.arm == mixer.family.arms[0].name && $0.seed == seed }),
-                  let pixelfly = mixer.runs.first(where: { $0.arm == ReproduceArm.pixelflyName && $0.seed == seed }) else {
-                throw ValidationError("the Mixer section has no dense and Pixelfly run for seed \(seed)")
-            }
-            report.sweep = try DensitySweep.run(plan.sweep, family: mixer.family, seed: seed, dense: dense, pixelfly: pixelfly,
-                                                estimate: estimate, runner: &runner)
+            report.sweep = try DensitySweep.run(plan.sweep, family: mixer, seed: plan.seeds[0], estimate: estimate, runner: &runner)
             print(report.sweep!.table.text)
             try save()
         }

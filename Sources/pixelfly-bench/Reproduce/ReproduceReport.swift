@@ -70,8 +70,9 @@ struct ReproduceReport: Encodable {
         the same examples in the same order. Each run is its own child process (`pixelfly-bench train … --json`), so step
         times are what a user's run would see; the speed-up of a seed is the faster dense run's median step time
         (`DenseLinear` or dense-blocks, the same model on the block-sparse kernels) ÷ the arm's; the arms of a seed
-        take turns, 20 steps at a time (`train --step-gate`), so their step times come from the same minutes (the sweep's
-        points run one after another); quality differences are against the `DenseLinear` arm. The families' configurations were fixed before any result was seen;
+        take turns, 20 steps at a time (`train --step-gate`), so their step times come from the same minutes; the sweep's
+        points take turns the same way with the Mixer's three arms retrained at the first seed, and divide by the faster
+        of those two dense runs; quality differences are against the `DenseLinear` arm. The families' configurations were fixed before any result was seen;
         the sweep's rank-0 points were added after the first full run.
 
         """

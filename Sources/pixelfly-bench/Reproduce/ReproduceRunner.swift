@@ -40,7 +40,8 @@ struct ArmRun: Codable {
 /// machine's speed over the minutes a group takes reaches each arm's step times alike, and a
 /// seed's speed-ups compare steps drawn from the same stretch of time. (Until the forty-fourth
 /// kernel pass the arms ran one after the other, and the guest of the forty-third pass drifted
-/// by up to 17 % between separate runs.) A sweep point is a group of one.
+/// by up to 17 % between separate runs.) The density sweep is one group: its points and the
+/// Mixer's arms as references (`DensitySweep`).
 struct ReproduceRunner {
     /// Steps each child of a group runs before the next takes over (the default job's).
     static let interleaveSteps = DefaultTrainingSection.interleaveSteps
@@ -57,17 +58,24 @@ struct ReproduceRunner {
     let totalRuns: Int
     /// The whole job's estimate on an idle machine, seconds.
     let plannedSeconds: Double
+    /// The bench the children run (this program), and arguments added to every child's (the
+    /// tests run a debug build with `--allow-debug`).
+    let executable: String
+    let extraArguments: [String]
     let start = monotonicSeconds()
     private(set) var finished = 0
     /// Planned and actual wall seconds of the finished groups.
     private var plannedDone = 0.0
     private var actualDone = 0.0
 
-    init(folder: ResultsFolder, threads: Int, totalRuns: Int, plannedSeconds: Double) throws {
+    init(folder: ResultsFolder, threads: Int, totalRuns: Int, plannedSeconds: Double,
+         executable: String = ChildTrainingRun.executablePath, extraArguments: [String] = []) throws {
         self.folder = folder
         self.threads = threads
         self.totalRuns = totalRuns
         self.plannedSeconds = plannedSeconds
+        self.executable = executable
+        self.extraArguments = extraArguments
         try FileManager.default.createDirectory(atPath: folder.file("runs"), withIntermediateDirectories: true)
     }
 
@@ -91,10 +99,11 @@ struct ReproduceRunner {
         for arm in arms { say("    \(arm.arm): train \(arm.arguments.joined(separator: " "))") }
         let groupStart = monotonicSeconds()
         let children = zip(arms, relative).map { arm, path in
-            InterleavedChildTrainings.Child(arguments: arm.arguments, jsonPath: folder.file(path),
+            InterleavedChildTrainings.Child(arguments: arm.arguments + extraArguments, jsonPath: folder.file(path),
                                             prefix: "    \(family)/\(arm.arm)/s\(seed) | ")
         }
-        let documents = try InterleavedChildTrainings.run(children, threads: threads, gateEvery: Self.interleaveSteps)
+        let documents = try InterleavedChildTrainings.run(children, threads: threads, gateEvery: Self.interleaveSteps,
+                                                          executable: executable)
         let wall = monotonicSeconds() - groupStart
         finished += arms.count
         let runs = zip(arms, zip(documents, relative)).map { arm, pair in
