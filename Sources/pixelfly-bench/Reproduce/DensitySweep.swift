@@ -31,7 +31,8 @@ struct DensitySweep: Codable {
     static func run(_ arms: [SweepArm], family: ReproduceFamily, seed: UInt64,
                     estimate: ReproduceEstimate, runner: inout ReproduceRunner) throws -> DensitySweep {
         let references = try family.arms.map { arm in
-            (name: try referenceName(arm, family: family), group: try referenceGroup(arm, family: family), arm: arm)
+            let group = try referenceGroup(arm, family: family)
+            return (name: referenceName(arm, group: group), group: group, arm: arm)
         }
         let named = references + arms.map { (name: $0.arm.name, group: $0.group, arm: $0.arm) }
         let children = named.map { item in
@@ -54,8 +55,8 @@ struct DensitySweep: Codable {
 
     /// How the sweep names a Mixer family arm: dense ones as they are, the Pixelfly arm after its
     /// setting like the sweep's points ("K2 r32 b48 (Pixelfly arm)").
-    static func referenceName(_ arm: ReproduceArm, family: ReproduceFamily) throws -> String {
-        guard try referenceGroup(arm, family: family) == .pixelfly else { return arm.name }
+    static func referenceName(_ arm: ReproduceArm, group: SweepArm.Group) -> String {
+        guard group == .pixelfly else { return arm.name }
         func value(_ flag: String) -> String {
             guard let index = arm.arguments.firstIndex(of: flag), index + 1 < arm.arguments.count else { return "?" }
             return arm.arguments[index + 1]
