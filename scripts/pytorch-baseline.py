@@ -7,7 +7,13 @@ thread count.
         --context 128 --batch 16 --threads 2
 
 prints one JSON object: the model, its parameter count, the median/quartile step seconds over
---steps timed steps after --warmup untimed ones, torch's version and threads. The models mirror
+--steps timed steps after --warmup untimed ones, torch's version and threads.
+
+With --step-gate N it takes turns with the library's trainings (`pixelfly-bench`'s
+InterleavedChildTrainings, the protocol of `train --step-gate`): before every N-th step (from
+the first warm-up step) it prints `pixelfly-step-gate STEP` and waits for one line on standard
+input. It then runs until standard input ends at a gate (the parent's trainings are done), times
+every step after the warm-up ones, and prints the JSON object; --steps is not used. The models mirror
 Sources/PixelflyModels (pre-norm blocks, GELU MLPs, LayerNorm ε 1e-5, tied GPT head, class-token ViT,
 mean-pooled Mixer with a token-mixing MLP); inputs are random (only time is measured). Needs
 `pip install torch` (CPU wheel: `pip install torch --index-url https://download.pytorch.org/whl/cpu`).
@@ -132,7 +138,11 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--step-gate", type=int, default=0, metavar="N",
+                   help="take turns: wait for a line on standard input before every N-th step; run until it ends")
     a = p.parse_args()
+    if a.step_gate < 0:
+        p.error("--step-gate must be at least 1 step (or 0: not gated)")
 
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
@@ -155,17 +165,29 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
-    for _ in range(a.warmup):
-        step()
-    seconds = []
-    for _ in range(a.steps):
+    def gate_opens(count):
+        """True to run step `count`; False when a gated run's standard input has ended."""
+        if a.step_gate == 0:
+            return count < a.warmup + a.steps
+        if count % a.step_gate:
+            return True
+        print(f"pixelfly-step-gate {count}", flush=True)
+        return sys.stdin.readline() != ""
+
+    seconds, count = [], 0
+    while gate_opens(count):
         start = time.perf_counter()
         step()
-        seconds.append(time.perf_counter() - start)
+        if count >= a.warmup:
+            seconds.append(time.perf_counter() - start)
+        count += 1
+    if len(seconds) < 2:
+        sys.exit(f"pytorch-baseline: {len(seconds)} timed steps after {a.warmup} warm-up steps; "
+                 "a median and quartiles need at least 2 (the gate closed too early)")
     q = statistics.quantiles(seconds, n=4)
     json.dump({"model": a.model, "parameters": sum(t.numel() for t in model.parameters()),
                "medianStepSeconds": statistics.median(seconds), "firstQuartileStepSeconds": q[0],
-               "thirdQuartileStepSeconds": q[2], "steps": a.steps, "batch": a.batch,
+               "thirdQuartileStepSeconds": q[2], "steps": len(seconds), "batch": a.batch,
                "threads": torch.get_num_threads(), "torchVersion": torch.__version__,
                "mkldnn": torch.backends.mkldnn.is_available()}, sys.stdout)
     print()

@@ -50,18 +50,35 @@ struct PyTorchStep: Codable {
         } catch {
             throw Unavailable(description: "could not run \(script): \(error)")
         }
-        guard status == 0, let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+        guard status == 0 else {
             throw Unavailable(description: "\(script) failed (exit status \(status)): \(output.suffix(400))")
         }
-        let step: PyTorchStep
-        do {
-            step = try JSONDecoder().decode(PyTorchStep.self, from: Data(line.utf8))
-        } catch {
-            throw Unavailable(description: "\(script) printed a line that is not a step result (\(error)): \(line.prefix(200))")
-        }
+        let step = try parse(output.split(separator: "\n").map(String.init))
         print("   PyTorch median step \(format(step.medianStepSeconds * 1e3, 1)) ms (torch \(step.torchVersion), \(step.threads) threads)")
         fflush(nil)
         return step
+    }
+
+    /// The script as a companion of interleaved trainings (`InterleavedChildTrainings.Companion`):
+    /// it runs `stepsPerTurn` steps at every turn, the first `warmup` untimed, until the
+    /// trainings are done. `python` is looked up on PATH.
+    static func companion(modelArguments: [String], threads: Int, stepsPerTurn: Int, warmup: Int = 3,
+                          python: String = "python3", prefix: String) -> InterleavedChildTrainings.Companion {
+        let arguments = [python, script] + modelArguments
+            + ["--threads", "\(threads)", "--warmup", "\(warmup)", "--step-gate", "\(stepsPerTurn)"]
+        return .init(executable: "/usr/bin/env", arguments: arguments, prefix: prefix)
+    }
+
+    /// The step result in the script's output: its last line that starts with "{".
+    static func parse(_ lines: [String]) throws -> PyTorchStep {
+        guard let line = lines.last(where: { $0.hasPrefix("{") }) else {
+            throw Unavailable(description: "\(script) printed no result line: \(lines.suffix(3).joined(separator: " / ").suffix(400))")
+        }
+        do {
+            return try JSONDecoder().decode(PyTorchStep.self, from: Data(line.utf8))
+        } catch {
+            throw Unavailable(description: "\(script) printed a line that is not a step result (\(error)): \(line.prefix(200))")
+        }
     }
 
     /// Runs `executable` (looked up on PATH) to completion; its exit status and combined output.

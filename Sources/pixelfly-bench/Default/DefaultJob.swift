@@ -58,9 +58,10 @@ struct DefaultJob: ParsableCommand {
         fflush(nil)
 
         print("\n== 4. Training: MLP-Mixer on Fashion-MNIST, dense vs Pixelfly (and PyTorch's dense step)")
-        let pytorchBefore = DefaultPyTorchComparison.measureBefore(model, threads: ComputeThreads.count)
-        let training = try DefaultTrainingSection.run(options: model, full: full)
-        let pytorch = DefaultPyTorchComparison.complete(pytorchBefore, options: model, threads: ComputeThreads.count, training: training)
+        let pytorchCompanion = DefaultPyTorchComparison.companion(model, threads: ComputeThreads.count)
+        let (training, pytorchOutput) = try DefaultTrainingSection.run(options: model, full: full,
+                                                                      companion: try? pytorchCompanion.get())
+        let pytorch = DefaultPyTorchComparison.complete(pytorchCompanion, output: pytorchOutput, training: training)
         print(training.table.text)
         print(training.targetLine)
         for line in pytorch.lines { print(line) }

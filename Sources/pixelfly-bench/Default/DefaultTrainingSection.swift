@@ -47,7 +47,10 @@ struct DefaultTrainingSection: Encodable {
         case dense, otherDense, pixelfly, stepSpeedup, stepSpeedupSpread, accuracyDifferencePoints, pixelflySecondsToDenseAccuracy, denseSeconds
     }
 
-    static func run(options: DefaultTrainingOptions, full: Bool) throws -> DefaultTrainingSection {
+    /// Trains the three Mixers interleaved, with `companion` (PyTorch's dense step) taking a
+    /// turn in every round when given; returns the section and the companion's output.
+    static func run(options: DefaultTrainingOptions, full: Bool, companion: InterleavedChildTrainings.Companion?)
+        throws -> (section: DefaultTrainingSection, companion: InterleavedChildTrainings.CompanionOutput?) {
         let epochs = options.epochs ?? (full ? 6 : 2)
         let kinds: [(kind: LinearKind, label: String)] = [
             (.dense, "dense"), (options.denseBlocks, "dense-blocks"), (options.pixelfly, "Pixelfly"),
@@ -74,7 +77,8 @@ struct DefaultTrainingSection: Encodable {
               + "the faster dense median step is the baseline")
         fflush(nil)
         defer { for child in children { try? FileManager.default.removeItem(atPath: child.jsonPath) } }
-        let documents = try InterleavedChildTrainings.run(children, threads: ComputeThreads.count, gateEvery: interleaveSteps)
+        let (documents, companionOutputs) = try InterleavedChildTrainings.run(
+            children, companions: companion.map { [$0] } ?? [], threads: ComputeThreads.count, gateEvery: interleaveSteps)
         var runs: [Run] = []
         for ((kind, _), (configuration, document)) in zip(kinds, zip(configurations, documents)) {
             runs.append(Run(linear: kind.description, result: try ChildTraining.checked(document.results, against: configuration),
@@ -104,11 +108,12 @@ struct DefaultTrainingSection: Encodable {
                           run.linear == dense.linear ? format(denseSeconds, 1)
                               : isDense ? "" : (reach.map { format($0, 1) } ?? "not reached")])
         }
-        return DefaultTrainingSection(
+        let section = DefaultTrainingSection(
             dense: dense, otherDense: otherDense, pixelfly: pixelfly,
             stepSpeedup: dense.result.medianStepSeconds / pixelfly.result.medianStepSeconds, stepSpeedupSpread: spread,
             accuracyDifferencePoints: (pixelfly.result.finalTestAccuracy - target) * 100,
             pixelflySecondsToDenseAccuracy: reach, denseSeconds: denseSeconds, table: table)
+        return (section, companionOutputs.first)
     }
 
     var headline: String {

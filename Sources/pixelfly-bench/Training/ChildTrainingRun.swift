@@ -24,7 +24,9 @@ struct ChildTrainingRun {
     struct Failure: Error, CustomStringConvertible {
         var arguments: [String]
         var reason: String
-        var description: String { "child run `pixelfly-bench \(arguments.joined(separator: " "))` \(reason)" }
+        /// The program `arguments` were given to, as the message names it.
+        var program = "pixelfly-bench"
+        var description: String { "child run `\(program) \(arguments.joined(separator: " "))` \(reason)" }
     }
 
     /// The path of the running executable (`/proc/self/exe`), falling back to argv[0].
