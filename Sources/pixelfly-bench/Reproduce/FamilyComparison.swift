@@ -30,18 +30,24 @@ struct FamilyComparison: Codable {
     var arms: [ArmSummary]
 
     /// Trains every arm for every seed, seed-major: the arms of a seed take turns as one
-    /// interleaved group (`ReproduceRunner`), then the next seed's.
-    static func run(_ family: ReproduceFamily, seeds: [UInt64], estimate: ReproduceEstimate,
-                    runner: inout ReproduceRunner) throws -> FamilyComparison {
+    /// interleaved group (`ReproduceRunner`), then the next seed's. With `companion`, each
+    /// group has it take a turn in every round too (PyTorch's dense step of the family's model);
+    /// its outputs come back one per seed.
+    static func run(_ family: ReproduceFamily, seeds: [UInt64], estimate: ReproduceEstimate, runner: inout ReproduceRunner,
+                    companion: InterleavedChildTrainings.Companion? = nil)
+        throws -> (comparison: FamilyComparison, companion: [InterleavedChildTrainings.CompanionOutput]) {
         var runs: [ArmRun] = []
+        var outputs: [InterleavedChildTrainings.CompanionOutput] = []
         for seed in seeds {
             let arms = family.arms.map {
                 ReproduceRunner.ArmChild(arm: $0.name, arguments: family.arguments($0, seed: seed),
                                          planned: estimate.runSeconds(family, arm: $0.name))
             }
-            runs += try runner.run(family: family.key, seed: seed, arms: arms, metric: family.metric)
+            let group = try runner.run(family: family.key, seed: seed, arms: arms, metric: family.metric, companion: companion)
+            runs += group.runs
+            if let output = group.companion { outputs.append(output) }
         }
-        return try FamilyComparison(family: family, runs: runs)
+        return (try FamilyComparison(family: family, runs: runs), outputs)
     }
 
     init(family: ReproduceFamily, runs: [ArmRun]) throws {

@@ -17,7 +17,8 @@ import Glibc
 /// 5. a density sweep on the Mixer with a Pareto plot;
 /// and `scripts/pytorch-baseline.py` when PyTorch is installed. Every training run is a child
 /// process (`train … --json`); the arms of one family and seed take turns, 20 steps at a time
-/// (`ReproduceRunner`), and so do the sweep's points with their own dense and Pixelfly
+/// (`ReproduceRunner`), with PyTorch's dense model taking 5 steps in every round
+/// (`PyTorchBaseline`), and so do the sweep's points with their own dense and Pixelfly
 /// references (`DensitySweep`). The configurations are in `ReproducePlan`.
 struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,7 +95,12 @@ struct ReproduceCommand: ParsableCommand {
             let arms = mixer.arms.map(\.name) + plan.sweep.map(\.arm.name)
             planned.append(("sweep", arms.reduce(0) { $0 + estimate.runSeconds(mixer, arm: $1) }))
         }
-        if sections.contains("pytorch") { planned.append(("pytorch", estimate.pytorchSeconds(plan.families, timedSteps: timedSteps))) }
+        if sections.contains("pytorch") {
+            let seconds = families.isEmpty ? estimate.pytorchSeconds(plan.families, timedSteps: timedSteps)
+                : estimate.pytorchCompanionSeconds(families, seeds: plan.seeds.count, stepsPerTurn: PyTorchBaseline.stepsPerTurn,
+                                                   turnSteps: ReproduceRunner.interleaveSteps)
+            planned.append(("pytorch", seconds))
+        }
         print("\(quick ? "quick" : "full") run: \(runCount) training runs in child processes, \(threadCount) threads, seeds \(plan.seeds)")
         print(ReproduceEstimate.planText(sections: planned))
         fflush(nil)
@@ -112,10 +118,19 @@ struct ReproduceCommand: ParsableCommand {
             try report.write(to: folder, command: command)
         }
 
+        // PyTorch takes turns with every family group it can (`PyTorchBaseline`).
+        var pytorch: PyTorchBaseline?
+        if sections.contains("pytorch"), !families.isEmpty {
+            pytorch = PyTorchStep.unavailability(python: python).map(PyTorchBaseline.init(skipped:)) ?? PyTorchBaseline(interleaved: true)
+        }
         for family in families {
             print("\n== \(family.title) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let comparison = try FamilyComparison.run(family, seeds: plan.seeds, estimate: estimate, runner: &runner)
+            let companion = pytorch?.skipped == nil && pytorch != nil
+                ? PyTorchBaseline.companion(family, threads: threadCount, python: python) : nil
+            let (comparison, outputs) = try FamilyComparison.run(family, seeds: plan.seeds, estimate: estimate, runner: &runner,
+                                                                 companion: companion)
+            pytorch?.record(outputs, family: family)
             print(comparison.table.text)
             for arm in comparison.arms.dropFirst() { print("\(arm.arm): \(arm.verdictText)") }
             fflush(nil)
@@ -132,8 +147,15 @@ struct ReproduceCommand: ParsableCommand {
         if sections.contains("pytorch") {
             print("\n== PyTorch dense baseline (\(threadCount) threads) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let baseline = PyTorchBaseline.run(families: plan.families, threads: threadCount, timedSteps: timedSteps, python: python)
-            if let reason = baseline.skipped { print("skipped: \(reason)") } else { print(baseline.table(report.families).text) }
+            let baseline = pytorch
+                ?? PyTorchBaseline.runAlone(families: plan.families, threads: threadCount, timedSteps: timedSteps, python: python)
+            if let reason = baseline.skipped {
+                print("skipped: \(reason)")
+            } else {
+                print(baseline.table(report.families).text)
+                print(baseline.method)
+                for failure in baseline.failures { print("a PyTorch run failed: \(failure)") }
+            }
             report.pytorch = baseline
         }
         try save()

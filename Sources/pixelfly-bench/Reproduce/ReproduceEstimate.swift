@@ -7,7 +7,8 @@
 /// third of a training step). Evaluation batches: the image models evaluate once on the test
 /// images in batches of the training batch size; the GPT evaluates every `--eval-interval`
 /// steps on `--eval-batches` batches. The PyTorch side: per family, (timed + 3 warm-up steps) ×
-/// the library's dense step, plus 4 s to import torch. Given each run's own median step, the
+/// the library's dense step, plus 4 s to import torch; as a companion, per group, its steps per
+/// round × the group's rounds × the library's dense step, plus 4 s. Given each run's own median step, the
 /// model reproduces the wall times of the first full run's 21 family runs with a mean error of
 /// 5.5 % (worst 23 %, where the load changed during a run).
 struct ReproduceEstimate {
@@ -34,9 +35,19 @@ struct ReproduceEstimate {
         return 2 + milliseconds / 1e3 * (Double(family.trainingSteps) + Double(family.evaluationBatches) / 3)
     }
 
-    /// Estimated seconds of the PyTorch dense baseline over `families`.
+    /// Estimated seconds of the PyTorch dense baseline over `families`, each timed alone.
     func pytorchSeconds(_ families: [ReproduceFamily], timedSteps: Int) -> Double {
         families.reduce(0) { $0 + 4 + Double(timedSteps + 3) * (Self.idleStepMilliseconds["\($1.key)/dense"] ?? 200) / 1e3 }
+    }
+
+    /// Estimated seconds PyTorch adds to `families`' groups (`seeds` each) as a companion:
+    /// `stepsPerTurn` steps in each round of `turnSteps` training steps.
+    func pytorchCompanionSeconds(_ families: [ReproduceFamily], seeds: Int, stepsPerTurn: Int, turnSteps: Int) -> Double {
+        families.reduce(0) { total, family in
+            let rounds = (family.trainingSteps + turnSteps - 1) / turnSteps
+            let step = (Self.idleStepMilliseconds["\(family.key)/dense"] ?? 200) / 1e3
+            return total + Double(seeds) * (4 + Double(rounds * stepsPerTurn) * step)
+        }
     }
 
     /// One line per section and the total, for the job's opening lines. The table is the Zen 5's,

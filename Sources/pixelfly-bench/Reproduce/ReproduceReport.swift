@@ -112,7 +112,8 @@ struct ReproduceReport: Encodable {
             if let reason = pytorch.skipped {
                 text += "Skipped: \(reason).\n"
             } else {
-                text += pytorch.table(families).markdown + "\n\nPyTorch \(pytorch.steps.values.first?.torchVersion ?? "?"); median of each model's timed steps after 3 warm-up steps (random inputs, same shapes, AdamW, clipping).\n"
+                text += pytorch.table(families).markdown + "\n\n" + pytorch.method + "\n"
+                for failure in pytorch.failures { text += "\nA PyTorch run failed: \(failure)\n" }
             }
         }
         return text

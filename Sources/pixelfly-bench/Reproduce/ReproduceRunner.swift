@@ -85,6 +85,14 @@ struct ReproduceRunner {
     /// Trains `arms` of `family` at `seed`, interleaved, one child process each; returns their
     /// runs in the same order.
     mutating func run(family: String, seed: UInt64, arms: [ArmChild], metric: QualityMetric) throws -> [ArmRun] {
+        try run(family: family, seed: seed, arms: arms, metric: metric, companion: nil).runs
+    }
+
+    /// The same, with `companion` (PyTorch's dense step) taking a turn in every round of the
+    /// group; returns the runs and the companion's output.
+    mutating func run(family: String, seed: UInt64, arms: [ArmChild], metric: QualityMetric,
+                      companion: InterleavedChildTrainings.Companion?)
+        throws -> (runs: [ArmRun], companion: InterleavedChildTrainings.CompanionOutput?) {
         let relative = arms.map { arm in
             "runs/" + String("\(family)-\(arm.arm)-seed\(seed)".lowercased().map {
                 $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_"
@@ -97,13 +105,14 @@ struct ReproduceRunner {
             + (arms.count > 1 ? ", taking turns \(Self.interleaveSteps) steps at a time" : "")
             + " — \(format(elapsed, 0)) s elapsed of ≈ \(format(plannedSeconds, 0)) s planned (this group ≈ \(format(planned, 0)) s)")
         for arm in arms { say("    \(arm.arm): train \(arm.arguments.joined(separator: " "))") }
+        if let companion { say("    companion, a turn in every round: \(companion.arguments.joined(separator: " "))") }
         let groupStart = monotonicSeconds()
         let children = zip(arms, relative).map { arm, path in
             InterleavedChildTrainings.Child(arguments: arm.arguments + extraArguments, jsonPath: folder.file(path),
                                             prefix: "    \(family)/\(arm.arm)/s\(seed) | ")
         }
-        let documents = try InterleavedChildTrainings.run(children, threads: threads, gateEvery: Self.interleaveSteps,
-                                                          executable: executable)
+        let (documents, companions) = try InterleavedChildTrainings.run(
+            children, companions: companion.map { [$0] } ?? [], threads: threads, gateEvery: Self.interleaveSteps, executable: executable)
         let wall = monotonicSeconds() - groupStart
         finished += arms.count
         let runs = zip(arms, zip(documents, relative)).map { arm, pair in
@@ -127,7 +136,7 @@ struct ReproduceRunner {
             + runs.map { "\($0.arm) \(format($0.quality, digits))" }.joined(separator: ", ")
             + "; load \(runs.first?.loadAverage ?? ""); \(format(elapsed, 0)) s elapsed, pace \(format(pace, 2))× the plan "
             + "→ ≈ \(format(max(plannedSeconds - plannedDone, 0) * pace, 0)) s to go")
-        return runs
+        return (runs, companions.first)
     }
 
     func say(_ line: String) {
