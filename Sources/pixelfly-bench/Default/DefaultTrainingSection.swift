@@ -14,7 +14,8 @@ import Glibc
 /// baseline (`dense`), as in the layer table (`LayerSettings.denseKinds`). The children train
 /// in turn, `interleaveSteps` steps at a time (`InterleavedChildTrainings`), so that a drift of
 /// the machine's speed during the section reaches every step-time distribution alike instead of
-/// whichever run it falls in.
+/// whichever run it falls in. PyTorch's dense Mixer, where installed, takes a turn in every round
+/// too (`DefaultPyTorchComparison`).
 struct DefaultTrainingSection: Encodable {
     /// Steps each child runs before the other takes over.
     static let interleaveSteps = 20

@@ -10,6 +10,8 @@ import Glibc
 /// virtual machine with busy neighbours), the two runs one after the other measured the same
 /// code's Mixer speed-up at 2.34× and 3.38× (notebooks-md/kernel-passes/09-first-intel-xeon.md).
 /// The wait is outside the step timer (`runTraining`'s `beforeStep`).
+/// `scripts/pytorch-baseline.py --step-gate N` keeps the same protocol, so that PyTorch's step
+/// can take turns with the trainings as a companion (`InterleavedChildTrainings.Companion`).
 ///
 /// End of file (or a read error) on standard input means the parent has gone — killed, or
 /// stopped before this child's turn came — and the gate throws `ParentGone`, which ends the run
