@@ -89,9 +89,10 @@ struct ReproduceRunner {
     }
 
     /// The same, with `companion` (PyTorch's dense step) taking a turn in every round of the
-    /// group; returns the runs and the companion's output.
+    /// group and adding `companionPlanned` seconds to its plan; returns the runs and the
+    /// companion's output.
     mutating func run(family: String, seed: UInt64, arms: [ArmChild], metric: QualityMetric,
-                      companion: InterleavedChildTrainings.Companion?)
+                      companion: InterleavedChildTrainings.Companion?, companionPlanned: Double = 0)
         throws -> (runs: [ArmRun], companion: InterleavedChildTrainings.CompanionOutput?) {
         let relative = arms.map { arm in
             "runs/" + String("\(family)-\(arm.arm)-seed\(seed)".lowercased().map {
@@ -99,7 +100,7 @@ struct ReproduceRunner {
             }) + ".json"
         }
         let first = finished + 1, last = finished + arms.count
-        let planned = arms.reduce(0) { $0 + $1.planned }
+        let planned = arms.reduce(0) { $0 + $1.planned } + (companion == nil ? 0 : companionPlanned)
         let range = first == last ? "\(first)" : "\(first)–\(last)"
         say("[\(range)/\(totalRuns)] \(family) · seed \(seed) · \(arms.map(\.arm).joined(separator: ", "))"
             + (arms.count > 1 ? ", taking turns \(Self.interleaveSteps) steps at a time" : "")
