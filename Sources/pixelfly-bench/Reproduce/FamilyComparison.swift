@@ -43,8 +43,9 @@ struct FamilyComparison: Codable {
                 ReproduceRunner.ArmChild(arm: $0.name, arguments: family.arguments($0, seed: seed),
                                          planned: estimate.runSeconds(family, arm: $0.name))
             }
-            let companionPlanned = estimate.pytorchCompanionSeconds([family], seeds: 1, stepsPerTurn: PyTorchBaseline.stepsPerTurn,
-                                                                    turnSteps: ReproduceRunner.interleaveSteps)
+            let companionPlanned = companion == nil ? 0
+                : estimate.pytorchCompanionSeconds([family], seeds: 1, stepsPerTurn: PyTorchBaseline.stepsPerTurn,
+                                                   turnSteps: ReproduceRunner.interleaveSteps)
             let group = try runner.run(family: family.key, seed: seed, arms: arms, metric: family.metric, companion: companion,
                                        companionPlanned: companionPlanned)
             runs += group.runs

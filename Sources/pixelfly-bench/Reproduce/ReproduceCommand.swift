@@ -126,8 +126,7 @@ struct ReproduceCommand: ParsableCommand {
         for family in families {
             print("\n== \(family.title) — \(format(runner.elapsed, 0)) s elapsed")
             fflush(nil)
-            let companion = pytorch?.skipped == nil && pytorch != nil
-                ? PyTorchBaseline.companion(family, threads: threadCount, python: python) : nil
+            let companion = pytorch.flatMap { $0.skipped == nil ? PyTorchBaseline.companion(family, threads: threadCount, python: python) : nil }
             let (comparison, outputs) = try FamilyComparison.run(family, seeds: plan.seeds, estimate: estimate, runner: &runner,
                                                                  companion: companion)
             pytorch?.record(outputs, family: family)

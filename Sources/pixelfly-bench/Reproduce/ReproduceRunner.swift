@@ -100,7 +100,7 @@ struct ReproduceRunner {
             }) + ".json"
         }
         let first = finished + 1, last = finished + arms.count
-        let planned = arms.reduce(0) { $0 + $1.planned } + (companion == nil ? 0 : companionPlanned)
+        let planned = arms.reduce(0) { $0 + $1.planned } + companionPlanned
         let range = first == last ? "\(first)" : "\(first)–\(last)"
         say("[\(range)/\(totalRuns)] \(family) · seed \(seed) · \(arms.map(\.arm).joined(separator: ", "))"
             + (arms.count > 1 ? ", taking turns \(Self.interleaveSteps) steps at a time" : "")

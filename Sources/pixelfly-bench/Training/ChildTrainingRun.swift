@@ -37,16 +37,21 @@ struct ChildTrainingRun {
     /// Waits for a started child, then reads its JSON result; throws `Failure` if it exited with
     /// a failure, was killed, or wrote no readable result.
     static func result(of process: Process, arguments: [String], jsonPath: String) throws -> Document {
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
-            throw Failure(arguments: arguments, reason: "\(how) \(process.terminationStatus)")
-        }
+        if let failure = exitFailure(of: process) { throw Failure(arguments: arguments, reason: failure) }
         do {
             return try read(jsonPath)
         } catch {
             throw Failure(arguments: arguments, reason: "wrote no readable result at \(jsonPath) (\(error))")
         }
+    }
+
+    /// Waits for `process` to end; nil when it exited with status 0, else how it ended
+    /// ("exited with status 3", "was killed by signal 9").
+    static func exitFailure(of process: Process) -> String? {
+        process.waitUntilExit()
+        if process.terminationReason == .exit, process.terminationStatus == 0 { return nil }
+        let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
+        return "\(how) \(process.terminationStatus)"
     }
 
     /// Decodes a `train --json` result file.

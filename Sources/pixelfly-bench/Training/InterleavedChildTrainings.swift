@@ -35,7 +35,7 @@ enum InterleavedChildTrainings {
         var prefix: String
     }
 
-    /// What a companion printed (gate lines and relayed lines included, in order), or why it failed.
+    /// Every line a companion printed except its gate lines, in order, or why it failed.
     typealias CompanionOutput = Result<[String], ChildTrainingRun.Failure>
 
     /// One running child: its process, its standard input, and what its relay thread saw.
@@ -75,11 +75,9 @@ enum InterleavedChildTrainings {
         /// The companion's outcome once its output has ended: its lines, or why it failed.
         func companionOutput(program: String) -> CompanionOutput {
             if let startFailure { return .failure(startFailure) }
-            process.waitUntilExit()
-            guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-                let how = process.terminationReason == .exit ? "exited with status" : "was killed by signal"
-                return .failure(.init(arguments: arguments, reason: "\(how) \(process.terminationStatus): "
-                                          + lines.suffix(3).joined(separator: " / "), program: program))
+            if let failure = ChildTrainingRun.exitFailure(of: process) {
+                return .failure(.init(arguments: arguments, reason: failure + ": " + lines.suffix(3).joined(separator: " / "),
+                                      program: program))
             }
             return .success(lines)
         }
