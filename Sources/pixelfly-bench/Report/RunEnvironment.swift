@@ -29,10 +29,16 @@ struct RunEnvironment: Codable, Sendable {
     var gitCommit: String
     var date: String
     var hostLoadAverage: String
-    /// One core's FMA peak per vector width (measured once per process).
+    /// One core's FMA peak per vector width (measured once per process), or nil where the run
+    /// did not measure it.
     var fmaPeak: FMAPeak?
 
-    static func current(fftwPlannerFlag: String = "FFTW_ESTIMATE") -> RunEnvironment {
+    /// The environment of this process. `measuresFMAPeak: false` skips the FMA probe: a
+    /// `train --step-gate` child starts at the same moment as its siblings and PyTorch's
+    /// companion, so its probe would share the cores with them (on a 2-core Intel Xeon the
+    /// children of one job read 66–70 and 130–163 GFLOP/s against the parent's 127 and 248).
+    /// The job's own header, printed before the children start, carries the measured peak.
+    static func current(fftwPlannerFlag: String = "FFTW_ESTIMATE", measuresFMAPeak: Bool = true) -> RunEnvironment {
         let cpu = CPUFeatures.current()
         #if DEBUG
         let build = "debug"
@@ -50,7 +56,7 @@ struct RunEnvironment: Codable, Sendable {
             fftwPlannerFlag: fftwPlannerFlag,
             swiftCompiler: compilerVersion, buildConfiguration: build,
             gitCommit: gitDescription(), date: ISO8601DateFormatter().string(from: Date()),
-            hostLoadAverage: loadAverage(), fmaPeak: .current)
+            hostLoadAverage: loadAverage(), fmaPeak: measuresFMAPeak ? .current : nil)
     }
 
     /// "AMD EPYC (family 23 model 49 stepping 0, Zen 2)", or the model name alone.
@@ -73,7 +79,7 @@ struct RunEnvironment: Codable, Sendable {
         \(OpenBLASRuntime.summary)
         OpenBLAS build: \(openBLASConfiguration); LIBXSMM target \(libxsmmTarget ?? "unknown"); load average \(hostLoadAverage)
         \(blockSparseKernels ?? "block-sparse kernel: not recorded")
-        \(fmaPeak?.summary ?? "FMA peak: not measured")
+        \(fmaPeak?.summary ?? "FMA peak of one core: not measured in this process")
         """
     }
 }

@@ -175,7 +175,8 @@ struct TrainCommand: ParsableCommand {
             _ = try runTraining(configuration, communicator: communicator, log: { _ in })
             return
         }
-        print(RunEnvironment.current().header)
+        // A gated child shares the cores with its siblings from its first moment: no FMA probe.
+        print(RunEnvironment.current(measuresFMAPeak: stepGate == nil).header)
         if let communicator {
             print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
         }
@@ -196,7 +197,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
-                command: "train", environment: RunEnvironment.current(),
+                command: "train", environment: RunEnvironment.current(measuresFMAPeak: stepGate == nil),
                 configuration: ["model": model, "linear": linear, "preset": preset, "ranks": String(ranks)], results: result))
             print("wrote \(json)")
         }
