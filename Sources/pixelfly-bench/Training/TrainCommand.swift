@@ -176,7 +176,8 @@ struct TrainCommand: ParsableCommand {
             return
         }
         // A gated child shares the cores with its siblings from its first moment: no FMA probe.
-        print(RunEnvironment.current(measuresFMAPeak: stepGate == nil).header)
+        let measuresFMAPeak = stepGate == nil
+        print(RunEnvironment.current(measuresFMAPeak: measuresFMAPeak).header)
         if let communicator {
             print("data-parallel: \(ranks) ranks × \(ComputeThreads.count) compute thread(s), \(communicator.buildIdentity)")
         }
@@ -197,7 +198,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let json {
             try ResultsFolder.writeJSON(to: json, ResultDocument(
-                command: "train", environment: RunEnvironment.current(measuresFMAPeak: stepGate == nil),
+                command: "train", environment: RunEnvironment.current(measuresFMAPeak: measuresFMAPeak),
                 configuration: ["model": model, "linear": linear, "preset": preset, "ranks": String(ranks)], results: result))
             print("wrote \(json)")
         }
