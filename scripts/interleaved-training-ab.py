@@ -26,7 +26,7 @@ for spec in sys.argv[1:]:
     label, envs, binary = spec.split(":")
     env = dict(os.environ); env.pop("OPENBLAS_CORETYPE", None)
     for kv in filter(None, envs.split(",")):
-        k, v = kv.split("="); env[k] = v
+        k, v = kv.split("=", 1); env[k] = v
     p = subprocess.Popen([binary, "train"] + FLAGS, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, bufsize=1)
     procs.append([label, p, None])
 def until_gate(entry):
