@@ -106,6 +106,16 @@ void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const f
                                                size_t n, const float *gain, const float *stats,
                                                float *gain_gradient, float *bias_gradient);
 
+/// C (m × n, row-major, ldc) += A · Bᵀ for row-major A (m × k, lda) and B (n × k, ldb): each
+/// element an inner product of two contiguous rows; when `row_sums` is not NULL, row_sums[i] +=
+/// Σ_p A[i, p] as well (a bias gradient). For weight gradients that reduce over the operands'
+/// contiguous axis (`innerproducts.c`). AVX-512F, AVX2+FMA or portable body; `_body` runs a named
+/// one (an unavailable body runs the portable one).
+void pixelfly_inner_products_f32(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
+                                 size_t m, size_t n, size_t k, float *row_sums);
+void pixelfly_inner_products_f32_body(int body, const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                                      size_t ldc, size_t m, size_t n, size_t k, float *row_sums);
+
 /// One AdamW step (PyTorch's `AdamW`, decoupled decay folded into `decay`) over `count`
 /// elements, the constants of the step and parameter in `c`:
 ///   m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,

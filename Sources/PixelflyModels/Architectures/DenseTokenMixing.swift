@@ -22,8 +22,9 @@ import PixelflyCore
 /// its weight gradients in its own slot, and the slots are added in a fixed order after the
 /// region, so results do not depend on thread timing. The four products that write a block of
 /// the sequence (H, Y, dA, dX) run on LIBXSMM kernels generated for the layer's shape, which do
-/// not pack their operands (`TokenMixingProducts`); the weight gradients, and everything on a
-/// CPU LIBXSMM generates no code for, on BLAS.
+/// not pack their operands (`TokenMixingProducts`); the weight gradients, which reduce over
+/// both operands' contiguous axis, with their bias gradients on `BlockKernels.addInnerProducts`;
+/// everything on a CPU LIBXSMM generates no code for on BLAS.
 public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let tokens: Int
     public let channels: Int

@@ -13,7 +13,8 @@ struct TokenMixingShape {
 /// The per-sequence loops of `DenseTokenMixing` on raw pointers (see its documentation for the
 /// formulas). Specialised for Float and Double; every product is one single-threaded call on the
 /// thread that owns the sequence: `products` for the four that write a block of the sequence
-/// (LIBXSMM kernels where it generates them), BLAS for the weight gradients.
+/// (LIBXSMM kernels where it generates them), `BlockKernels.addInnerProducts` for the weight
+/// gradients with their bias gradients.
 enum TokenMixingKernels {
     struct Weights<S> {
         var w1: UnsafePointer<S>
@@ -72,12 +73,10 @@ enum TokenMixingKernels {
             for b in range {
                 let (xb, dyb) = (x + b * t * c, dy + b * t * c)
                 let (slope, ab) = (hiddenSlope + b * h * c, activated + b * h * c)
-                S.gemm(.none, .transposed, m: t, n: h, k: c, alpha: 1, a: dyb, lda: c, b: ab, ldb: c, beta: 1, c: dW2, ldc: h)
-                addRowSums(dyb, rows: t, cols: c, into: db2)
+                BlockKernels.addInnerProducts(dyb, lda: c, ab, ldb: c, into: dW2, ldc: h, m: t, n: h, k: c, rowSums: db2)
                 products.hiddenGradient(w2: w2, dy: dyb, into: dHidden)
                 BlockKernels.scale(slope, dHidden, count: h * c)
-                S.gemm(.none, .transposed, m: h, n: t, k: c, alpha: 1, a: dHidden, lda: c, b: xb, ldb: c, beta: 1, c: dW1, ldc: t)
-                addRowSums(dHidden, rows: h, cols: c, into: db1)
+                BlockKernels.addInnerProducts(dHidden, lda: c, xb, ldb: c, into: dW1, ldc: t, m: h, n: t, k: c, rowSums: db1)
                 products.inputGradient(w1: w1, dh: dHidden, into: dx + b * t * c)
             }
         }
@@ -90,10 +89,4 @@ enum TokenMixingKernels {
         for r in 0..<rows { (target + r * cols).update(repeating: values[r], count: cols) }
     }
 
-    /// sums[r] += Σ_j m[r, j].
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    static func addRowSums<S: TensorScalar>(_ m: UnsafePointer<S>, rows: Int, cols: Int, into sums: UnsafeMutablePointer<S>) {
-        for r in 0..<rows { sums[r] += BlockKernels.sum(m + r * cols, count: cols) }
-    }
 }

@@ -12,8 +12,9 @@ import PixelflyCore
 /// column-major product with m = C (the channels, contiguous): H_bᵀ = X_bᵀ·W₁ᵀ is
 /// m × n × k = C × H × T with A = X_b (lda C) and B = W₁ (ldb T); the two gradients read W₂ and W₁
 /// through LIBXSMM's transposed-B flag. The weight gradients dW₁ += dH_b·X_bᵀ and
-/// dW₂ += dY_b·A_bᵀ reduce over C, which LIBXSMM 1.17 would need a transposed A for; they stay
-/// on BLAS.
+/// dW₂ += dY_b·A_bᵀ reduce over C, which LIBXSMM 1.17 would need a transposed A for (a transposed
+/// copy of X_b or dY_b per sequence made them no faster than OpenBLAS); they run on
+/// `BlockKernels.addInnerProducts`.
 ///
 /// Why: OpenBLAS packs both operands on every call, and at inner dimensions of T = 16 and H = 32
 /// over C = 768 columns that packing is a large part of the work. The four products on LIBXSMM
