@@ -16,7 +16,7 @@ static void layernorm_row_portable(const float *x, float *y, size_t n, const flo
 }
 
 static void layernorm_row_backward_portable(const float *x, const float *dy, float *dx, size_t n, const float *gain,
-                                            const float *stats, float *dgain, float *dbias) {
+                                            const float *stats, float *dgain, float *dbias, const float *skip) {
     float mean = stats[0], r = stats[1], sum_g = 0, sum_gx = 0;
     for (size_t j = 0; j < n; j++) {
         float xhat = (x[j] - mean) * r, g = dy[j] * gain[j];
@@ -26,7 +26,10 @@ static void layernorm_row_backward_portable(const float *x, const float *dy, flo
         sum_gx += g * xhat;
     }
     float mean_g = sum_g / (float)n, mean_gx = sum_gx / (float)n;
-    for (size_t j = 0; j < n; j++) dx[j] = r * (dy[j] * gain[j] - mean_g - (x[j] - mean) * r * mean_gx);
+    for (size_t j = 0; j < n; j++) {
+        float value = r * (dy[j] * gain[j] - mean_g - (x[j] - mean) * r * mean_gx);
+        dx[j] = skip ? value + skip[j] : value;
+    }
 }
 
 #if defined(__x86_64__)
@@ -100,7 +103,7 @@ AVX2 static inline void layernorm_backward_step_avx2(const float *x, const float
 }
 
 AVX2 static void layernorm_row_backward_avx2(const float *x, const float *dy, float *dx, size_t n, const float *gain,
-                                             const float *stats, float *dgain, float *dbias) {
+                                             const float *stats, float *dgain, float *dbias, const float *skip) {
     __m256 m = _mm256_set1_ps(stats[0]), rv = _mm256_set1_ps(stats[1]);
     __m256 g0 = _mm256_setzero_ps(), g1 = g0, gx0 = g0, gx1 = g0;
     size_t j = 0;
@@ -115,7 +118,8 @@ AVX2 static void layernorm_row_backward_avx2(const float *x, const float *dy, fl
         __m256 xhat = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), m), rv);
         __m256 g = _mm256_mul_ps(_mm256_loadu_ps(dy + j), _mm256_loadu_ps(gain + j));
         __m256 inner = _mm256_fnmadd_ps(xhat, mean_gx, _mm256_sub_ps(g, mean_g));
-        _mm256_storeu_ps(dx + j, _mm256_mul_ps(rv, inner));
+        __m256 value = _mm256_mul_ps(rv, inner);
+        _mm256_storeu_ps(dx + j, skip ? _mm256_add_ps(value, _mm256_loadu_ps(skip + j)) : value);
     }
 }
 
@@ -183,7 +187,7 @@ AVX512 static inline void layernorm_backward_step_avx512(__mmask16 mask, const f
 }
 
 AVX512 static void layernorm_row_backward_avx512(const float *x, const float *dy, float *dx, size_t n, const float *gain,
-                                                 const float *stats, float *dgain, float *dbias) {
+                                                 const float *stats, float *dgain, float *dbias, const float *skip) {
     const size_t whole = n & ~(size_t)15;
     const __mmask16 all = 0xFFFF, tail = tail_mask(n - whole);
     __m512 m = _mm512_set1_ps(stats[0]), rv = _mm512_set1_ps(stats[1]);
@@ -204,7 +208,9 @@ AVX512 static void layernorm_row_backward_avx512(const float *x, const float *dy
         __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), m), rv);
         __m512 g = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, dy + j), _mm512_maskz_loadu_ps(mask, gain + j));
         __m512 inner = _mm512_fnmadd_ps(xhat, mean_gx, _mm512_sub_ps(g, mean_g));
-        _mm512_mask_storeu_ps(dx + j, mask, _mm512_mul_ps(rv, inner));
+        __m512 value = _mm512_mul_ps(rv, inner);
+        if (skip) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, skip + j));
+        _mm512_mask_storeu_ps(dx + j, mask, value);
     }
 }
 
@@ -228,16 +234,16 @@ void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t
 
 void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                                const float *gain, const float *stats,
-                                               float *gain_gradient, float *bias_gradient) {
+                                               float *gain_gradient, float *bias_gradient, const float *skip) {
     body = layernorm_row_body(body, n);
     for (size_t i = 0; i < rows; i++) {
-        const float *xi = x + i * n, *dyi = dy + i * n;
+        const float *xi = x + i * n, *dyi = dy + i * n, *skipi = skip ? skip + i * n : NULL;
         float *dxi = dx + i * n;
         if (body == PIXELFLY_BODY_AVX512)
-            layernorm_row_backward_avx512(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
+            layernorm_row_backward_avx512(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient, skipi);
         else if (body == PIXELFLY_BODY_AVX2)
-            layernorm_row_backward_avx2(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
-        else layernorm_row_backward_portable(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient);
+            layernorm_row_backward_avx2(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient, skipi);
+        else layernorm_row_backward_portable(xi, dyi, dxi, n, gain, stats + 2 * i, gain_gradient, bias_gradient, skipi);
     }
 }
 
@@ -251,11 +257,11 @@ void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t
 
 void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                                const float *gain, const float *stats,
-                                               float *gain_gradient, float *bias_gradient) {
+                                               float *gain_gradient, float *bias_gradient, const float *skip) {
     (void)body;
     for (size_t i = 0; i < rows; i++)
         layernorm_row_backward_portable(x + i * n, dy + i * n, dx + i * n, n, gain, stats + 2 * i,
-                                        gain_gradient, bias_gradient);
+                                        gain_gradient, bias_gradient, skip ? skip + i * n : NULL);
 }
 
 #endif
@@ -268,7 +274,7 @@ void pixelfly_layernorm_rows_f32(const float *x, float *y, size_t rows, size_t n
 
 void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                           const float *gain, const float *stats,
-                                          float *gain_gradient, float *bias_gradient) {
+                                          float *gain_gradient, float *bias_gradient, const float *skip) {
     pixelfly_layernorm_rows_backward_f32_body(pixelfly_fastest_body(), x, dy, dx, rows, n, gain, stats,
-                                              gain_gradient, bias_gradient);
+                                              gain_gradient, bias_gradient, skip);
 }

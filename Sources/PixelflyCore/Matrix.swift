@@ -241,3 +241,11 @@ extension Matrix: CustomStringConvertible {
         return "Matrix<\(Scalar.self)> \(rows)×\(cols)\n" + shown.joined(separator: "\n") + (rows > 6 ? "\n…" : "")
     }
 }
+
+/// `body` with the element pointer of `matrix`, or with nil when there is no matrix (an optional
+/// operand of a kernel: a bias, a skip gradient).
+@inlinable
+package func withOptionalPointer<Scalar: TensorScalar, R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
+    guard let matrix else { return body(nil) }
+    return matrix.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -38,7 +38,19 @@ extension VectorKernelsTests {
         var stats = [Float](repeating: sentinel, count: 2 * rows + 1)
         var gainGradient = gainStart + [sentinel], biasGradient = biasStart + [sentinel]
         pixelfly_layernorm_rows_f32_body(body, x, &y, rows, n, gain, bias, epsilon, &stats)
-        pixelfly_layernorm_rows_backward_f32_body(body, x, dy, &dx, rows, n, gain, stats, &gainGradient, &biasGradient)
+        pixelfly_layernorm_rows_backward_f32_body(body, x, dy, &dx, rows, n, gain, stats, &gainGradient, &biasGradient, nil)
+        // With a skip gradient: dx + skip, within a rounding (a fused multiply-add may round
+        // once fewer). The parameter gradients go to copies, so the checks below see one call.
+        let skip = draw(rows * n, mean: 0, spread: 1)
+        var dxSkip = [Float](repeating: sentinel, count: rows * n + 1)
+        var (gainAgain, biasAgain) = (gainGradient, biasGradient)
+        pixelfly_layernorm_rows_backward_f32_body(body, x, dy, &dxSkip, rows, n, gain, stats, &gainAgain, &biasAgain, skip)
+        #expect(dxSkip[rows * n] == sentinel, "body \(body) wrote past the last row with a skip gradient")
+        for k in 0..<(rows * n) {
+            let expected = Double(dx[k]) + Double(skip[k])
+            #expect(abs(Double(dxSkip[k]) - expected) <= 1e-6 * max(abs(Double(dx[k])) + abs(Double(skip[k])), 1),
+                    "body \(body) dx[\(k)] + skip")
+        }
         #expect(y[rows * n] == sentinel && dx[rows * n] == sentinel && stats[2 * rows] == sentinel,
                 "body \(body) wrote past the last row")
         #expect(gainGradient[n] == sentinel && biasGradient[n] == sentinel, "body \(body) wrote past the gradients")

@@ -10,11 +10,6 @@ extension BlockSparseLinear {
         return parameter.withMutableGradientElements { body($0.baseAddress!) }
     }
 
-    func withOptionalPointer<R>(_ matrix: Matrix<Scalar>?, _ body: (UnsafePointer<Scalar>?) -> R) -> R {
-        guard let matrix else { return body(nil) }
-        return matrix.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
-
     /// The fused low-rank term with `activations` (batch × r) and a column-major `factor`; none
     /// when r is 0 (the factor's pack is then not read, whatever an earlier call left in it).
     func withFusedLowRank<R>(_ activations: Matrix<Scalar>?, factor: AlignedPack<Scalar>, kernels: [[UnsafeRawPointer?]],

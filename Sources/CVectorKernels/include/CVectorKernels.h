@@ -63,6 +63,13 @@ void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, 
 void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride);
 void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride);
 void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride);
+/// The same with row r's elements shifted by row_bias[r] first: y = gelu(h + b_r) and h ←
+/// gelu′(h + b_r) (NULL: no shift). A product that leaves out its bias (β = 0) hands it to the
+/// activation here instead of filling the bias in first (the token-mixing MLP's hidden layer).
+void pixelfly_gelu_forward_derivative_rows_bias_f32(float *h, float *y, size_t rows, size_t count, size_t stride,
+                                                   const float *row_bias);
+void pixelfly_gelu_forward_derivative_rows_bias_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride,
+                                                        const float *row_bias);
 
 /// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
 /// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,
@@ -91,10 +98,12 @@ void pixelfly_layernorm_rows_f32(const float *x, float *y, size_t rows, size_t n
                                  const float *gain, const float *bias, float epsilon, float *stats);
 
 /// LayerNorm backward over `rows` rows. With x̂ = (x − μ)·r and g = dy ⊙ γ:
-///   dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)),  gainGradient += dy ⊙ x̂,  biasGradient += dy.
+///   dx = r·(g − mean(g) − x̂·mean(g ⊙ x̂)) [+ skip],  gainGradient += dy ⊙ x̂,  biasGradient += dy.
+/// `skip` (rows × n, or NULL) is added to dx as it is stored: a pre-norm residual block's
+/// gradient through its skip path, which would otherwise be a pass of its own over dx.
 void pixelfly_layernorm_rows_backward_f32(const float *x, const float *dy, float *dx, size_t rows, size_t n,
                                           const float *gain, const float *stats,
-                                          float *gain_gradient, float *bias_gradient);
+                                          float *gain_gradient, float *bias_gradient, const float *skip);
 
 /// The two LayerNorm passes through one named body (`PIXELFLY_BODY_AVX512`: 16 lanes, any n,
 /// masked tail; `PIXELFLY_BODY_AVX2`: 8 lanes, n a multiple of 8; portable), for tests and
@@ -104,7 +113,7 @@ void pixelfly_layernorm_rows_f32_body(int body, const float *x, float *y, size_t
                                       const float *gain, const float *bias, float epsilon, float *stats);
 void pixelfly_layernorm_rows_backward_f32_body(int body, const float *x, const float *dy, float *dx, size_t rows,
                                                size_t n, const float *gain, const float *stats,
-                                               float *gain_gradient, float *bias_gradient);
+                                               float *gain_gradient, float *bias_gradient, const float *skip);
 
 /// C (m × n, row-major, ldc) += A · Bᵀ for row-major A (m × k, lda) and B (n × k, ldb): each
 /// element an inner product of two contiguous rows; when `row_sums` is not NULL, row_sums[i] +=

@@ -56,6 +56,22 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
+        try backward(input: x, outputGradient: dy, skipGradient: nil, inputGradient: &dx)
+    }
+
+    /// The backward pass with `skip` added to the input gradient as each row is written:
+    /// dx = LNᵀ(dy) + skip. A pre-norm residual block `x + f(LN(x))` passes its output gradient
+    /// through the skip path this way (`PreNormResidual`), instead of a separate pass over dx.
+    public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, addingSkipGradient skip: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        guard skip.rows == x.rows, skip.cols == features else {
+            throw ShapeError("LayerNorm.backward", "skip gradient is \(skip.rows)×\(skip.cols); the input is \(x.rows)×\(x.cols)")
+        }
+        try backward(input: x, outputGradient: dy, skipGradient: skip, inputGradient: &dx)
+    }
+
+    private func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, skipGradient skip: Matrix<Scalar>?,
+                          inputGradient dx: inout Matrix<Scalar>) throws {
         guard x.cols == features, dy.rows == x.rows, dy.cols == features, statistics.rows == x.rows else {
             throw ShapeError("LayerNorm.backward", "input \(x.rows)×\(x.cols) and output gradient \(dy.rows)×\(dy.cols) "
                 + "must both be rows×\(features) and match the last forward (\(statistics.rows) rows)")
@@ -71,11 +87,13 @@ public final class LayerNorm<Scalar: TensorScalar>: Layer {
                             bias.withMutableGradientElements { db in
                                 statistics.withUnsafeBufferPointer { stats in
                                     partialGradients.withUnsafeMutableBufferPointer { partials in
-                                        BlockKernels.layerNormRowsBackward(
-                                            px.baseAddress!, pdy.baseAddress!, pdx.baseAddress!, rows: x.rows, count: features,
-                                            gain: g.baseAddress!, statistics: stats.baseAddress!,
-                                            gainGradient: dg.baseAddress!, biasGradient: db.baseAddress!,
-                                            partials: partials.baseAddress!)
+                                        withOptionalPointer(skip) { pskip in
+                                            BlockKernels.layerNormRowsBackward(
+                                                px.baseAddress!, pdy.baseAddress!, pdx.baseAddress!, rows: x.rows, count: features,
+                                                gain: g.baseAddress!, statistics: stats.baseAddress!,
+                                                gainGradient: dg.baseAddress!, biasGradient: db.baseAddress!,
+                                                partials: partials.baseAddress!, skip: pskip)
+                                        }
                                     }
                                 }
                             }

@@ -29,15 +29,15 @@ extension BlockKernels {
     ///     ∂L/∂x = r · (g − mean(g) − x̂ · mean(g ⊙ x̂))
     ///     ∂L/∂γ += ∂L/∂y ⊙ x̂,   ∂L/∂β += ∂L/∂y
     ///
-    /// (derivation in notebooks-md/blocks.md). `dx` is overwritten; the gain and bias gradients
-    /// accumulate.
+    /// (derivation in notebooks-md/blocks.md). `dx` is overwritten (with `skip` added when given);
+    /// the gain and bias gradients accumulate.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func layerNormRowBackward<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
         gain: UnsafePointer<Scalar>, gainGradient: UnsafeMutablePointer<Scalar>,
         biasGradient: UnsafeMutablePointer<Scalar>,
-        count n: Int, mean: Scalar, reciprocalStandardDeviation r: Scalar
+        count n: Int, mean: Scalar, reciprocalStandardDeviation r: Scalar, skip: UnsafePointer<Scalar>? = nil
     ) {
         // First pass: x̂ into dx (scratch) and the parameter gradients; then the two row means.
         for j in 0..<n {
@@ -51,6 +51,7 @@ extension BlockKernels {
         for j in 0..<n { sumGX += dy[j] * gain[j] * dx[j] }
         let meanG = sumG / Scalar(n), meanGX = sumGX / Scalar(n)
         for j in 0..<n { dx[j] = r * (dy[j] * gain[j] - meanG - dx[j] * meanGX) }
+        if let skip { for j in 0..<n { dx[j] += skip[j] } }
     }
 }
 
@@ -84,14 +85,16 @@ extension BlockKernels {
     /// Each thread accumulates its rows' gain and bias gradients into its own slice of
     /// `partials` (ComputeThreads.count × 2n elements, contents ignored on entry), and the slices
     /// are added to `gainGradient` / `biasGradient` at the end, so the result does not depend on
-    /// which thread ran which rows beyond the order of that final sum.
+    /// which thread ran which rows beyond the order of that final sum. `skip` (rows × n), when
+    /// given, is added to dx as each row is stored: the skip path of a pre-norm residual block,
+    /// one pass over dx fewer than adding it afterwards (`PreNormResidual`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func layerNormRowsBackward<Scalar: TensorScalar>(
         _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
         rows: Int, count n: Int, gain: UnsafePointer<Scalar>, statistics: UnsafePointer<Scalar>,
         gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>,
-        partials: UnsafeMutablePointer<Scalar>
+        partials: UnsafeMutablePointer<Scalar>, skip: UnsafePointer<Scalar>? = nil
     ) {
         let parts = ComputeThreads.partCount(work: rows * n, minimumPerPart: 16_384)
         let step = ComputeThreads.partLength(items: rows, parts: parts)
@@ -102,12 +105,14 @@ extension BlockKernels {
             if Scalar.self == Float.self {
                 return pixelfly_layernorm_rows_backward_f32(
                     x.asFloat + first * n, dy.asFloat + first * n, dx.asFloat + first * n, max(0, end - first), n,
-                    gain.asFloat, statistics.asFloat + 2 * first, partialGain.asFloat, partialBias.asFloat)
+                    gain.asFloat, statistics.asFloat + 2 * first, partialGain.asFloat, partialBias.asFloat,
+                    skip.map { $0.asFloat + first * n })
             }
             for i in first..<end {
                 layerNormRowBackward(x + i * n, dy + i * n, dx + i * n, gain: gain,
                                      gainGradient: partialGain, biasGradient: partialBias, count: n,
-                                     mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1])
+                                     mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1],
+                                     skip: skip.map { $0 + i * n })
             }
         }
         for part in 0..<parts {

@@ -33,7 +33,7 @@ public final class PreNormResidual<Scalar: TensorScalar>: Layer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         try body.backward(input: normalized, outputGradient: dy, inputGradient: &normalizedGradient)
-        try norm.backward(input: x, outputGradient: normalizedGradient, inputGradient: &dx)
-        try addResidual(dy, to: &dx)
+        // The skip path's ∂L/∂y is added as the norm writes dx, not in a pass of its own.
+        try norm.backward(input: x, outputGradient: normalizedGradient, addingSkipGradient: dy, inputGradient: &dx)
     }
 }
