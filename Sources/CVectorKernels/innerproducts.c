@@ -37,6 +37,33 @@ static void inner_products_f32_portable(const float *a, size_t lda, const float 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f")))
 
+/* Eight lanes summed to one float (a fixed tree). */
+AVX2 static inline float lane_sum8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+/* row_sums[i] += Σ_p A[i, p], eight lanes in two running sums (both vector bodies: the sums are
+   a small part of the work, and one copy serves both). */
+AVX2 static void add_row_sums_avx2(const float *a, size_t lda, size_t m, size_t k, float *row_sums) {
+    const size_t whole = k - k % 8;
+    for (size_t i = 0; i < m; i++) {
+        const float *row = a + i * lda;
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        size_t p = 0;
+        for (; p + 16 <= whole; p += 16) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row + p));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(row + p + 8));
+        }
+        if (p < whole) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row + p));
+        float sum = lane_sum8(_mm256_add_ps(s0, s1));
+        for (p = whole; p < k; p++) sum += row[p];
+        row_sums[i] += sum;
+    }
+}
+
 /* One step of the 4 × 4 block: rows a0..a3 of A and b0..b3 of B at offset p, loaded by LOAD. */
 #define INNER_STEP_4X4(LOAD)                                                                                   \
     do {                                                                                                        \
@@ -79,28 +106,7 @@ AVX512 static void inner_products_f32_avx512(const float *a, size_t lda, const f
                 for (size_t s = 0; s < 4 && j0 + s < n; s++) c[(i0 + r) * ldc + j0 + s] += block[r][s];
         }
     }
-    if (row_sums) {
-        for (size_t i = 0; i < m; i++) {
-            const float *row = a + i * lda;
-            __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-            size_t p = 0;
-            for (; p + 32 <= whole; p += 32) {
-                s0 = _mm512_add_ps(s0, _mm512_loadu_ps(row + p));
-                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(row + p + 16));
-            }
-            if (p < whole) s0 = _mm512_add_ps(s0, _mm512_loadu_ps(row + p)), p += 16;
-            if (p < k) s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(tail, row + p));
-            row_sums[i] += _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-        }
-    }
-}
-
-/* Eight lanes summed to one float (a fixed tree). */
-AVX2 static inline float lane_sum8(__m256 v) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
+    if (row_sums) add_row_sums_avx2(a, lda, m, k, row_sums);
 }
 
 AVX2 static void inner_products_f32_avx2(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
@@ -133,21 +139,7 @@ AVX2 static void inner_products_f32_avx2(const float *a, size_t lda, const float
                 }
         }
     }
-    if (row_sums) {
-        for (size_t i = 0; i < m; i++) {
-            const float *row = a + i * lda;
-            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-            size_t p = 0;
-            for (; p + 16 <= whole; p += 16) {
-                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row + p));
-                s1 = _mm256_add_ps(s1, _mm256_loadu_ps(row + p + 8));
-            }
-            if (p < whole) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row + p));
-            float sum = lane_sum8(_mm256_add_ps(s0, s1));
-            for (p = whole; p < k; p++) sum += row[p];
-            row_sums[i] += sum;
-        }
-    }
+    if (row_sums) add_row_sums_avx2(a, lda, m, k, row_sums);
 }
 
 void pixelfly_inner_products_f32_body(int body, const float *a, size_t lda, const float *b, size_t ldb, float *c,
