@@ -32,10 +32,10 @@ static void gelu_backward_portable(const float *x, const float *dy, float *dx, s
     }
 }
 
-/* y = gelu(h + bias), h ← gelu′(h + bias); without `with_bias`, of h itself. */
-static inline void gelu_forward_derivative_portable(float *h, float *y, size_t begin, size_t end, float bias, int with_bias) {
+/* y = gelu(h), h ← gelu′(h). */
+static void gelu_forward_derivative_portable(float *h, float *y, size_t begin, size_t end) {
     for (size_t i = begin; i < end; i++) {
-        float v = with_bias ? h[i] + bias : h[i], e, s = gate_scalar(v, &e);
+        float v = h[i], e, s = gate_scalar(v, &e);
         y[i] = v * s;
         h[i] = slope_scalar(v, s);
     }
@@ -108,20 +108,15 @@ AVX2 static void gelu_backward_avx2(const float *x, const float *dy, float *dx, 
     gelu_backward_portable(x, dy, dx, i, count);
 }
 
-/* One gate for both outputs: y = v·s and h ← gelu′(v), the backward's factor, bit for bit
-   (v = h + bias with `with_bias`, else h; the callers pass a constant, so each use compiles
-   to one of the two loops). */
-AVX2 static inline void gelu_forward_derivative_avx2(float *h, float *y, size_t count, float bias, int with_bias) {
-    const __m256 b = _mm256_set1_ps(bias);
+/* One gate for both outputs: y = v·s and h ← gelu′(v), the backward's factor, bit for bit. */
+AVX2 static void gelu_forward_derivative_avx2(float *h, float *y, size_t count) {
     size_t i = 0;
     for (; i + 8 <= count; i += 8) {
-        __m256 v = _mm256_loadu_ps(h + i);
-        if (with_bias) v = _mm256_add_ps(v, b);
-        __m256 s = gate8(v);
+        __m256 v = _mm256_loadu_ps(h + i), s = gate8(v);
         _mm256_storeu_ps(y + i, _mm256_mul_ps(v, s));
         _mm256_storeu_ps(h + i, slope8(v, s));
     }
-    gelu_forward_derivative_portable(h, y, i, count, bias, with_bias);
+    gelu_forward_derivative_portable(h, y, i, count);
 }
 
 /* out ⊙= factor, prefetching `ahead` (the next row's factor) as the backward does. */
@@ -197,21 +192,16 @@ AVX512 static void gelu_forward_avx512(const float *x, float *y, size_t count) {
     }
 }
 
-AVX512 static inline void gelu_forward_derivative_avx512(float *h, float *y, size_t count, float bias, int with_bias) {
-    const __m512 b = _mm512_set1_ps(bias);
+AVX512 static void gelu_forward_derivative_avx512(float *h, float *y, size_t count) {
     size_t i = 0;
     for (; i + 16 <= count; i += 16) {
-        __m512 v = _mm512_loadu_ps(h + i);
-        if (with_bias) v = _mm512_add_ps(v, b);
-        __m512 s = gate16(v);
+        __m512 v = _mm512_loadu_ps(h + i), s = gate16(v);
         _mm512_storeu_ps(y + i, _mm512_mul_ps(v, s));
         _mm512_storeu_ps(h + i, slope16(v, s));
     }
     if (i < count) {
         __mmask16 m = (__mmask16)((1u << (count - i)) - 1);
-        __m512 v = _mm512_maskz_loadu_ps(m, h + i);
-        if (with_bias) v = _mm512_add_ps(v, b);
-        __m512 s = gate16(v);
+        __m512 v = _mm512_maskz_loadu_ps(m, h + i), s = gate16(v);
         _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, s));
         _mm512_mask_storeu_ps(h + i, m, slope16(v, s));
     }
@@ -294,25 +284,14 @@ void pixelfly_gelu_backward_rows_f32_body(int body, const float *x, const float 
 
 /* Row by row like the backward. The derivative's AVX-512 body is the forward's on sixteen
    lanes; the scale has none of its own (one multiply per element: memory decides). */
-void pixelfly_gelu_forward_derivative_rows_bias_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride,
-                                                        const float *row_bias) {
+void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride) {
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
     for (size_t r = 0; r < rows; r++) {
         float *row_h = h + r * stride, *row_y = y + r * stride;
-        if (row_bias) {
-            if (body == PIXELFLY_BODY_AVX512) gelu_forward_derivative_avx512(row_h, row_y, count, row_bias[r], 1);
-            else if (body == PIXELFLY_BODY_AVX2) gelu_forward_derivative_avx2(row_h, row_y, count, row_bias[r], 1);
-            else gelu_forward_derivative_portable(row_h, row_y, 0, count, row_bias[r], 1);
-        } else {
-            if (body == PIXELFLY_BODY_AVX512) gelu_forward_derivative_avx512(row_h, row_y, count, 0, 0);
-            else if (body == PIXELFLY_BODY_AVX2) gelu_forward_derivative_avx2(row_h, row_y, count, 0, 0);
-            else gelu_forward_derivative_portable(row_h, row_y, 0, count, 0, 0);
-        }
+        if (body == PIXELFLY_BODY_AVX512) gelu_forward_derivative_avx512(row_h, row_y, count);
+        else if (body == PIXELFLY_BODY_AVX2) gelu_forward_derivative_avx2(row_h, row_y, count);
+        else gelu_forward_derivative_portable(row_h, row_y, 0, count);
     }
-}
-
-void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride) {
-    pixelfly_gelu_forward_derivative_rows_bias_f32_body(body, h, y, rows, count, stride, NULL);
 }
 
 void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride) {
@@ -329,15 +308,9 @@ void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, siz
 
 int pixelfly_vector_kernels_use_avx2(void) { return 0; }
 
-void pixelfly_gelu_forward_derivative_rows_bias_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride,
-                                                        const float *row_bias) {
-    (void)body;
-    for (size_t r = 0; r < rows; r++)
-        gelu_forward_derivative_portable(h + r * stride, y + r * stride, 0, count, row_bias ? row_bias[r] : 0, row_bias != NULL);
-}
-
 void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride) {
-    pixelfly_gelu_forward_derivative_rows_bias_f32_body(body, h, y, rows, count, stride, NULL);
+    (void)body;
+    for (size_t r = 0; r < rows; r++) gelu_forward_derivative_portable(h + r * stride, y + r * stride, 0, count);
 }
 
 void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride) {
@@ -387,11 +360,6 @@ void pixelfly_gelu_backward_rows_f32(const float *x, const float *dy, float *dx,
 
 void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, size_t count, size_t stride) {
     pixelfly_gelu_forward_derivative_rows_f32_body(pixelfly_fastest_body(), h, y, rows, count, stride);
-}
-
-void pixelfly_gelu_forward_derivative_rows_bias_f32(float *h, float *y, size_t rows, size_t count, size_t stride,
-                                                   const float *row_bias) {
-    pixelfly_gelu_forward_derivative_rows_bias_f32_body(pixelfly_fastest_body(), h, y, rows, count, stride, row_bias);
 }
 
 void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride) {

@@ -63,13 +63,6 @@ void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, 
 void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride);
 void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride);
 void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride);
-/// The same with row r's elements shifted by row_bias[r] first: y = gelu(h + b_r) and h ←
-/// gelu′(h + b_r) (NULL: no shift). A product that leaves out its bias (β = 0) hands it to the
-/// activation here instead of filling the bias in first (the token-mixing MLP's hidden layer).
-void pixelfly_gelu_forward_derivative_rows_bias_f32(float *h, float *y, size_t rows, size_t count, size_t stride,
-                                                   const float *row_bias);
-void pixelfly_gelu_forward_derivative_rows_bias_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride,
-                                                        const float *row_bias);
 
 /// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
 /// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,

@@ -40,9 +40,10 @@ enum TokenMixingKernels {
         forEachSequenceRange(sequences) { range, _, _ in
             for b in range {
                 let hb = hiddenSlope + b * h * c, ab = activated + b * h * c, yb = y + b * t * c
-                products.hidden(w1: weights.w1, x: x + b * t * c, into: hb)
-                // A_b = gelu(H_b + b₁·1ᵀ); H_b's block then holds its gelu′ for the backward.
-                BlockKernels.geluForwardKeepingDerivative(hb, ab, rows: h, count: c, rowBias: weights.b1)
+                fillRows(hb, rows: h, cols: c, with: weights.b1)
+                products.addHidden(w1: weights.w1, x: x + b * t * c, into: hb)
+                // A_b = gelu(H_b); H_b's block then holds gelu′(H_b) for the backward.
+                BlockKernels.geluForwardKeepingDerivative(hb, ab, count: h * c)
                 fillRows(yb, rows: t, cols: c, with: weights.b2)
                 products.addOutput(w2: weights.w2, activated: ab, into: yb)
             }

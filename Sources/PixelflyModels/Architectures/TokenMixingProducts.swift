@@ -5,7 +5,7 @@ import PixelflyCore
 /// (`DenseTokenMixing`), as LIBXSMM kernels generated once per layer shape where it can, as BLAS
 /// calls where it cannot:
 ///
-///     H_b   = W₁·X_b      (H×C)        Y_b  += W₂·A_b     (T×C)
+///     H_b  += W₁·X_b      (H×C)        Y_b  += W₂·A_b     (T×C)
 ///     dA_b  = W₂ᵀ·dY_b    (H×C)        dX_b  = W₁ᵀ·dH_b   (T×C)
 ///
 /// Row-major blocks are column-major with rows and columns swapped, so each is one
@@ -38,7 +38,7 @@ struct TokenMixingProducts<S: TensorScalar> {
         }
         let isDouble: Int32 = S.self == Double.self ? 1 : 0
         let (t, c, h) = (Int32(shape.tokens), Int32(shape.channels), Int32(shape.hidden))
-        if let hidden = pixelfly_xsmm_gemm(isDouble, c, h, t, c, t, c, 0, 0),
+        if let hidden = pixelfly_xsmm_gemm(isDouble, c, h, t, c, t, c, 0, 1),
            let output = pixelfly_xsmm_gemm(isDouble, c, t, h, c, h, c, 0, 1),
            let hiddenGradient = pixelfly_xsmm_gemm(isDouble, c, h, t, c, h, c, 1, 0),
            let inputGradient = pixelfly_xsmm_gemm(isDouble, c, t, h, c, t, c, 1, 0) {
@@ -51,11 +51,11 @@ struct TokenMixingProducts<S: TensorScalar> {
     /// Whether the four products run on LIBXSMM kernels.
     var runsOnLIBXSMM: Bool { kernels != nil }
 
-    /// H_b = W₁·X_b (the bias is added by the GELU that follows).
-    func hidden(w1: UnsafePointer<S>, x: UnsafePointer<S>, into hb: UnsafeMutablePointer<S>) {
+    /// H_b += W₁·X_b.
+    func addHidden(w1: UnsafePointer<S>, x: UnsafePointer<S>, into hb: UnsafeMutablePointer<S>) {
         let (t, c, h) = (shape.tokens, shape.channels, shape.hidden)
         guard let kernels else {
-            return S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: w1, lda: t, b: x, ldb: c, beta: 0, c: hb, ldc: c)
+            return S.gemm(.none, .none, m: h, n: c, k: t, alpha: 1, a: w1, lda: t, b: x, ldb: c, beta: 1, c: hb, ldc: c)
         }
         pixelfly_xsmm_gemm_run(kernels.isDouble, kernels.hidden, x, w1, hb)
     }

@@ -85,25 +85,6 @@ public enum BlockKernels {
         }
     }
 
-    /// The same on `rows` contiguous rows of `count` elements, row r shifted by rowBias[r]
-    /// first: a = gelu(h + b_r) and h ← gelu′(h + b_r). A product that writes h without its bias
-    /// (β = 0) hands the bias over here, where the elements pass through registers anyway, instead
-    /// of filling h with it before the product (`TokenMixingKernels.forward`).
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    public static func geluForwardKeepingDerivative<Scalar: TensorScalar>(
-        _ h: UnsafeMutablePointer<Scalar>, _ a: UnsafeMutablePointer<Scalar>, rows: Int, count: Int, rowBias: UnsafePointer<Scalar>
-    ) {
-        if Scalar.self == Float.self {
-            return pixelfly_gelu_forward_derivative_rows_bias_f32(h.asFloat, a.asFloat, rows, count, count, rowBias.asFloat)
-        }
-        for r in 0..<rows {
-            let (row, bias) = (h + r * count, rowBias[r])
-            for i in 0..<count { row[i] += bias }
-            geluForwardKeepingDerivative(row, a + r * count, count: count)
-        }
-    }
-
     /// `out[i] *= factor[i]`: dh = gelu′(h) ⊙ da with the derivative kept by
     /// `geluForwardKeepingDerivative`.
     @_specialize(where Scalar == Float)
