@@ -13,6 +13,15 @@
  * edge of C repeat the last row and are not stored. The lane sums run in a fixed order, so a
  * body gives the same bits on every call; bodies differ from each other in the last bits. */
 
+/* row_sums[i] += Σ_p A[i, p], one running sum per row. */
+static void add_row_sums_portable(const float *a, size_t lda, size_t m, size_t k, float *row_sums) {
+    for (size_t i = 0; i < m; i++) {
+        float sum = 0;
+        for (size_t p = 0; p < k; p++) sum += a[i * lda + p];
+        row_sums[i] += sum;
+    }
+}
+
 static void inner_products_f32_portable(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
                                         size_t m, size_t n, size_t k, float *row_sums) {
     for (size_t i = 0; i < m; i++) {
@@ -23,12 +32,8 @@ static void inner_products_f32_portable(const float *a, size_t lda, const float 
             for (size_t p = 0; p < k; p++) sum += row[p] * column[p];
             c[i * ldc + j] += sum;
         }
-        if (row_sums) {
-            float sum = 0;
-            for (size_t p = 0; p < k; p++) sum += row[p];
-            row_sums[i] += sum;
-        }
     }
+    if (row_sums) add_row_sums_portable(a, lda, m, k, row_sums);
 }
 
 #if defined(__x86_64__)
@@ -106,7 +111,9 @@ AVX512 static void inner_products_f32_avx512(const float *a, size_t lda, const f
                 for (size_t s = 0; s < 4 && j0 + s < n; s++) c[(i0 + r) * ldc + j0 + s] += block[r][s];
         }
     }
-    if (row_sums) add_row_sums_avx2(a, lda, m, k, row_sums);
+    /* Every CPU with AVX-512F has AVX2 and FMA; a virtual one that hid them gets the plain sums. */
+    if (row_sums && pixelfly_vector_kernels_use_avx2()) add_row_sums_avx2(a, lda, m, k, row_sums);
+    else if (row_sums) add_row_sums_portable(a, lda, m, k, row_sums);
 }
 
 AVX2 static void inner_products_f32_avx2(const float *a, size_t lda, const float *b, size_t ldb, float *c, size_t ldc,
