@@ -151,7 +151,7 @@ AVX2 static void inner_products_f32_avx2(const float *a, size_t lda, const float
 
 void pixelfly_inner_products_f32_body(int body, const float *a, size_t lda, const float *b, size_t ldb, float *c,
                                       size_t ldc, size_t m, size_t n, size_t k, float *row_sums) {
-    if (m == 0 || n == 0) return;
+    if (m == 0) return;
     if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
     if (body == PIXELFLY_BODY_AVX512) inner_products_f32_avx512(a, lda, b, ldb, c, ldc, m, n, k, row_sums);
     else if (body == PIXELFLY_BODY_AVX2) inner_products_f32_avx2(a, lda, b, ldb, c, ldc, m, n, k, row_sums);

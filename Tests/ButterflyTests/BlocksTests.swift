@@ -92,6 +92,14 @@ struct BlocksTests {
         #expect(throws: ShapeError.self) {
             try norm.backward(input: Matrix(rows: 3, cols: 4), outputGradient: Matrix(rows: 3, cols: 4), inputGradient: &dx)
         }
+        // A skip gradient of another shape than the input is refused, naming both shapes.
+        do {
+            try norm.backward(input: Matrix(rows: 2, cols: 4), outputGradient: Matrix(rows: 2, cols: 4),
+                              addingSkipGradient: Matrix(rows: 3, cols: 4), inputGradient: &dx)
+            Issue.record("a 3×4 skip gradient for a 2×4 input was accepted")
+        } catch let error as ShapeError {
+            #expect("\(error)".contains("3×4") && "\(error)".contains("2×4"), "\(error)")
+        }
     }
 
     @Test func softmaxMatchesReferenceAndIsStable() throws {

@@ -5,14 +5,14 @@ import Testing
 /// Each body of `pixelfly_inner_products_f32` run explicitly, C += A·Bᵀ with the row sums of A,
 /// against the same sums in Double. The shapes cover blocks cut by the edge of C (m, n not
 /// multiples of 4 or 2), k with a tail past every vector width, padded rows (ld > k), and no
-/// row sums (NULL). C and the sums start non-zero (the kernel adds), and the padding of C and a
+/// row sums (NULL); with n = 0 there is no C to write, but the row sums still accumulate. C and the sums start non-zero (the kernel adds), and the padding of C and a
 /// sentinel after the sums must stay untouched.
 /// (Part of the `VectorKernelsTests` suite, whose CPU checks decide which bodies run.)
 extension VectorKernelsTests {
     /// (m, n, k, padding of every row, with row sums).
     static let innerProductShapes: [(Int, Int, Int, Int, Bool)] = [
         (16, 32, 768, 0, true), (32, 16, 768, 0, true), (1, 1, 1, 0, true), (5, 3, 17, 3, true),
-        (7, 9, 33, 1, false), (4, 4, 16, 0, true), (3, 5, 8, 5, false), (6, 2, 100, 0, true),
+        (7, 9, 33, 1, false), (4, 4, 16, 0, true), (3, 5, 8, 5, false), (6, 2, 100, 0, true), (3, 0, 20, 0, true),
     ]
 
     @Test(.disabled(if: avx512Unavailable, "this CPU does not report AVX-512F with OS-enabled ZMM state, so the AVX-512 body cannot run"),
