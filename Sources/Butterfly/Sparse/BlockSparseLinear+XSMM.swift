@@ -35,12 +35,14 @@ extension BlockSparseLinear {
 
     /// y = x·Wᵀ (+ bias) (+ the low-rank `term`) on the forward strips, with W already in
     /// `forwardPack`, then the `epilogue` (`BlockSparseXSMMKernel.apply`).
+    /// With `blockColumnInput`, `input` is in block-column order (`BlockColumnOrder`).
     func applyForwardStrips(_ kernels: XSMMKernelSet, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
                             bias: UnsafePointer<Scalar>?, lowRank term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?,
-                            epilogue: OutputEpilogue<Scalar>?) {
+                            epilogue: OutputEpilogue<Scalar>?, blockColumnInput: BlockColumnInputKernels? = nil) {
         BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
                                     groups: kernels.forwardGroups, set: kernels, pack: forwardPack.pointer, input: input,
-                                    output: output, bias: bias, lowRank: term, epilogue: epilogue)
+                                    output: output, bias: bias, lowRank: term, epilogue: epilogue,
+                                    blockColumnInput: blockColumnInput)
     }
 
     /// The LIBXSMM kernels for `batch` rows at the current thread count, with a rank-r term
@@ -162,7 +164,8 @@ extension BlockSparseLinear {
     func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                       term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                       uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
-                      vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
+                      vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?,
+                      inputIsBlockColumns: Bool = false) {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -182,7 +185,7 @@ extension BlockSparseLinear {
                                 weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
                                 dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
                                 biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
-                                uncoveredRows: layout.uncoveredRows, batchRows: rows)
+                                uncoveredRows: layout.uncoveredRows, batchRows: rows, inputIsBlockColumns: inputIsBlockColumns)
                         }
                     }
                 }

@@ -38,6 +38,9 @@ enum OutputEpilogue<S> {
     case geluKeepingDerivative(activated: UnsafeMutablePointer<S>)
     /// output ← output ⊙ factor: dh = gelu′(h) ⊙ da with gelu′(h) from `geluKeepingDerivative`.
     case scale(by: UnsafePointer<S>)
+    /// `geluKeepingDerivative` with `activated`, the whole `rows` × `cols` matrix (cols the
+    /// output's width), stored in block-column `order` for an fc2 that reads it so.
+    case geluKeepingDerivativeInBlockColumns(activated: UnsafeMutablePointer<S>, order: BlockColumnOrder, rows: Int, cols: Int)
 
     /// Whether the epilogue can run for this scalar type.
     static var isAvailable: Bool { S.self == Float.self }
@@ -66,6 +69,16 @@ enum OutputEpilogue<S> {
                                                       rows, count, stride)
         case .scale(let factor):
             pixelfly_scale_rows_f32(UnsafeRawPointer(factor + offset).assumingMemoryBound(to: Float.self), out, rows, count, stride)
+        case .geluKeepingDerivativeInBlockColumns(let activated, let order, let batchRows, let columns):
+            var (rows, count, stride) = (rows, count, stride)
+            let (firstRow, firstColumn) = offset.quotientAndRemainder(dividingBy: columns)
+            if rows == 1 && firstColumn + count > columns {
+                // Whole rows as one contiguous piece (`run(_:offset:count:)`): row by row.
+                precondition(firstColumn == 0 && count % columns == 0, "a contiguous epilogue piece spans whole rows")
+                (rows, count, stride) = (count / columns, columns, columns)
+            }
+            pixelfly_gelu_forward_derivative_block_columns_f32(out, UnsafeMutableRawPointer(activated).assumingMemoryBound(to: Float.self),
+                                                               firstRow, rows, firstColumn, count, stride, order.blockWidth, batchRows)
         }
     }
 }

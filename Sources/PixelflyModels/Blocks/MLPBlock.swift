@@ -12,6 +12,12 @@ import PixelflyCore
 /// (fused: `forward(_:geluDerivative:gelu:)`; otherwise `GELU.forward(keepingDerivativeIn:into:)`),
 /// and the backward multiplies by it instead of computing it again from h (fused in fc2's
 /// backward where fc2 fuses, a pass over fc2's input gradient where it does not).
+///
+/// Where fc1 can write gelu(h) in block-column order (`BlockColumnGELUProducer`) and fc2 reads
+/// that order at this batch (`BlockColumnInputLinear`: Pixelfly on LIBXSMM, hidden rows a
+/// multiple of 4 KB apart), a = gelu(h) is kept in it: fc2's block-sparse products read it one
+/// contiguous block column at a time, and its weight gradient reads it in place instead of
+/// copying each chunk into that order (notebooks-md/kernel-passes/50-block-column-hidden.md).
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
@@ -21,6 +27,11 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     /// fc1 and fc2 where they can fuse GELU (checked per batch size).
     private let fc1GELU: (any GELUFusingLinear<Scalar>)?
     private let fc2GELU: (any GELUFusingLinear<Scalar>)?
+    /// fc1 and fc2 where they can pass gelu(h) in block-column order (checked per batch size).
+    private let fc1BlockColumns: (any BlockColumnGELUProducer<Scalar>)?
+    private let fc2BlockColumns: (any BlockColumnInputLinear<Scalar>)?
+    /// The order `activated` is stored in after the last forward (nil: row-major).
+    private var activatedOrder: BlockColumnOrder?
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
     /// fc1 output h (or gelu′(h): `hiddenIsDerivative`), GELU output a, and their gradients
@@ -51,6 +62,15 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         try Self.check(fc2, input: hiddenFeatures, output: features, "fc2")
         fc1GELU = fc1 as? any GELUFusingLinear<Scalar>
         fc2GELU = fc2 as? any GELUFusingLinear<Scalar>
+        fc1BlockColumns = fc1 as? any BlockColumnGELUProducer<Scalar>
+        fc2BlockColumns = fc2 as? any BlockColumnInputLinear<Scalar>
+    }
+
+    /// The block-column order fc1 and fc2 can pass gelu(h) in at `batch` rows, or nil.
+    private func blockColumnOrder(batch: Int) -> BlockColumnOrder? {
+        guard fc1BlockColumns != nil, let fc2BlockColumns, let order = fc2BlockColumns.blockColumnInput(batch: batch),
+              order.fits(cols: hiddenFeatures) else { return nil }
+        return order
     }
 
     static func check(_ layer: any LinearLayer<Scalar>, input: Int, output: Int, _ role: String) throws {
@@ -65,7 +85,15 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         forwardInput.record(x)
         hiddenIsDerivative = false
+        activatedOrder = nil
         if let fc1GELU, fc1GELU.fusesGELU(batch: x.rows) {
+            if let fc1BlockColumns, let fc2BlockColumns, let order = blockColumnOrder(batch: x.rows) {
+                try fc1BlockColumns.forward(x, geluDerivative: &hidden, gelu: &activated, order: order)
+                hiddenIsDerivative = true
+                activatedOrder = order
+                try fc2BlockColumns.forward(blockColumns: activated, order: order, into: &y)
+                return
+            }
             if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
                 try fc1GELU.forward(x, geluDerivative: &hidden, gelu: &activated)
                 hiddenIsDerivative = true
@@ -86,6 +114,18 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
+        if let order = activatedOrder {
+            if let fc2BlockColumns, fc2BlockColumns.blockColumnInput(batch: x.rows) == order {
+                try fc2BlockColumns.backward(blockColumnInput: activated, order: order, outputGradient: dy, geluDerivative: hidden,
+                                             inputGradient: &hiddenGradient)
+                try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
+                return
+            }
+            // fc2 no longer reads this order (its backend or thread count changed since the
+            // forward): a back to row-major, then the general paths below.
+            order.rearrangeToRowMajor(&activated)
+            activatedOrder = nil
+        }
         // Whichever of h and gelu′(h) the forward kept, fc2 may have changed backend since: each
         // pair of (what is kept, whether fc2 fuses now) has its own path.
         if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
