@@ -12,23 +12,17 @@
 
 /// Batch-reduce GEMM with byte offsets, column-major, writing its output:
 /// C (m×n, ldc) = Σ_i A(a + a_offs[i]) (m×k, lda) · B(b + b_offs[i]) (k×n, ldb).
-/// With `beta_one`, C = C + Σ_i … instead.
-static inline const void *pixelfly_xsmm_brgemm_offs_beta(int is_double, int m, int n, int k,
-                                                          int lda, int ldb, int ldc, int beta_one) {
+static inline const void *pixelfly_xsmm_brgemm_offs(int is_double, int m, int n, int k,
+                                                     int lda, int ldb, int ldc) {
     const libxsmm_blasint l_lda = lda, l_ldb = ldb, l_ldc = ldc;
     const int flags = LIBXSMM_GEMM_FLAG_NONE;
     const int prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
     if (is_double) {
-        const double alpha = 1, beta = beta_one ? 1 : 0;
+        const double alpha = 1, beta = 0;
         return (const void *)libxsmm_dmmdispatch_reducebatch_offs(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
     }
-    const float alpha = 1, beta = beta_one ? 1 : 0;
+    const float alpha = 1, beta = 0;
     return (const void *)libxsmm_smmdispatch_reducebatch_offs(m, n, k, &l_lda, &l_ldb, &l_ldc, &alpha, &beta, &flags, &prefetch);
-}
-
-static inline const void *pixelfly_xsmm_brgemm_offs(int is_double, int m, int n, int k,
-                                                     int lda, int ldb, int ldc) {
-    return pixelfly_xsmm_brgemm_offs_beta(is_double, m, n, k, lda, ldb, ldc, 0);
 }
 
 static inline void pixelfly_xsmm_brgemm_offs_run(int is_double, const void *kernel, const void *a, const void *b,

@@ -2,12 +2,12 @@
 /// c (columns c·b ..< (c + 1)·b) is the contiguous rows × b row-major matrix at element c·rows·b,
 /// so element (i, j) is at (j / b)·rows·b + i·b + j mod b. cols must be a multiple of b.
 ///
-/// This is the order in which a block-sparse layer reads its input x: its strips take x one
-/// b-wide block column at a time, and its weight gradient copies each chunk of x into exactly
-/// this order first (`packInputChunk`), because x's rows 12 or 16 KB apart fall into the same L1
-/// sets. An MLP whose fc1 writes gelu(h) in this order (`BlockColumnGELUProducer`) and whose fc2
-/// reads it so (`BlockColumnInputLinear`) skips that copy and reads contiguous 64 × b tiles in
-/// fc2's forward (notebooks-md/kernel-passes/50-block-column-hidden.md).
+/// This is the order in which a block-sparse layer's weight gradient reads its input x: it
+/// copies each chunk of x into exactly this order first (`packInputChunk`) where x's rows are a
+/// multiple of 4 KB apart and would fall into the same L1 sets. An MLP whose fc1 also copies
+/// gelu(h) into this order as its GELU epilogue writes it (`BlockColumnGELUProducer`) lets fc2's
+/// weight gradient read it there (`BlockColumnInputLinear`) instead
+/// (notebooks-md/kernel-passes/50-block-column-hidden.md).
 package struct BlockColumnOrder: Equatable, Sendable {
     /// b: the width of a block column.
     package let blockWidth: Int
@@ -49,38 +49,21 @@ package struct BlockColumnOrder: Equatable, Sendable {
     }
 }
 
-extension BlockColumnOrder {
-    /// `matrix`, stored in this order, rearranged row-major in its own buffer (same shape, same
-    /// storage address: a layer's forward record of it still holds).
-    package func rearrangeToRowMajor<S: TensorScalar>(_ matrix: inout Matrix<S>) {
-        let rowMajor = rowMajor(matrix)
-        rowMajor.withUnsafeBufferPointer { source in
-            matrix.withUnsafeMutableBufferPointer { destination in
-                for i in source.indices { destination[i] = source[i] }
-            }
-        }
-    }
-}
-
-/// An MLP's fc1 that can write gelu(h) in block-column order while it keeps gelu′(h) row-major
-/// (`forward(_:geluDerivative:gelu:)` otherwise).
+/// An MLP's fc1 that can also copy gelu(h) into block-column order as it writes it.
 package protocol BlockColumnGELUProducer<Scalar>: GELUFusingLinear {
-    /// `forward(_:geluDerivative:gelu:)` with `activated` stored in `order`. Throws like it, and
-    /// `ShapeError` if the output width is not a multiple of the order's block width.
+    /// `forward(_:geluDerivative:gelu:)`, and `blockColumnCopy` = `activated` in `order`. Throws
+    /// like it, and `ShapeError` if the output width is not a multiple of the order's block width.
     func forward(_ x: Matrix<Scalar>, geluDerivative derivative: inout Matrix<Scalar>, gelu activated: inout Matrix<Scalar>,
-                 order: BlockColumnOrder) throws
+                 blockColumnCopy: inout Matrix<Scalar>, order: BlockColumnOrder) throws
 }
 
-/// An MLP's fc2 that can read its input x = gelu(h) in block-column order.
+/// An MLP's fc2 whose backward can read a block-column copy of its input x = gelu(h).
 package protocol BlockColumnInputLinear<Scalar>: GELUFusingLinear {
-    /// The order the layer reads at this batch size, or nil where it reads row-major x only.
+    /// The order the backward reads a copy of x in at this batch size, or nil where it reads x only.
     func blockColumnInput(batch: Int) -> BlockColumnOrder?
 
-    /// `forward(_:into:)` for x stored in `order` (which must be `blockColumnInput(batch: x.rows)`).
-    func forward(blockColumns x: Matrix<Scalar>, order: BlockColumnOrder, into y: inout Matrix<Scalar>) throws
-
-    /// `backward(input:outputGradient:geluDerivative:inputGradient:)` for x stored in `order`,
-    /// after `forward(blockColumns:order:into:)` on the same x; dx is row-major.
-    func backward(blockColumnInput x: Matrix<Scalar>, order: BlockColumnOrder, outputGradient dy: Matrix<Scalar>,
-                  geluDerivative: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>) throws
+    /// `backward(input:outputGradient:geluDerivative:inputGradient:)` with `blockColumnCopy` = x
+    /// in `order` (which must be `blockColumnInput(batch: x.rows)`), after `forward(x, into:)`.
+    func backward(input x: Matrix<Scalar>, blockColumnCopy: Matrix<Scalar>, order: BlockColumnOrder,
+                  outputGradient dy: Matrix<Scalar>, geluDerivative: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>) throws
 }

@@ -1,36 +1,36 @@
 import PixelflyCore
 
-/// A block-sparse layer reading its input in block-column order (`BlockColumnOrder`), as an MLP's
-/// fc2 whose fc1 wrote gelu(h) so: the forward's strips and a Pixelfly term's producer read
-/// contiguous tile × b blocks, and the weight gradient (with dV) reads x's chunks in place
-/// instead of copying them into that order first.
+/// A block-sparse layer whose backward reads a copy of its input x in block-column order
+/// (`BlockColumnOrder`), made by the layer before it (an MLP's fc1, in its GELU epilogue): the
+/// weight gradient and a Pixelfly term's dV then read x's chunks there in place instead of
+/// copying each chunk into that order (`XSMMKernelSet.packsInput`).
 extension BlockSparseLinear {
-    /// The order this layer reads at `batch` rows with a rank-`rank` term (0: none) that folds the
-    /// bias in or not, or nil: only on LIBXSMM, where the weight gradient copies x into block
-    /// columns anyway (`XSMMKernelSet.packsInput`: rows of x a multiple of 4 KB apart, or a 32 KB
-    /// L1), with every kernel available.
+    /// The order this layer's backward reads a copy of x in at `batch` rows with a rank-`rank`
+    /// term (0: none) that folds the bias in or not, or nil: only on LIBXSMM, where the weight
+    /// gradient copies x into block columns anyway (`XSMMKernelSet.packsInput`: rows of x a
+    /// multiple of 4 KB apart, or a 32 KB L1).
     func blockColumnInput(batch: Int, rank: Int, foldsBias: Bool) -> BlockColumnOrder? {
         guard batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: foldsBias), kernels.packsInput,
-              rank == 0 || kernels.lowRankProducts != nil, kernels.blockColumnInput(forward: forwardPlan) != nil else { return nil }
+              rank == 0 || kernels.lowRankProducts != nil else { return nil }
         return BlockColumnOrder(blockWidth: forwardPlan.blockSize)
     }
 
-    /// The kernels for an input in `order`, or a `ConfigurationError` naming what this layer
-    /// reads instead.
-    func requireBlockColumnInput(_ order: BlockColumnOrder, kernels: XSMMKernelSet, _ operation: String) throws
-        -> BlockColumnInputKernels {
-        guard order.blockWidth == forwardPlan.blockSize, kernels.packsInput,
-              let blockColumns = kernels.blockColumnInput(forward: forwardPlan) else {
-            throw ConfigurationError(operation, "this layer reads a block-column input of width \(forwardPlan.blockSize) only where "
-                + "blockColumnInput(batch:) offers it (LIBXSMM, x's rows a multiple of 4 KB apart); got width \(order.blockWidth)")
+    /// Throws unless `copy` can stand for x's chunk copies with these kernels: x's shape, and
+    /// kernels that read block columns (`packsInput`).
+    func requireBlockColumnCopy(_ copy: Matrix<Scalar>, of x: Matrix<Scalar>, kernels: XSMMKernelSet, _ operation: String) throws {
+        guard copy.rows == x.rows, copy.cols == x.cols else {
+            throw ShapeError(operation, "the block-column copy of x is \(copy.rows)×\(copy.cols); x is \(x.rows)×\(x.cols)")
         }
-        return blockColumns
+        guard kernels.packsInput else {
+            throw ConfigurationError(operation, "this layer reads x in place at \(x.rows) rows (its rows are not a multiple of "
+                + "4 KB apart); check blockColumnInput(batch:) before passing a block-column copy")
+        }
     }
 
-    /// A `ConfigurationError` for a block-column input on a path that reads row-major x only.
-    static func refuse(_ order: BlockColumnOrder?, _ operation: String) throws {
-        guard order != nil else { return }
-        throw ConfigurationError(operation, "a block-column input needs the LIBXSMM backend with kernels for this batch; "
+    /// A `ConfigurationError` for a block-column copy on a path that cannot read one.
+    static func refuse(_ copy: Matrix<Scalar>?, _ operation: String) throws {
+        guard copy != nil else { return }
+        throw ConfigurationError(operation, "a block-column copy of x needs the LIBXSMM backend with kernels for this batch; "
             + "check blockColumnInput(batch:) first")
     }
 }

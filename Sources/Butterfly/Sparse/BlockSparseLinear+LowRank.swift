@@ -10,12 +10,10 @@ extension BlockSparseLinear {
     /// bias rides on the rank-r product: `hidden` is then (batch, r + 1) with column r all ones,
     /// U is packed with b as its column r, and y += [h 1]·[U b]ᵀ (`XSMMKernelSet.foldsBias`).
     /// Else h is one `gemm` and the product goes as `forward(_:into:bias:plus:times:)`. An
-    /// `epilogue` runs on y block by block (LIBXSMM only: callers check `fusesEpilogue`). With
-    /// `inputOrder`, x is stored in that block-column order (LIBXSMM only: callers check
-    /// `blockColumnInput(batch:rank:foldsBias:)`).
+    /// `epilogue` runs on y block by block (LIBXSMM only: callers check `fusesEpilogue`).
     func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, bias b: Matrix<Scalar>?,
                  u: Matrix<Scalar>, v: Matrix<Scalar>, hidden h: inout Matrix<Scalar>,
-                 epilogue: OutputEpilogue<Scalar>? = nil, inputOrder: BlockColumnOrder? = nil) throws {
+                 epilogue: OutputEpilogue<Scalar>? = nil) throws {
         try checkInput(x, "BlockSparseLinear.forward")
         guard u.rows == outputFeatures, v.cols == inputFeatures, u.cols == v.rows, v.rows > 0 else {
             throw ShapeError("BlockSparseLinear.forward", "low-rank factors U \(u.rows)×\(u.cols), V \(v.rows)×\(v.cols) do not fit "
@@ -24,7 +22,6 @@ extension BlockSparseLinear {
         let (batch, rank) = (x.rows, v.rows)
         if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: b != nil),
            let products = kernels.lowRankProducts {
-            let blockColumns = try inputOrder.map { try requireBlockColumnInput($0, kernels: kernels, "BlockSparseLinear.forward") }
             y.reshape(rows: batch, cols: outputFeatures)
             let width = kernels.hiddenWidth
             if h.rows != batch || h.cols != width { h.reshape(rows: batch, cols: width) }
@@ -42,7 +39,7 @@ extension BlockSparseLinear {
                         withProducedLowRank(&h, factor: lowRankPack, kernels: kernels.lowRankForward,
                                             producerFactor: lowRankInputPack, producerKernels: products.hidden, producerRank: rank) { term in
                             applyForwardStrips(kernels, input: input.baseAddress!, output: output.baseAddress!, bias: biasPointer,
-                                               lowRank: term, epilogue: epilogue, blockColumnInput: blockColumns)
+                                               lowRank: term, epilogue: epilogue)
                         }
                     }
                 }
@@ -50,7 +47,6 @@ extension BlockSparseLinear {
             return
         }
         try Self.refuse(epilogue, "BlockSparseLinear.forward")
-        try Self.refuse(inputOrder, "BlockSparseLinear.forward")
         try gemm(x, .none, v, .transposed, into: &h)
         try forward(x, into: &y, bias: b, plus: h, times: u)
     }
@@ -62,12 +58,13 @@ extension BlockSparseLinear {
     /// bias; this layer's own, if it has one, too). On LIBXSMM all four low-rank products run on
     /// its kernels, dh tile by tile inside the input gradient's strip loop and db with the weight
     /// gradient's tiles; else they are `gemm` calls and `addColumnSums`. An `epilogue` runs on
-    /// dx block by block (LIBXSMM only: callers check `fusesEpilogue`). With `inputOrder`, x is
-    /// stored in that block-column order, as in the forward.
+    /// dx block by block (LIBXSMM only: callers check `fusesEpilogue`). A `blockColumnCopy` of x
+    /// (x in `BlockColumnOrder` of the block size; LIBXSMM only: callers check
+    /// `blockColumnInput(batch:rank:foldsBias:)`) is what the weight gradient and dV then read.
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
                   hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?,
-                  epilogue: OutputEpilogue<Scalar>? = nil, inputOrder: BlockColumnOrder? = nil) throws {
+                  epilogue: OutputEpilogue<Scalar>? = nil, blockColumnCopy: Matrix<Scalar>? = nil) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         let foldsBias = h.cols == rank + 1
@@ -77,7 +74,7 @@ extension BlockSparseLinear {
                 + "do not fit a \(batch)-row batch of \(inputFeatures) → \(outputFeatures) (h must be \(batch)×r or \(batch)×(r + 1), U \(outputFeatures)×r, V r×\(inputFeatures))")
         }
         if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: foldsBias), let products = kernels.lowRankProducts {
-            if let inputOrder { _ = try requireBlockColumnInput(inputOrder, kernels: kernels, "BlockSparseLinear.backward") }
+            if let blockColumnCopy { try requireBlockColumnCopy(blockColumnCopy, of: x, kernels: kernels, "BlockSparseLinear.backward") }
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
             if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
@@ -100,7 +97,7 @@ extension BlockSparseLinear {
                                                                            gradient: vGradient.baseAddress!, rank: rank,
                                                                            kernels: products.packedVGradient)
                             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
-                                         vGradient: dV, epilogue: epilogue, inputIsBlockColumns: inputOrder != nil)
+                                         vGradient: dV, epilogue: epilogue, blockColumnCopy: blockColumnCopy)
                         }
                     }
                 }
@@ -117,7 +114,7 @@ extension BlockSparseLinear {
             return
         }
         try Self.refuse(epilogue, "BlockSparseLinear.backward")
-        try Self.refuse(inputOrder, "BlockSparseLinear.backward")
+        try Self.refuse(blockColumnCopy, "BlockSparseLinear.backward")
         if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         // dU += dyᵀ·h (the parallel `gemm`). An h that ends in the ones column of a LIBXSMM
         // forward (the backend changed in between) loses that column first.

@@ -35,14 +35,12 @@ extension BlockSparseLinear {
 
     /// y = x·Wᵀ (+ bias) (+ the low-rank `term`) on the forward strips, with W already in
     /// `forwardPack`, then the `epilogue` (`BlockSparseXSMMKernel.apply`).
-    /// With `blockColumnInput`, `input` is in block-column order (`BlockColumnOrder`).
     func applyForwardStrips(_ kernels: XSMMKernelSet, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>,
                             bias: UnsafePointer<Scalar>?, lowRank term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?,
-                            epilogue: OutputEpilogue<Scalar>?, blockColumnInput: BlockColumnInputKernels? = nil) {
+                            epilogue: OutputEpilogue<Scalar>?) {
         BlockSparseXSMMKernel.apply(forwardPlan, kernels: kernels.forward, handWritten: kernels.forwardHandWritten,
                                     groups: kernels.forwardGroups, set: kernels, pack: forwardPack.pointer, input: input,
-                                    output: output, bias: bias, lowRank: term, epilogue: epilogue,
-                                    blockColumnInput: blockColumnInput)
+                                    output: output, bias: bias, lowRank: term, epilogue: epilogue)
     }
 
     /// The LIBXSMM kernels for `batch` rows at the current thread count, with a rank-r term
@@ -165,7 +163,7 @@ extension BlockSparseLinear {
                       term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                       uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
                       vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?,
-                      inputIsBlockColumns: Bool = false) {
+                      blockColumnCopy: Matrix<Scalar>? = nil) {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -181,11 +179,13 @@ extension BlockSparseLinear {
                     }
                     weight.withMutableGradientElements { gradient in
                         withOptionalGradient(bias) { biasGradient in
-                            BlockSparseXSMMKernel.accumulateWeightGradient(
-                                weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
-                                dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                                biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
-                                uncoveredRows: layout.uncoveredRows, batchRows: rows, inputIsBlockColumns: inputIsBlockColumns)
+                            withOptionalPointer(blockColumnCopy) { copy in
+                                BlockSparseXSMMKernel.accumulateWeightGradient(
+                                    weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                                    dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                                    biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
+                                    uncoveredRows: layout.uncoveredRows, batchRows: rows, blockColumnCopy: copy)
+                            }
                         }
                     }
                 }

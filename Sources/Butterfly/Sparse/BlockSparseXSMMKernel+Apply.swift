@@ -24,25 +24,18 @@ extension BlockSparseXSMMKernel {
     /// again for every 64-row tile). An `epilogue` runs over each unit's
     /// tile rows of the group's output columns once its strips are done (contiguous pieces of
     /// several KB, just written; whole rows when a chunk has one tile).
-    ///
-    /// With `blockColumnInput`, `input` is stored in block-column order (`BlockColumnOrder`, block
-    /// width plan.blockSize) and those kernels and offsets replace `kernels` and the plan's.
     static func apply<S: TensorScalar>(
         _ plan: BlockStripPlan, kernels: [[UnsafeRawPointer?]], handWritten: [Bool], groups: [Range<Int>], set: XSMMKernelSet,
         pack: UnsafePointer<S>,
         input: UnsafePointer<S>, output: UnsafeMutablePointer<S>, bias: UnsafePointer<S>?,
-        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil, tiles: Range<Int>? = nil,
-        blockColumnInput: BlockColumnInputKernels? = nil
+        lowRank: FusedLowRank<S>?, epilogue: OutputEpilogue<S>? = nil, tiles: Range<Int>? = nil
     ) {
         let tilesPerChunk = max(1, BlockSparseKernel.chunkRows / set.tile)
         let tiles = tiles ?? 0..<set.tileCount
         plan.weightOffsets.withUnsafeBufferPointer { weightOffsets in
-            (blockColumnInput?.inputOffsets ?? plan.inputOffsets).withUnsafeBufferPointer { inputOffsets in
-                let pass = StripPass(plan: plan, kernels: blockColumnInput?.strips ?? kernels, handWritten: handWritten, set: set,
-                                     pack: pack, input: input, output: output, bias: bias, lowRank: lowRank,
-                                     weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress,
-                                     inputRowStride: blockColumnInput == nil ? plan.cols : plan.blockSize,
-                                     blockColumnProducer: blockColumnInput?.producer)
+            plan.inputOffsets.withUnsafeBufferPointer { inputOffsets in
+                let pass = StripPass(plan: plan, kernels: kernels, handWritten: handWritten, set: set, pack: pack, input: input, output: output, bias: bias,
+                                     lowRank: lowRank, weightOffsets: weightOffsets.baseAddress, inputOffsets: inputOffsets.baseAddress)
                 let split = RangeSplit(tiles.count, threads: set.threads, offset: tiles.lowerBound)
                 if lowRank?.producer != nil {
                     set.stealing.run(parts: split.parts, unitCount: { split.range($0).count }) { _, claims in
@@ -121,10 +114,6 @@ extension BlockSparseXSMMKernel {
         /// The plan's offset arrays (nil when it has no strips).
         let weightOffsets: UnsafePointer<UInt64>?
         let inputOffsets: UnsafePointer<UInt64>?
-        /// Elements from one batch row of the input to the next: plan.cols, or b in block-column order.
-        let inputRowStride: Int
-        /// The producer's kernels for an input in block-column order (nil: row-major input).
-        let blockColumnProducer: BlockColumnProducer?
 
         /// 0 for a full tile, 1 for the batch's shorter last one (the kernels' second index).
         func tail(_ t: Int) -> Int { (t + 1) * set.tile <= set.batch ? 0 : 1 }
@@ -133,20 +122,6 @@ extension BlockSparseXSMMKernel {
         func produceLowRank(tile t: Int) {
             guard let lowRank, let producer = lowRank.producer else { return }
             let start = t * set.tile
-            if let blocked = blockColumnProducer {
-                blocked.factorOffsets.withUnsafeBufferPointer { factorOffsets in
-                    blocked.inputOffsets.withUnsafeBufferPointer { inputOffsets in
-                        for c in blocked.runs.indices {
-                            let run = blocked.runs[c]
-                            pixelfly_xsmm_brgemm_offs_run(set.isDouble, blocked.kernels[tail(t)][c == 0 ? 0 : 1]!, producer.factor,
-                                                          input + start * inputRowStride, lowRank.activations + start * lowRank.rank,
-                                                          UInt64(run.count), factorOffsets.baseAddress! + run.lowerBound,
-                                                          inputOffsets.baseAddress! + run.lowerBound)
-                        }
-                    }
-                }
-                return
-            }
             for c in producer.kernels.starts.indices {
                 let k = producer.kernels.starts[c]
                 pixelfly_xsmm_gemm_run(set.isDouble, producer.kernels.kernels[tail(t)][c]!, producer.factor + k * producer.rank,
@@ -165,7 +140,7 @@ extension BlockSparseXSMMKernel {
                     runHandWritten(strip, start: start, output: c)
                     continue
                 }
-                pixelfly_xsmm_brgemm_offs_run(set.isDouble, kernels[strip.heightIndex][tail(t)]!, pack, input + start * inputRowStride,
+                pixelfly_xsmm_brgemm_offs_run(set.isDouble, kernels[strip.heightIndex][tail(t)]!, pack, input + start * plan.cols,
                                               c, UInt64(strip.count), weightOffsets! + strip.start, inputOffsets! + strip.start)
                 if let lowRank {
                     pixelfly_xsmm_gemm_run(set.isDouble, lowRank.kernels[strip.heightIndex][tail(t)]!,
@@ -178,8 +153,8 @@ extension BlockSparseXSMMKernel {
         /// only): the same operands and leading dimensions as the LIBXSMM kernels it replaces.
         private func runHandWritten(_ strip: BlockStripPlan.Strip, start: Int, output c: UnsafeMutablePointer<S>) {
             let rows = min(set.tile, set.batch - start)
-            BlockSparseXSMMKernel.strip24(a: pack, b: input + start * inputRowStride, c: c, n: rows, k: plan.blockSize,
-                                          lda: strip.height, ldb: inputRowStride, ldc: plan.rows, count: strip.count,
+            BlockSparseXSMMKernel.strip24(a: pack, b: input + start * plan.cols, c: c, n: rows, k: plan.blockSize, lda: strip.height,
+                                          ldb: plan.cols, ldc: plan.rows, count: strip.count,
                                           aOffsets: weightOffsets! + strip.start, bOffsets: inputOffsets! + strip.start)
             if let lowRank {
                 BlockSparseXSMMKernel.strip24(a: lowRank.factor + strip.row * lowRank.rank,

@@ -268,13 +268,14 @@ enum BlockSparseXSMMKernel {
     /// the other's last tiles (`TailStealing`), transposing their dy blocks into its own scratch.
     /// `batchRows` (default: the whole batch) limits the sums to one block of rows; it must start
     /// and end on chunk boundaries (or end at the batch), as `XSMMKernelSet.backwardBlockRows` makes it.
-    /// With `inputIsBlockColumns` (only where the set `packsInput`), x is stored in block-column
-    /// order (`BlockColumnOrder`, block width b): the tiles read its chunks in place, no copy.
+    /// With a `blockColumnCopy` of x (only where the set `packsInput`): x in block-column order
+    /// (`BlockColumnOrder`, block width b), which the tiles and dV read in place, chunk by chunk,
+    /// instead of copying each chunk of x into that order first.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
         biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, vGradient: PackedVGradient<S>? = nil,
-        uncoveredRows: [Range<Int>], batchRows: Range<Int>? = nil, inputIsBlockColumns: Bool = false
+        uncoveredRows: [Range<Int>], batchRows: Range<Int>? = nil, blockColumnCopy: UnsafePointer<S>? = nil
     ) {
         let batch = set.batch
         let chunk = set.weightGradientChunk
@@ -282,7 +283,7 @@ enum BlockSparseXSMMKernel {
         let b = plan.blockSize
         let packed = set.inputPack.assumingMemoryBound(to: S.self)
         let batchRows = batchRows ?? 0..<batch
-        precondition(!inputIsBlockColumns || set.packsInput, "a block-column input needs the kernels of a packed input (lda = b)")
+        precondition(blockColumnCopy == nil || set.packsInput, "a block-column copy of x needs the kernels of a packed input (lda = b)")
         precondition(batchRows.lowerBound % chunk == 0 && (batchRows.upperBound % chunk == 0 || batchRows.upperBound == batch)
                      && batchRows.upperBound <= batch, "weight-gradient rows \(batchRows) are not whole \(chunk)-row chunks of the batch")
         for start in stride(from: batchRows.lowerBound, to: batchRows.upperBound, by: chunk) {
@@ -290,10 +291,9 @@ enum BlockSparseXSMMKernel {
             let chunkRows = min(chunk, batch - start)
             // Block column c of the chunk starts at blockColumns + c·b·columnStride (c·columnStride
             // for the element column c·b).
-            let (blockColumns, columnStride) = inputIsBlockColumns
-                ? (x + start * b, batch) : (UnsafePointer(packed), chunkRows)
+            let (blockColumns, columnStride) = blockColumnCopy.map { ($0 + start * b, batch) } ?? (UnsafePointer(packed), chunkRows)
             if set.packsInput {
-                if !inputIsBlockColumns {
+                if blockColumnCopy == nil {
                     packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
                 }
                 if let vGradient {

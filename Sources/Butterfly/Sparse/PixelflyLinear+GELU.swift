@@ -32,18 +32,20 @@ extension PixelflyLinear: GELUFusingLinear {
     }
 
     /// y = x·Wᵀ + b (with the rank-r term) and activated = gelu(y); with `keepsDerivative`,
-    /// y ← gelu′(y) afterwards; with an `order`, activated is stored in it (and the derivative kept).
+    /// y ← gelu′(y) afterwards; with a `blockCopy` (and the derivative kept), activated is also
+    /// copied into it in its block-column order.
     func fusedForward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, activated: inout Matrix<Scalar>,
-                              keepsDerivative: Bool, order: BlockColumnOrder? = nil, _ operation: String) throws {
+                      keepsDerivative: Bool, blockCopy: (matrix: UnsafeMutablePointer<Scalar>, order: BlockColumnOrder)? = nil,
+                      _ operation: String) throws {
         try checkInput(x, operation)
         try requireGELUFusion(batch: x.rows, operation)
-        try checkBlockColumnOutput(order, operation)
         forwardInput.record(x)
         activated.reshape(rows: x.rows, cols: outputFeatures)
         let (rows, cols) = (x.rows, outputFeatures)
         try activated.withUnsafeMutableBufferPointer { a in
-            let epilogue: OutputEpilogue<Scalar> = if let order {
-                .geluKeepingDerivativeInBlockColumns(activated: a.baseAddress!, order: order, rows: rows, cols: cols)
+            let epilogue: OutputEpilogue<Scalar> = if let blockCopy {
+                .geluKeepingDerivativeWithBlockCopy(activated: a.baseAddress!, blocks: blockCopy.matrix, order: blockCopy.order,
+                                                    rows: rows, cols: cols)
             } else if keepsDerivative {
                 .geluKeepingDerivative(activated: a.baseAddress!)
             } else {
@@ -54,10 +56,10 @@ extension PixelflyLinear: GELUFusingLinear {
         }
     }
 
-    /// The backward with dx ⊙ gelu′(operand), or dx ⊙ operand when it `isDerivative`; x in
-    /// `inputOrder` when given.
+    /// The backward with dx ⊙ gelu′(operand), or dx ⊙ operand when it `isDerivative`; the
+    /// weight gradient on x's `blockColumnCopy` when given.
     func fusedBackward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, operand: Matrix<Scalar>,
-                       isDerivative: Bool, inputGradient dx: inout Matrix<Scalar>, inputOrder: BlockColumnOrder? = nil,
+                       isDerivative: Bool, inputGradient dx: inout Matrix<Scalar>, blockColumnCopy: Matrix<Scalar>? = nil,
                        _ operation: String) throws {
         try checkOutputGradient(dy, input: x, operation)
         try checkGELUInput(operand, of: x, operation, what: isDerivative ? "GELU derivative" : "GELU input")
@@ -70,7 +72,7 @@ extension PixelflyLinear: GELUFusingLinear {
             try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden, u: lowRank.u, v: lowRank.v,
                                 hiddenGradient: &hiddenGradient, bias: bias,
                                 epilogue: isDerivative ? .scale(by: h.baseAddress!) : .geluDerivative(preActivation: h.baseAddress!),
-                                inputOrder: inputOrder)
+                                blockColumnCopy: blockColumnCopy)
         }
     }
 }

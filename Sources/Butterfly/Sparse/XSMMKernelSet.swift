@@ -222,9 +222,6 @@ final class XSMMKernelSet {
     let stealing: TailStealing
     /// The Pixelfly low-rank products on LIBXSMM (set by the layer when `rank` > 0; nil: OpenBLAS).
     var lowRankProducts: XSMMLowRankKernels?
-    /// The forward's kernels for an input in block-column order (`blockColumnInput(forward:)`),
-    /// made on first use.
-    var blockColumnInputCache: BlockColumnInputKernels?
 
     /// Dispatches every kernel; nil if LIBXSMM cannot generate one of them (no JIT for this CPU
     /// or scalar type), in which case the caller uses the OpenBLAS kernel.

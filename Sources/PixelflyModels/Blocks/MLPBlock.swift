@@ -13,11 +13,11 @@ import PixelflyCore
 /// and the backward multiplies by it instead of computing it again from h (fused in fc2's
 /// backward where fc2 fuses, a pass over fc2's input gradient where it does not).
 ///
-/// Where fc1 can write gelu(h) in block-column order (`BlockColumnGELUProducer`) and fc2 reads
-/// that order at this batch (`BlockColumnInputLinear`: Pixelfly on LIBXSMM, hidden rows a
-/// multiple of 4 KB apart), a = gelu(h) is kept in it: fc2's block-sparse products read it one
-/// contiguous block column at a time, and its weight gradient reads it in place instead of
-/// copying each chunk into that order (notebooks-md/kernel-passes/50-block-column-hidden.md).
+/// Where fc1 can copy gelu(h) into block-column order as it writes it (`BlockColumnGELUProducer`)
+/// and fc2's backward reads that order at this batch (`BlockColumnInputLinear`: Pixelfly on
+/// LIBXSMM, hidden rows a multiple of 4 KB apart), the copy is kept beside a = gelu(h), and fc2's
+/// weight gradient reads it instead of copying a into that order chunk by chunk
+/// (notebooks-md/kernel-passes/50-block-column-hidden.md).
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
@@ -30,7 +30,8 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     /// fc1 and fc2 where they can pass gelu(h) in block-column order (checked per batch size).
     private let fc1BlockColumns: (any BlockColumnGELUProducer<Scalar>)?
     private let fc2BlockColumns: (any BlockColumnInputLinear<Scalar>)?
-    /// The order `activated` is stored in after the last forward (nil: row-major).
+    /// `activated` in block-column order, and that order (nil when the last forward made no copy).
+    private var activatedBlocks = Matrix<Scalar>(rows: 0, cols: 0)
     private var activatedOrder: BlockColumnOrder?
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
@@ -87,11 +88,11 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         hiddenIsDerivative = false
         activatedOrder = nil
         if let fc1GELU, fc1GELU.fusesGELU(batch: x.rows) {
-            if let fc1BlockColumns, let fc2BlockColumns, let order = blockColumnOrder(batch: x.rows) {
-                try fc1BlockColumns.forward(x, geluDerivative: &hidden, gelu: &activated, order: order)
+            if let fc1BlockColumns, let order = blockColumnOrder(batch: x.rows) {
+                try fc1BlockColumns.forward(x, geluDerivative: &hidden, gelu: &activated, blockColumnCopy: &activatedBlocks, order: order)
                 hiddenIsDerivative = true
                 activatedOrder = order
-                try fc2BlockColumns.forward(blockColumns: activated, order: order, into: &y)
+                try fc2.forward(activated, into: &y)
                 return
             }
             if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
@@ -114,17 +115,13 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        if let order = activatedOrder {
-            if let fc2BlockColumns, fc2BlockColumns.blockColumnInput(batch: x.rows) == order {
-                try fc2BlockColumns.backward(blockColumnInput: activated, order: order, outputGradient: dy, geluDerivative: hidden,
-                                             inputGradient: &hiddenGradient)
-                try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
-                return
-            }
-            // fc2 no longer reads this order (its backend or thread count changed since the
-            // forward): a back to row-major, then the general paths below.
-            order.rearrangeToRowMajor(&activated)
-            activatedOrder = nil
+        // Without the copy where fc2 no longer reads it (its backend or thread count changed
+        // since the forward): the general paths below.
+        if let order = activatedOrder, let fc2BlockColumns, fc2BlockColumns.blockColumnInput(batch: x.rows) == order {
+            try fc2BlockColumns.backward(input: activated, blockColumnCopy: activatedBlocks, order: order, outputGradient: dy,
+                                         geluDerivative: hidden, inputGradient: &hiddenGradient)
+            try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
+            return
         }
         // Whichever of h and gelu′(h) the forward kept, fc2 may have changed backend since: each
         // pair of (what is kept, whether fc2 fuses now) has its own path.
