@@ -1,6 +1,5 @@
 #include "CVectorKernels.h"
 #include <math.h>
-#include <string.h>
 
 #define GELU_SCALE 0.7978845608028654f /* √(2/π) */
 #define GELU_CUBIC 0.044715f
@@ -365,34 +364,4 @@ void pixelfly_gelu_forward_derivative_rows_f32(float *h, float *y, size_t rows, 
 
 void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_t count, size_t stride) {
     pixelfly_scale_rows_f32_body(pixelfly_fastest_body(), factor, out, rows, count, stride);
-}
-
-/* The rows' forward with derivative into y (row-major like h), then each row's piece of y,
-   still in L1, copied into the block-column copy piece by piece. */
-void pixelfly_gelu_forward_derivative_block_copy_f32_body(int body, float *h, float *y, float *blocks, size_t first_row, size_t rows,
-                                                          size_t first_column, size_t count, size_t stride, size_t block_width,
-                                                          size_t batch_rows) {
-    if (!pixelfly_body_available(body)) body = PIXELFLY_BODY_PORTABLE;
-    if (block_width == 0) return;
-    for (size_t r = 0; r < rows; r++) {
-        float *row_y = y + r * stride;
-        pixelfly_gelu_forward_derivative_rows_f32_body(body, h + r * stride, row_y, 1, count, count);
-        const size_t i = first_row + r;
-        size_t done = 0;
-        while (done < count) {
-            const size_t j = first_column + done, within = j % block_width;
-            size_t piece = block_width - within;
-            if (piece > count - done) piece = count - done;
-            memcpy(blocks + (j / block_width) * batch_rows * block_width + i * block_width + within, row_y + done,
-                   piece * sizeof(float));
-            done += piece;
-        }
-    }
-}
-
-void pixelfly_gelu_forward_derivative_block_copy_f32(float *h, float *y, float *blocks, size_t first_row, size_t rows,
-                                                     size_t first_column, size_t count, size_t stride, size_t block_width,
-                                                     size_t batch_rows) {
-    pixelfly_gelu_forward_derivative_block_copy_f32_body(pixelfly_fastest_body(), h, y, blocks, first_row, rows, first_column,
-                                                         count, stride, block_width, batch_rows);
 }

@@ -58,13 +58,11 @@ extension BlockSparseLinear {
     /// bias; this layer's own, if it has one, too). On LIBXSMM all four low-rank products run on
     /// its kernels, dh tile by tile inside the input gradient's strip loop and db with the weight
     /// gradient's tiles; else they are `gemm` calls and `addColumnSums`. An `epilogue` runs on
-    /// dx block by block (LIBXSMM only: callers check `fusesEpilogue`). A `blockColumnCopy` of x
-    /// (x in `BlockColumnOrder` of the block size; LIBXSMM only: callers check
-    /// `blockColumnInput(batch:rank:foldsBias:)`) is what the weight gradient and dV then read.
+    /// dx block by block (LIBXSMM only: callers check `fusesEpilogue`).
     func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, inputGradient dx: inout Matrix<Scalar>,
                   hidden h: Matrix<Scalar>, u: Parameter<Scalar>, v: Parameter<Scalar>,
                   hiddenGradient dh: inout Matrix<Scalar>, bias pixelflyBias: Parameter<Scalar>?,
-                  epilogue: OutputEpilogue<Scalar>? = nil, blockColumnCopy: Matrix<Scalar>? = nil) throws {
+                  epilogue: OutputEpilogue<Scalar>? = nil) throws {
         try checkOutputGradient(dy, input: x, "BlockSparseLinear.backward")
         let (batch, rank) = (x.rows, v.value.rows)
         let foldsBias = h.cols == rank + 1
@@ -74,7 +72,6 @@ extension BlockSparseLinear {
                 + "do not fit a \(batch)-row batch of \(inputFeatures) → \(outputFeatures) (h must be \(batch)×r or \(batch)×(r + 1), U \(outputFeatures)×r, V r×\(inputFeatures))")
         }
         if batch > 0, let kernels = xsmmKernels(batch: batch, rank: rank, foldsBias: foldsBias), let products = kernels.lowRankProducts {
-            if let blockColumnCopy { try requireBlockColumnCopy(blockColumnCopy, of: x, kernels: kernels, "BlockSparseLinear.backward") }
             dx.reshape(rows: batch, cols: inputFeatures)
             if dh.rows != batch || dh.cols != rank { dh.reshape(rows: batch, cols: rank) }
             if pixelflyBias != nil, let bias { try bias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
@@ -97,7 +94,7 @@ extension BlockSparseLinear {
                                                                            gradient: vGradient.baseAddress!, rank: rank,
                                                                            kernels: products.packedVGradient)
                             xsmmBackward(kernels, x: x, dy: dy, dx: &dx, term: term, bias: pixelflyBias ?? bias, uGradient: dU,
-                                         vGradient: dV, epilogue: epilogue, blockColumnCopy: blockColumnCopy)
+                                         vGradient: dV, epilogue: epilogue)
                         }
                     }
                 }
@@ -114,7 +111,6 @@ extension BlockSparseLinear {
             return
         }
         try Self.refuse(epilogue, "BlockSparseLinear.backward")
-        try Self.refuse(blockColumnCopy, "BlockSparseLinear.backward")
         if let pixelflyBias { try pixelflyBias.updateGradient { try addColumnSums(of: dy, into: &$0) } }
         // dU += dyᵀ·h (the parallel `gemm`). An h that ends in the ones column of a LIBXSMM
         // forward (the backend changed in between) loses that column first.

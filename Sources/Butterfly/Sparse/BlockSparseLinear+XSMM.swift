@@ -162,8 +162,7 @@ extension BlockSparseLinear {
     func xsmmBackward(_ kernels: XSMMKernelSet, x: Matrix<Scalar>, dy: Matrix<Scalar>, dx: inout Matrix<Scalar>,
                       term: BlockSparseXSMMKernel.FusedLowRank<Scalar>?, bias: Parameter<Scalar>?,
                       uGradient: BlockSparseXSMMKernel.LowRankWeightGradient<Scalar>?,
-                      vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?,
-                      blockColumnCopy: Matrix<Scalar>? = nil) {
+                      vGradient: BlockSparseXSMMKernel.PackedVGradient<Scalar>? = nil, epilogue: OutputEpilogue<Scalar>?) {
         Self.pack(inputGradientPlan, weight.value, into: backwardPack)
         x.withUnsafeBufferPointer { input in
             dy.withUnsafeBufferPointer { outputGradient in
@@ -179,13 +178,11 @@ extension BlockSparseLinear {
                     }
                     weight.withMutableGradientElements { gradient in
                         withOptionalGradient(bias) { biasGradient in
-                            withOptionalPointer(blockColumnCopy) { copy in
-                                BlockSparseXSMMKernel.accumulateWeightGradient(
-                                    weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
-                                    dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
-                                    biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
-                                    uncoveredRows: layout.uncoveredRows, batchRows: rows, blockColumnCopy: copy)
-                            }
+                            BlockSparseXSMMKernel.accumulateWeightGradient(
+                                weightGradientPlan, kernels: kernels, rows: outputFeatures, cols: inputFeatures,
+                                dy: outputGradient.baseAddress!, x: input.baseAddress!, panelGradients: gradient.baseAddress!,
+                                biasGradient: biasGradient, lowRank: uGradient, vGradient: vGradient,
+                                uncoveredRows: layout.uncoveredRows, batchRows: rows)
                         }
                     }
                 }

@@ -206,20 +206,17 @@ enum BlockSparseXSMMKernel {
     /// (AMD EPYC Zen 2, `layers`, batch 4096, 1 thread; most at 3072 → 768 and 4096 → 1024); on
     /// the transposed chunk it took 8–15 % fewer samples than before in five of six runs
     /// (notebooks-md/kernel-passes/24-product-by-product.md).
-    ///
-    /// `blockColumns` holds block column c of the chunk at c·b·`columnStride` elements: the copy
-    /// (`columnStride` = chunk rows), or x's chunk in block-column order (the batch's rows).
     static func accumulateVGradient<S: TensorScalar>(_ vGradient: PackedVGradient<S>, chunk: Range<Int>, chunkKind: Int,
-                                                     blockColumns: UnsafePointer<S>, columnStride: Int, blockSize b: Int, cols: Int,
+                                                     packedInput packed: UnsafeMutablePointer<S>, blockSize b: Int, cols: Int,
                                                      set: XSMMKernelSet) {
         let (rank, chunkRows) = (vGradient.rank, chunk.count)
         let transposed = set.activationPack.assumingMemoryBound(to: S.self)
         // dh[chunk] (r × chunk column-major, ld = r) → (chunk × r, ld = chunk rows).
         libxsmm_otrans(transposed, vGradient.hiddenGradient + chunk.lowerBound * rank, UInt32(MemoryLayout<S>.stride),
                        libxsmm_blasint(rank), libxsmm_blasint(chunkRows), libxsmm_blasint(rank), libxsmm_blasint(chunkRows))
-        forEachRange(cols / b, threads: set.threads) { columnRange, _ in
-            for c in columnRange {
-                let (block, gradient) = (blockColumns + c * b * columnStride, vGradient.gradient + c * b)
+        forEachRange(cols / b, threads: set.threads) { blockColumns, _ in
+            for c in blockColumns {
+                let (block, gradient) = (packed + c * b * chunkRows, vGradient.gradient + c * b)
                 if set.blockColumnsHandWritten {
                     for slice in stride(from: 0, to: b, by: BlockSparseBackend.handWrittenStripHeight) {
                         strip24(a: block + slice, b: UnsafePointer(transposed), c: gradient + slice, n: rank, k: chunkRows,
@@ -268,14 +265,11 @@ enum BlockSparseXSMMKernel {
     /// the other's last tiles (`TailStealing`), transposing their dy blocks into its own scratch.
     /// `batchRows` (default: the whole batch) limits the sums to one block of rows; it must start
     /// and end on chunk boundaries (or end at the batch), as `XSMMKernelSet.backwardBlockRows` makes it.
-    /// With a `blockColumnCopy` of x (only where the set `packsInput`): x in block-column order
-    /// (`BlockColumnOrder`, block width b), which the tiles and dV read in place, chunk by chunk,
-    /// instead of copying each chunk of x into that order first.
     static func accumulateWeightGradient<S: TensorScalar>(
         _ plan: BlockGradientPlan, kernels set: XSMMKernelSet, rows: Int, cols: Int,
         dy: UnsafePointer<S>, x: UnsafePointer<S>, panelGradients: UnsafeMutablePointer<S>,
         biasGradient: UnsafeMutablePointer<S>?, lowRank: LowRankWeightGradient<S>?, vGradient: PackedVGradient<S>? = nil,
-        uncoveredRows: [Range<Int>], batchRows: Range<Int>? = nil, blockColumnCopy: UnsafePointer<S>? = nil
+        uncoveredRows: [Range<Int>], batchRows: Range<Int>? = nil
     ) {
         let batch = set.batch
         let chunk = set.weightGradientChunk
@@ -283,22 +277,16 @@ enum BlockSparseXSMMKernel {
         let b = plan.blockSize
         let packed = set.inputPack.assumingMemoryBound(to: S.self)
         let batchRows = batchRows ?? 0..<batch
-        precondition(blockColumnCopy == nil || set.packsInput, "a block-column copy of x needs the kernels of a packed input (lda = b)")
         precondition(batchRows.lowerBound % chunk == 0 && (batchRows.upperBound % chunk == 0 || batchRows.upperBound == batch)
                      && batchRows.upperBound <= batch, "weight-gradient rows \(batchRows) are not whole \(chunk)-row chunks of the batch")
         for start in stride(from: batchRows.lowerBound, to: batchRows.upperBound, by: chunk) {
             let chunkKind = start + chunk <= batch ? 0 : 1
             let chunkRows = min(chunk, batch - start)
-            // Block column c of the chunk starts at blockColumns + c·b·columnStride (c·columnStride
-            // for the element column c·b).
-            let (blockColumns, columnStride) = blockColumnCopy.map { ($0 + start * b, batch) } ?? (UnsafePointer(packed), chunkRows)
             if set.packsInput {
-                if blockColumnCopy == nil {
-                    packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
-                }
+                packInputChunk(x + start * cols, rows: chunkRows, cols: cols, blockSize: b, threads: set.threads, into: packed)
                 if let vGradient {
-                    accumulateVGradient(vGradient, chunk: start..<start + chunkRows, chunkKind: chunkKind, blockColumns: blockColumns,
-                                        columnStride: columnStride, blockSize: b, cols: cols, set: set)
+                    accumulateVGradient(vGradient, chunk: start..<start + chunkRows, chunkKind: chunkKind, packedInput: packed,
+                                        blockSize: b, cols: cols, set: set)
                 }
             }
             if let lowRank {
@@ -322,7 +310,7 @@ enum BlockSparseXSMMKernel {
                         transposedRow = plan.row[t]
                     }
                     let input: UnsafePointer<S> = set.packsInput
-                        ? blockColumns + plan.column[t] * columnStride : x + start * cols + plan.column[t]
+                        ? UnsafePointer(packed + plan.column[t] * chunkRows) : x + start * cols + plan.column[t]
                     let shape = plan.shapes[plan.shapeIndex[t]]
                     if set.blockColumnsHandWritten {
                         // C (b × rows) += A · B as b / 24 slices of 24 rows.

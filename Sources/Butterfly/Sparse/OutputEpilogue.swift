@@ -38,11 +38,6 @@ enum OutputEpilogue<S> {
     case geluKeepingDerivative(activated: UnsafeMutablePointer<S>)
     /// output ← output ⊙ factor: dh = gelu′(h) ⊙ da with gelu′(h) from `geluKeepingDerivative`.
     case scale(by: UnsafePointer<S>)
-    /// `geluKeepingDerivative`, and activated also copied into `blocks`, the whole `rows` ×
-    /// `cols` matrix (cols the output's width) in block-column `order`, for an fc2 whose weight
-    /// gradient reads it so.
-    case geluKeepingDerivativeWithBlockCopy(activated: UnsafeMutablePointer<S>, blocks: UnsafeMutablePointer<S>, order: BlockColumnOrder,
-                                            rows: Int, cols: Int)
 
     /// Whether the epilogue can run for this scalar type.
     static var isAvailable: Bool { S.self == Float.self }
@@ -71,17 +66,6 @@ enum OutputEpilogue<S> {
                                                       rows, count, stride)
         case .scale(let factor):
             pixelfly_scale_rows_f32(UnsafeRawPointer(factor + offset).assumingMemoryBound(to: Float.self), out, rows, count, stride)
-        case .geluKeepingDerivativeWithBlockCopy(let activated, let blocks, let order, let batchRows, let columns):
-            var (rows, count, stride) = (rows, count, stride)
-            let (firstRow, firstColumn) = offset.quotientAndRemainder(dividingBy: columns)
-            if rows == 1 && firstColumn + count > columns {
-                // Whole rows as one contiguous piece (`run(_:offset:count:)`): row by row.
-                precondition(firstColumn == 0 && count % columns == 0, "a contiguous epilogue piece spans whole rows")
-                (rows, count, stride) = (count / columns, columns, columns)
-            }
-            pixelfly_gelu_forward_derivative_block_copy_f32(out, UnsafeMutableRawPointer(activated + offset).assumingMemoryBound(to: Float.self),
-                                                            UnsafeMutableRawPointer(blocks).assumingMemoryBound(to: Float.self),
-                                                            firstRow, rows, firstColumn, count, stride, order.blockWidth, batchRows)
         }
     }
 }

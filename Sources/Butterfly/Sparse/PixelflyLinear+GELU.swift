@@ -32,35 +32,22 @@ extension PixelflyLinear: GELUFusingLinear {
     }
 
     /// y = x·Wᵀ + b (with the rank-r term) and activated = gelu(y); with `keepsDerivative`,
-    /// y ← gelu′(y) afterwards; with a `blockCopy` (and the derivative kept), activated is also
-    /// copied into it in its block-column order.
-    func fusedForward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, activated: inout Matrix<Scalar>,
-                      keepsDerivative: Bool, blockCopy: (matrix: UnsafeMutablePointer<Scalar>, order: BlockColumnOrder)? = nil,
-                      _ operation: String) throws {
+    /// y ← gelu′(y) afterwards.
+    private func fusedForward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, activated: inout Matrix<Scalar>,
+                              keepsDerivative: Bool, _ operation: String) throws {
         try checkInput(x, operation)
         try requireGELUFusion(batch: x.rows, operation)
         forwardInput.record(x)
         activated.reshape(rows: x.rows, cols: outputFeatures)
-        let (rows, cols) = (x.rows, outputFeatures)
         try activated.withUnsafeMutableBufferPointer { a in
-            let epilogue: OutputEpilogue<Scalar> = if let blockCopy {
-                .geluKeepingDerivativeWithBlockCopy(activated: a.baseAddress!, blocks: blockCopy.matrix, order: blockCopy.order,
-                                                    rows: rows, cols: cols)
-            } else if keepsDerivative {
-                .geluKeepingDerivative(activated: a.baseAddress!)
-            } else {
-                .gelu(activated: a.baseAddress!)
-            }
             try sparse.forward(x, into: &y, bias: bias?.value, u: lowRank.u.value, v: lowRank.v.value, hidden: &hidden,
-                               epilogue: epilogue)
+                               epilogue: keepsDerivative ? .geluKeepingDerivative(activated: a.baseAddress!) : .gelu(activated: a.baseAddress!))
         }
     }
 
-    /// The backward with dx ⊙ gelu′(operand), or dx ⊙ operand when it `isDerivative`; the
-    /// weight gradient on x's `blockColumnCopy` when given.
-    func fusedBackward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, operand: Matrix<Scalar>,
-                       isDerivative: Bool, inputGradient dx: inout Matrix<Scalar>, blockColumnCopy: Matrix<Scalar>? = nil,
-                       _ operation: String) throws {
+    /// The backward with dx ⊙ gelu′(operand), or dx ⊙ operand when it `isDerivative`.
+    private func fusedBackward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>, operand: Matrix<Scalar>,
+                               isDerivative: Bool, inputGradient dx: inout Matrix<Scalar>, _ operation: String) throws {
         try checkOutputGradient(dy, input: x, operation)
         try checkGELUInput(operand, of: x, operation, what: isDerivative ? "GELU derivative" : "GELU input")
         guard hidden.rows == x.rows else {
@@ -71,8 +58,7 @@ extension PixelflyLinear: GELUFusingLinear {
         try operand.withUnsafeBufferPointer { h in
             try sparse.backward(input: x, outputGradient: dy, inputGradient: &dx, hidden: hidden, u: lowRank.u, v: lowRank.v,
                                 hiddenGradient: &hiddenGradient, bias: bias,
-                                epilogue: isDerivative ? .scale(by: h.baseAddress!) : .geluDerivative(preActivation: h.baseAddress!),
-                                blockColumnCopy: blockColumnCopy)
+                                epilogue: isDerivative ? .scale(by: h.baseAddress!) : .geluDerivative(preActivation: h.baseAddress!))
         }
     }
 }

@@ -64,20 +64,6 @@ void pixelfly_scale_rows_f32(const float *factor, float *out, size_t rows, size_
 void pixelfly_gelu_forward_derivative_rows_f32_body(int body, float *h, float *y, size_t rows, size_t count, size_t stride);
 void pixelfly_scale_rows_f32_body(int body, const float *factor, float *out, size_t rows, size_t count, size_t stride);
 
-/// `pixelfly_gelu_forward_derivative_rows_f32`, and y also copied into `blocks` in block-column
-/// order: h and y are as there (`rows` pieces of `count` elements, `stride` apart, the first at
-/// element (first_row, first_column) of a row-major matrix); `blocks` is the whole batch_rows ×
-/// cols activation stored block column by block column, element (i, j) at (j / block_width)·
-/// batch_rows·block_width + i·block_width + j mod block_width. Each row's piece of y is copied
-/// right after it is computed, from L1. For an MLP whose fc2 weight gradient reads its input
-/// block column by block column (`BlockColumnOrder`).
-void pixelfly_gelu_forward_derivative_block_copy_f32_body(int body, float *h, float *y, float *blocks, size_t first_row, size_t rows,
-                                                          size_t first_column, size_t count, size_t stride, size_t block_width,
-                                                          size_t batch_rows);
-void pixelfly_gelu_forward_derivative_block_copy_f32(float *h, float *y, float *blocks, size_t first_row, size_t rows,
-                                                     size_t first_column, size_t count, size_t stride, size_t block_width,
-                                                     size_t batch_rows);
-
 /// Column sums of a column-major block (`cols` columns of `rows` contiguous elements, `lda`
 /// apart): out[j] += Σ_{i < rows} a[j·lda + i]. The block-sparse weight gradient's bias sums,
 /// over the dy chunk it has just transposed (contiguous columns instead of rows `out` apart).

@@ -12,12 +12,6 @@ import PixelflyCore
 /// (fused: `forward(_:geluDerivative:gelu:)`; otherwise `GELU.forward(keepingDerivativeIn:into:)`),
 /// and the backward multiplies by it instead of computing it again from h (fused in fc2's
 /// backward where fc2 fuses, a pass over fc2's input gradient where it does not).
-///
-/// Where fc1 can copy gelu(h) into block-column order as it writes it (`BlockColumnGELUProducer`)
-/// and fc2's backward reads that order at this batch (`BlockColumnInputLinear`: Pixelfly on
-/// LIBXSMM, hidden rows a multiple of 4 KB apart), the copy is kept beside a = gelu(h), and fc2's
-/// weight gradient reads it instead of copying a into that order chunk by chunk
-/// (notebooks-md/kernel-passes/50-block-column-hidden.md).
 public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public let features: Int
     public let hiddenFeatures: Int
@@ -27,12 +21,6 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     /// fc1 and fc2 where they can fuse GELU (checked per batch size).
     private let fc1GELU: (any GELUFusingLinear<Scalar>)?
     private let fc2GELU: (any GELUFusingLinear<Scalar>)?
-    /// fc1 and fc2 where they can pass gelu(h) in block-column order (checked per batch size).
-    private let fc1BlockColumns: (any BlockColumnGELUProducer<Scalar>)?
-    private let fc2BlockColumns: (any BlockColumnInputLinear<Scalar>)?
-    /// `activated` in block-column order, and that order (nil when the last forward made no copy).
-    private var activatedBlocks = Matrix<Scalar>(rows: 0, cols: 0)
-    private var activatedOrder: BlockColumnOrder?
     /// The input of the most recent forward (its activations are cached); see `ForwardInputRecord`.
     var forwardInput = ForwardInputRecord()
     /// fc1 output h (or gelu′(h): `hiddenIsDerivative`), GELU output a, and their gradients
@@ -63,15 +51,6 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
         try Self.check(fc2, input: hiddenFeatures, output: features, "fc2")
         fc1GELU = fc1 as? any GELUFusingLinear<Scalar>
         fc2GELU = fc2 as? any GELUFusingLinear<Scalar>
-        fc1BlockColumns = fc1 as? any BlockColumnGELUProducer<Scalar>
-        fc2BlockColumns = fc2 as? any BlockColumnInputLinear<Scalar>
-    }
-
-    /// The block-column order fc1 and fc2 can pass gelu(h) in at `batch` rows, or nil.
-    private func blockColumnOrder(batch: Int) -> BlockColumnOrder? {
-        guard fc1BlockColumns != nil, let fc2BlockColumns, let order = fc2BlockColumns.blockColumnInput(batch: batch),
-              order.fits(cols: hiddenFeatures) else { return nil }
-        return order
     }
 
     static func check(_ layer: any LinearLayer<Scalar>, input: Int, output: Int, _ role: String) throws {
@@ -86,15 +65,7 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         forwardInput.record(x)
         hiddenIsDerivative = false
-        activatedOrder = nil
         if let fc1GELU, fc1GELU.fusesGELU(batch: x.rows) {
-            if let fc1BlockColumns, let order = blockColumnOrder(batch: x.rows) {
-                try fc1BlockColumns.forward(x, geluDerivative: &hidden, gelu: &activated, blockColumnCopy: &activatedBlocks, order: order)
-                hiddenIsDerivative = true
-                activatedOrder = order
-                try fc2.forward(activated, into: &y)
-                return
-            }
             if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
                 try fc1GELU.forward(x, geluDerivative: &hidden, gelu: &activated)
                 hiddenIsDerivative = true
@@ -115,14 +86,6 @@ public final class MLPBlock<Scalar: TensorScalar>: Layer {
             throw ShapeError("MLPBlock.backward", "input has \(x.rows) rows but the last forward had \(hidden.rows); call forward first")
         }
         try forwardInput.check(x, "MLPBlock.backward")
-        // Without the copy where fc2 no longer reads it (its backend or thread count changed
-        // since the forward): the general paths below.
-        if let order = activatedOrder, let fc2BlockColumns, fc2BlockColumns.blockColumnInput(batch: x.rows) == order {
-            try fc2BlockColumns.backward(input: activated, blockColumnCopy: activatedBlocks, order: order, outputGradient: dy,
-                                         geluDerivative: hidden, inputGradient: &hiddenGradient)
-            try fc1.backward(input: x, outputGradient: hiddenGradient, inputGradient: &dx)
-            return
-        }
         // Whichever of h and gelu′(h) the forward kept, fc2 may have changed backend since: each
         // pair of (what is kept, whether fc2 fuses now) has its own path.
         if let fc2GELU, fc2GELU.fusesGELU(batch: x.rows) {
