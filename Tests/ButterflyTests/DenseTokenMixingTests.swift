@@ -76,6 +76,27 @@ struct DenseTokenMixingTests {
         #expect(result.worst < 1e-6, "\(result)")
     }
 
+    /// The backward recomputes the hidden layer from its input: after a forward at another input
+    /// (even another batch size), or with no forward at all, it gives the gradients at the input
+    /// it is given, to the bit.
+    @Test func backwardDependsOnlyOnItsInput() throws {
+        var rng = SeededRandom(seed: 6), data = SeededRandom(seed: 7)
+        let layer = try DenseTokenMixing<Float>(tokens: 16, channels: 768, hiddenFeatures: 32, name: "t", rng: &rng)
+        let x = Matrix<Float>(rows: 3 * 16, cols: 768, initializer: .uniform(low: -2, high: 2), rng: &data)
+        let other = Matrix<Float>(rows: 5 * 16, cols: 768, initializer: .uniform(low: -2, high: 2), rng: &data)
+        let dy = Matrix<Float>(rows: 3 * 16, cols: 768, initializer: .uniform(low: -1, high: 1), rng: &data)
+        func gradients(forwardAt input: Matrix<Float>?) throws -> [[Float]] {
+            for p in layer.parameters { p.zeroGradient() }
+            var (y, dx) = (Matrix<Float>(rows: 0, cols: 0), Matrix<Float>(rows: 0, cols: 0))
+            if let input { try layer.forward(input, into: &y) }
+            try layer.backward(input: x, outputGradient: dy, inputGradient: &dx)
+            return [dx.storage] + layer.parameters.map(\.gradient.storage)
+        }
+        let reference = try gradients(forwardAt: x)
+        #expect(try gradients(forwardAt: other) == reference)
+        #expect(try gradients(forwardAt: nil) == reference)
+    }
+
     @Test func rejectsInputsThatAreNotWholeSequences() throws {
         var rng = SeededRandom(seed: 4)
         let layer = try DenseTokenMixing<Float>(tokens: 4, channels: 3, hiddenFeatures: 5, name: "t", rng: &rng)

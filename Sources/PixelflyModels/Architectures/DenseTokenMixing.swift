@@ -17,14 +17,17 @@ import PixelflyCore
 ///
 /// Why: the transposed layout turns the MLP into products with an inner dimension of T = 16
 /// over B·C rows, where OpenBLAS spends most of its time packing, plus four transposes per
-/// step. Per sequence, all five products of a sequence run while its slices are in cache, and
+/// step. Per sequence, all the products of a sequence run while its slices are in cache, and
 /// sequences are spread over `ComputeThreads` in one contiguous range per thread; each range sums
 /// its weight gradients in its own slot, and the slots are added in a fixed order after the
 /// region, so results do not depend on thread timing. The four products that write a block of
 /// the sequence (H, Y, dA, dX) run on LIBXSMM kernels generated for the layer's shape, which do
 /// not pack their operands (`TokenMixingProducts`); the weight gradients, which reduce over
 /// both operands' contiguous axis, with their bias gradients on `BlockKernels.addInnerProducts`;
-/// everything on a CPU LIBXSMM generates no code for on BLAS.
+/// everything on a CPU LIBXSMM generates no code for on BLAS. Nothing is kept between the
+/// forward and the backward: the backward recomputes H_b and A_b from X_b in a per-thread block
+/// that stays in L2 (one product and one GELU more, instead of writing and reading back
+/// 2·B·H·C elements; `TokenMixingKernels.backward` has the measurement).
 public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let tokens: Int
     public let channels: Int
@@ -35,12 +38,10 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let fc2: DenseLinear<Scalar>
     /// The four products that write a sequence's blocks (on LIBXSMM kernels where it generates them).
     private let products: TokenMixingProducts<Scalar>
-    /// gelu′(H_b) and A_b of every sequence, (B·H, C) each, kept for the backward pass (the
-    /// forward computes the derivative with GELU, `BlockKernels.geluForwardKeepingDerivative`).
-    private var hiddenSlope = Matrix<Scalar>(rows: 0, cols: 0)
-    private var activated = Matrix<Scalar>(rows: 0, cols: 0)
-    /// Per-thread dA_b / dH_b (H×C) and per-range weight-gradient slots.
+    /// Three H×C blocks per thread: A_b in the forward; gelu′(H_b), A_b and dA_b / dH_b in the
+    /// backward, which recomputes H_b from X_b rather than keeping it (`TokenMixingKernels.backward`).
     private var scratch = Matrix<Scalar>(rows: 0, cols: 0)
+    /// Per-range weight-gradient slots.
     private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
 
     /// Draws fc1 then fc2 from `rng` exactly as `TokenMixing` with the dense factory does, so a
@@ -76,27 +77,28 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
         let sequences = try sequenceCount(x, "DenseTokenMixing.forward")
-        hiddenSlope.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
-        activated.ensureShape(rows: sequences * hiddenFeatures, cols: channels)
+        scratch.ensureShape(rows: 3 * ComputeThreads.count * hiddenFeatures, cols: channels)
         y.ensureShape(rows: x.rows, cols: channels)
-        let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
-                hiddenSlope.withUnsafeMutableBufferPointer { ph in
-                    activated.withUnsafeMutableBufferPointer { pa in
-                        w1.withUnsafeBufferPointer { pw1 in
-                            b1.withUnsafeBufferPointer { pb1 in
-                                w2.withUnsafeBufferPointer { pw2 in
-                                    b2.withUnsafeBufferPointer { pb2 in
-                                        TokenMixingKernels.forward(
-                                            shape, sequences: sequences, x: px.baseAddress!,
-                                            weights: .init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!),
-                                            products: products,
-                                            hiddenSlope: ph.baseAddress!, activated: pa.baseAddress!, y: py.baseAddress!)
-                                    }
-                                }
-                            }
-                        }
+                scratch.withUnsafeMutableBufferPointer { ps in
+                    withWeights { weights in
+                        TokenMixingKernels.forward(shape, sequences: sequences, x: px.baseAddress!, weights: weights,
+                                                   products: products, scratch: ps.baseAddress!, y: py.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The four parameter arrays as pointers, for the duration of `body`.
+    private func withWeights<R>(_ body: (TokenMixingKernels.Weights<Scalar>) -> R) -> R {
+        let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
+        return w1.withUnsafeBufferPointer { pw1 in
+            b1.withUnsafeBufferPointer { pb1 in
+                w2.withUnsafeBufferPointer { pw2 in
+                    b2.withUnsafeBufferPointer { pb2 in
+                        body(.init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!))
                     }
                 }
             }
@@ -106,32 +108,24 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
         let sequences = try sequenceCount(x, "DenseTokenMixing.backward")
-        guard dy.rows == x.rows, dy.cols == channels, hiddenSlope.rows == sequences * hiddenFeatures else {
+        guard dy.rows == x.rows, dy.cols == channels else {
             throw ShapeError("DenseTokenMixing.backward", "output gradient is \(dy.rows)×\(dy.cols) for input \(x.rows)×\(x.cols); "
-                + "both must be (B·\(tokens))×\(channels) and match the last forward")
+                + "both must be (B·\(tokens))×\(channels)")
         }
         dx.ensureShape(rows: x.rows, cols: channels)
         let slots = ComputeThreads.count
-        scratch.ensureShape(rows: slots * hiddenFeatures, cols: channels)
+        scratch.ensureShape(rows: 3 * slots * hiddenFeatures, cols: channels)
         partialGradients.ensureShape(rows: slots, cols: shape.gradientSlotCount)
-        let (w1, w2) = (fc1.weight.value, fc2.weight.value)
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
-                    hiddenSlope.withUnsafeBufferPointer { ph in
-                        activated.withUnsafeBufferPointer { pa in
-                            w1.withUnsafeBufferPointer { pw1 in
-                                w2.withUnsafeBufferPointer { pw2 in
-                                    scratch.withUnsafeMutableBufferPointer { ps in
-                                        partialGradients.withUnsafeMutableBufferPointer { pg in
-                                            TokenMixingKernels.backward(
-                                                shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
-                                                w1: pw1.baseAddress!, w2: pw2.baseAddress!, products: products,
-                                                hiddenSlope: ph.baseAddress!, activated: pa.baseAddress!,
-                                                dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
-                                        }
-                                    }
-                                }
+                    scratch.withUnsafeMutableBufferPointer { ps in
+                        partialGradients.withUnsafeMutableBufferPointer { pg in
+                            withWeights { weights in
+                                TokenMixingKernels.backward(
+                                    shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
+                                    weights: weights, products: products,
+                                    dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
                             }
                         }
                     }
