@@ -28,7 +28,7 @@ import PixelflyCore
 /// forward and the backward: the backward recomputes H_b and A_b from X_b in a per-thread block
 /// that stays in L2 (one product and one GELU more, instead of writing and reading back
 /// 2·B·H·C elements; `TokenMixingKernels.backward` has the measurement).
-public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
+public final class DenseTokenMixing<Scalar: TensorScalar>: PreNormFusingLayer {
     public let tokens: Int
     public let channels: Int
     public let hiddenFeatures: Int
@@ -38,8 +38,9 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     public let fc2: DenseLinear<Scalar>
     /// The four products that write a sequence's blocks (on LIBXSMM kernels where it generates them).
     private let products: TokenMixingProducts<Scalar>
-    /// Three H×C blocks per thread: A_b in the forward; gelu′(H_b), A_b and dA_b / dH_b in the
-    /// backward, which recomputes H_b from X_b rather than keeping it (`TokenMixingKernels.backward`).
+    /// One row per thread (`TokenMixingShape.scratchCount`): A_b in the forward; gelu′(H_b), A_b
+    /// and dA_b / dH_b in the backward, which recomputes H_b from X_b rather than keeping it
+    /// (`TokenMixingKernels.backward`); with a pre-norm also LN(X_b), its gradient and statistics.
     private var scratch = Matrix<Scalar>(rows: 0, cols: 0)
     /// Per-range weight-gradient slots.
     private var partialGradients = Matrix<Scalar>(rows: 0, cols: 0)
@@ -76,55 +77,63 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
     }
 
     public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>) throws {
-        let sequences = try sequenceCount(x, "DenseTokenMixing.forward")
-        scratch.ensureShape(rows: 3 * ComputeThreads.count * hiddenFeatures, cols: channels)
-        y.ensureShape(rows: x.rows, cols: channels)
-        x.withUnsafeBufferPointer { px in
-            y.withUnsafeMutableBufferPointer { py in
-                scratch.withUnsafeMutableBufferPointer { ps in
-                    withWeights { weights in
-                        TokenMixingKernels.forward(shape, sequences: sequences, x: px.baseAddress!, weights: weights,
-                                                   products: products, scratch: ps.baseAddress!, y: py.baseAddress!)
-                    }
-                }
-            }
-        }
-    }
-
-    /// The four parameter arrays as pointers, for the duration of `body`.
-    private func withWeights<R>(_ body: (TokenMixingKernels.Weights<Scalar>) -> R) -> R {
-        let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
-        return w1.withUnsafeBufferPointer { pw1 in
-            b1.withUnsafeBufferPointer { pb1 in
-                w2.withUnsafeBufferPointer { pw2 in
-                    b2.withUnsafeBufferPointer { pb2 in
-                        body(.init(w1: pw1.baseAddress!, b1: pb1.baseAddress!, w2: pw2.baseAddress!, b2: pb2.baseAddress!))
-                    }
-                }
-            }
-        }
+        try forward(x, preNorm: nil, into: &y)
     }
 
     public func backward(input x: Matrix<Scalar>, outputGradient dy: Matrix<Scalar>,
                          inputGradient dx: inout Matrix<Scalar>) throws {
-        let sequences = try sequenceCount(x, "DenseTokenMixing.backward")
+        try backward(input: x, preNorm: nil, outputGradient: dy, inputGradient: &dx)
+    }
+
+    /// y = x + f(LN(x)), sequence by sequence: LN(X_b) is made in the thread's scratch and never
+    /// written to memory (`PreNormResidual` calls this instead of its three passes).
+    public func forward(_ x: Matrix<Scalar>, preNorm norm: LayerNorm<Scalar>, into y: inout Matrix<Scalar>) throws {
+        try forward(x, preNorm: Optional(norm), into: &y)
+    }
+
+    /// The backward of `forward(_:preNorm:into:)`: dx = LNᵀ(fᵀ(dy)) + dy, with the norm's γ and β
+    /// gradients accumulated as well as the MLP's.
+    public func backward(input x: Matrix<Scalar>, preNorm norm: LayerNorm<Scalar>, outputGradient dy: Matrix<Scalar>,
+                         inputGradient dx: inout Matrix<Scalar>) throws {
+        try backward(input: x, preNorm: Optional(norm), outputGradient: dy, inputGradient: &dx)
+    }
+
+    private func forward(_ x: Matrix<Scalar>, preNorm norm: LayerNorm<Scalar>?, into y: inout Matrix<Scalar>) throws {
+        let sequences = try sequenceCount(x, "DenseTokenMixing.forward", norm: norm)
+        scratch.ensureShape(rows: ComputeThreads.count, cols: shape.scratchCount(preNorm: norm != nil))
+        y.ensureShape(rows: x.rows, cols: channels)
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                scratch.withUnsafeMutableBufferPointer { ps in
+                    withWeights(norm: norm) { weights, preNorm in
+                        TokenMixingKernels.forward(shape, sequences: sequences, x: px.baseAddress!, weights: weights,
+                                                   products: products, preNorm: preNorm, scratch: ps.baseAddress!, y: py.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    private func backward(input x: Matrix<Scalar>, preNorm norm: LayerNorm<Scalar>?, outputGradient dy: Matrix<Scalar>,
+                          inputGradient dx: inout Matrix<Scalar>) throws {
+        let sequences = try sequenceCount(x, "DenseTokenMixing.backward", norm: norm)
         guard dy.rows == x.rows, dy.cols == channels else {
             throw ShapeError("DenseTokenMixing.backward", "output gradient is \(dy.rows)×\(dy.cols) for input \(x.rows)×\(x.cols); "
                 + "both must be (B·\(tokens))×\(channels)")
         }
         dx.ensureShape(rows: x.rows, cols: channels)
         let slots = ComputeThreads.count
-        scratch.ensureShape(rows: 3 * slots * hiddenFeatures, cols: channels)
-        partialGradients.ensureShape(rows: slots, cols: shape.gradientSlotCount)
+        scratch.ensureShape(rows: slots, cols: shape.scratchCount(preNorm: norm != nil))
+        partialGradients.ensureShape(rows: slots, cols: shape.gradientSlotCount(preNorm: norm != nil))
         x.withUnsafeBufferPointer { px in
             dy.withUnsafeBufferPointer { pdy in
                 dx.withUnsafeMutableBufferPointer { pdx in
                     scratch.withUnsafeMutableBufferPointer { ps in
                         partialGradients.withUnsafeMutableBufferPointer { pg in
-                            withWeights { weights in
+                            withWeights(norm: norm) { weights, preNorm in
                                 TokenMixingKernels.backward(
                                     shape, sequences: sequences, x: px.baseAddress!, dy: pdy.baseAddress!,
-                                    weights: weights, products: products,
+                                    weights: weights, products: products, preNorm: preNorm,
                                     dx: pdx.baseAddress!, scratch: ps.baseAddress!, partials: pg.baseAddress!, slots: slots)
                             }
                         }
@@ -132,19 +141,46 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
                 }
             }
         }
-        addSlots()
+        addSlots(norm: norm)
     }
 
-    /// Adds every thread's gradient slot to the parameters' gradients.
-    private func addSlots() {
-        let (h, t) = (hiddenFeatures, tokens)
+    /// The four parameter arrays (and the norm's γ, β) as pointers, for the duration of `body`.
+    private func withWeights<R>(norm: LayerNorm<Scalar>?,
+                                _ body: (TokenMixingKernels.Weights<Scalar>, TokenMixingKernels.PreNorm<Scalar>?) -> R) -> R {
+        let (w1, b1, w2, b2) = (fc1.weight.value, fc1.bias!.value, fc2.weight.value, fc2.bias!.value)
+        return w1.withUnsafeBufferPointer { pw1 in
+            b1.withUnsafeBufferPointer { pb1 in
+                w2.withUnsafeBufferPointer { pw2 in
+                    b2.withUnsafeBufferPointer { pb2 in
+                        let weights = TokenMixingKernels.Weights(w1: pw1.baseAddress!, b1: pb1.baseAddress!,
+                                                                 w2: pw2.baseAddress!, b2: pb2.baseAddress!)
+                        guard let norm else { return body(weights, nil) }
+                        return norm.gain.value.withUnsafeBufferPointer { gain in
+                            norm.bias.value.withUnsafeBufferPointer { bias in
+                                body(weights, .init(gain: gain.baseAddress!, bias: bias.baseAddress!, epsilon: norm.epsilon))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds every range's gradient slot to the parameters' gradients (and the norm's).
+    private func addSlots(norm: LayerNorm<Scalar>?) {
+        let (h, t, c) = (hiddenFeatures, tokens, channels)
+        let slotCount = shape.gradientSlotCount(preNorm: norm != nil)
         partialGradients.withUnsafeBufferPointer { pg in
             for slot in 0..<partialGradients.rows {
-                let base = pg.baseAddress! + slot * shape.gradientSlotCount
+                let base = pg.baseAddress! + slot * slotCount
                 accumulate(base, count: h * t, into: fc1.weight)
                 accumulate(base + h * t, count: h, into: fc1.bias!)
                 accumulate(base + h * t + h, count: t * h, into: fc2.weight)
                 accumulate(base + 2 * h * t + h, count: t, into: fc2.bias!)
+                if let norm {
+                    accumulate(base + 2 * h * t + h + t, count: c, into: norm.gain)
+                    accumulate(base + 2 * h * t + h + t + c, count: c, into: norm.bias)
+                }
             }
         }
     }
@@ -155,9 +191,12 @@ public final class DenseTokenMixing<Scalar: TensorScalar>: Layer {
         }
     }
 
-    private func sequenceCount(_ x: Matrix<Scalar>, _ operation: String) throws -> Int {
+    private func sequenceCount(_ x: Matrix<Scalar>, _ operation: String, norm: LayerNorm<Scalar>?) throws -> Int {
         guard x.cols == channels, x.rows % tokens == 0 else {
             throw ShapeError(operation, "input is \(x.rows)×\(x.cols); expected (B·\(tokens))×\(channels)")
+        }
+        if let norm, norm.features != channels {
+            throw ShapeError(operation, "the pre-norm has \(norm.features) features; this token mixing has \(channels) channels")
         }
         return x.rows / tokens
     }

@@ -67,17 +67,30 @@ extension BlockKernels {
         statistics: UnsafeMutablePointer<Scalar>
     ) {
         ComputeThreads.parallelRanges(rows, minimumLength: max(1, 16_384 / max(n, 1)), alignment: 1) { range in
-            if Scalar.self == Float.self {
-                // CVectorKernels runs the fastest body the CPU has (AVX-512F, AVX2+FMA, portable).
-                let first = range.lowerBound
-                return pixelfly_layernorm_rows_f32(x.asFloat + first * n, y.asFloat + first * n, range.count, n,
-                                                   gain.asFloat, bias.asFloat, Float(epsilon), statistics.asFloat + 2 * first)
-            }
-            for i in range {
-                let (mean, r) = layerNormRow(x + i * n, y + i * n, gain: gain, bias: bias, count: n, epsilon: epsilon)
-                statistics[2 * i] = mean
-                statistics[2 * i + 1] = r
-            }
+            let first = range.lowerBound
+            layerNormRowsOnThisThread(x + first * n, y + first * n, rows: range.count, count: n, gain: gain, bias: bias,
+                                      epsilon: epsilon, statistics: statistics + 2 * first)
+        }
+    }
+
+    /// `layerNormRows` on the calling thread alone: for a caller that already runs on a compute
+    /// thread (`TokenMixingKernels` with its pre-norm, one sequence's rows at a time).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func layerNormRowsOnThisThread<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
+        gain: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>, epsilon: Scalar,
+        statistics: UnsafeMutablePointer<Scalar>
+    ) {
+        if Scalar.self == Float.self {
+            // CVectorKernels runs the fastest body the CPU has (AVX-512F, AVX2+FMA, portable).
+            return pixelfly_layernorm_rows_f32(x.asFloat, y.asFloat, rows, n, gain.asFloat, bias.asFloat, Float(epsilon),
+                                               statistics.asFloat)
+        }
+        for i in 0..<rows {
+            let (mean, r) = layerNormRow(x + i * n, y + i * n, gain: gain, bias: bias, count: n, epsilon: epsilon)
+            statistics[2 * i] = mean
+            statistics[2 * i + 1] = r
         }
     }
 
@@ -100,20 +113,12 @@ extension BlockKernels {
         let step = ComputeThreads.partLength(items: rows, parts: parts)
         partials.initialize(repeating: 0, count: parts * 2 * n)
         ComputeThreads.parallelFor(parts) { part, _ in
-            let partialGain = partials + part * 2 * n, partialBias = partialGain + n
+            let partialGain = partials + part * 2 * n
             let first = part * step, end = min(rows, (part + 1) * step)
-            if Scalar.self == Float.self {
-                return pixelfly_layernorm_rows_backward_f32(
-                    x.asFloat + first * n, dy.asFloat + first * n, dx.asFloat + first * n, max(0, end - first), n,
-                    gain.asFloat, statistics.asFloat + 2 * first, partialGain.asFloat, partialBias.asFloat,
-                    skip.map { $0.asFloat + first * n })
-            }
-            for i in first..<end {
-                layerNormRowBackward(x + i * n, dy + i * n, dx + i * n, gain: gain,
-                                     gainGradient: partialGain, biasGradient: partialBias, count: n,
-                                     mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1],
-                                     skip: skip.map { $0 + i * n })
-            }
+            layerNormRowsBackwardOnThisThread(x + first * n, dy + first * n, dx + first * n, rows: max(0, end - first), count: n,
+                                              gain: gain, statistics: statistics + 2 * first,
+                                              gainGradient: partialGain, biasGradient: partialGain + n,
+                                              skip: skip.map { $0 + first * n })
         }
         for part in 0..<parts {
             let partialGain = partials + part * 2 * n, partialBias = partialGain + n
@@ -121,6 +126,27 @@ extension BlockKernels {
                 gainGradient[j] += partialGain[j]
                 biasGradient[j] += partialBias[j]
             }
+        }
+    }
+
+    /// `layerNormRowsBackward` on the calling thread alone, its gain and bias gradients added to
+    /// `gainGradient` / `biasGradient` directly (the caller's own partial sums).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func layerNormRowsBackwardOnThisThread<Scalar: TensorScalar>(
+        _ x: UnsafePointer<Scalar>, _ dy: UnsafePointer<Scalar>, _ dx: UnsafeMutablePointer<Scalar>,
+        rows: Int, count n: Int, gain: UnsafePointer<Scalar>, statistics: UnsafePointer<Scalar>,
+        gainGradient: UnsafeMutablePointer<Scalar>, biasGradient: UnsafeMutablePointer<Scalar>, skip: UnsafePointer<Scalar>? = nil
+    ) {
+        if Scalar.self == Float.self {
+            return pixelfly_layernorm_rows_backward_f32(x.asFloat, dy.asFloat, dx.asFloat, rows, n, gain.asFloat, statistics.asFloat,
+                                                        gainGradient.asFloat, biasGradient.asFloat, skip.map { $0.asFloat })
+        }
+        for i in 0..<rows {
+            layerNormRowBackward(x + i * n, dy + i * n, dx + i * n, gain: gain,
+                                 gainGradient: gainGradient, biasGradient: biasGradient, count: n,
+                                 mean: statistics[2 * i], reciprocalStandardDeviation: statistics[2 * i + 1],
+                                 skip: skip.map { $0 + i * n })
         }
     }
 }
