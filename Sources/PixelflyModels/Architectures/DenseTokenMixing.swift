@@ -27,7 +27,9 @@ import PixelflyCore
 /// everything on a CPU LIBXSMM generates no code for on BLAS. Nothing is kept between the
 /// forward and the backward: the backward recomputes H_b and A_b from X_b in a per-thread block
 /// that stays in L2 (one product and one GELU more, instead of writing and reading back
-/// 2·B·H·C elements; `TokenMixingKernels.backward` has the measurement).
+/// 2·B·H·C elements; `TokenMixingKernels.backward` has the measurement). Inside a
+/// `PreNormResidual` it also runs the block's LayerNorm and residual add in the same loop
+/// (`forward(_:preNorm:into:)`), so LN(x) and its gradient never pass through memory.
 public final class DenseTokenMixing<Scalar: TensorScalar>: PreNormFusingLayer {
     public let tokens: Int
     public let channels: Int
