@@ -10,7 +10,9 @@
 # OpenBLAS's Sandybridge kernels, LIBXSMM_TARGET=wsm (SSE4.2) with its Nehalem kernels.
 #
 # Usage: scripts/test-kernel-families.sh [swift test options…]; expects a finished test build
-# (`swift build --build-tests`). Exits non-zero if any family fails, after running all of them.
+# (`swift build --build-tests`). `make test` passes `--scratch-path .build/optimized-tests`, the
+# optimised test build it makes for these runs. Exits non-zero if any family fails, after running
+# all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
