@@ -43,20 +43,18 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
     public let grid: PatchGrid
     public let patchEmbedding: any LinearLayer<Scalar>
     public let blocks: LayerSequence<Scalar>
-    public let finalNorm: LayerNorm<Scalar>
-    public let head: any LinearLayer<Scalar>
+    /// Final LayerNorm → mean over tokens → head.
+    let classifier: PooledClassifier<Scalar>
+    public var finalNorm: LayerNorm<Scalar> { classifier.norm }
+    public var head: any LinearLayer<Scalar> { classifier.head }
     public let parameters: [Parameter<Scalar>]
     public var classCount: Int { configuration.classes }
-    /// Indices in `parameters` where the blocks', the final norm's and the head's parameters start.
-    private let blocksStart: Int, normStart: Int, headStart: Int
+    /// Indices in `parameters` where the blocks' and the classifier's parameters start.
+    private let blocksStart: Int, classifierStart: Int
 
     private var patches = Matrix<Scalar>(rows: 0, cols: 0)
     private var embedded = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockOutput = Matrix<Scalar>(rows: 0, cols: 0)
-    private var normalized = Matrix<Scalar>(rows: 0, cols: 0)
-    private var pooled = Matrix<Scalar>(rows: 0, cols: 0)
-    private var pooledGradient = Matrix<Scalar>(rows: 0, cols: 0)
-    private var normalizedGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockOutputGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var embeddedGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var patchGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -76,12 +74,12 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
             layers.append(try PreNormResidual(features: c.width, body: channelMixing, name: "blocks.\(i).channel_mixing"))
         }
         blocks = try LayerSequence(layers)
-        finalNorm = try LayerNorm(features: c.width, name: "final_norm")
-        head = try c.embeddingLinear.factory()(c.width, c.classes, "head", &rng)
-        parameters = patchEmbedding.parameters + blocks.parameters + finalNorm.parameters + head.parameters
+        classifier = try PooledClassifier(norm: LayerNorm(features: c.width, name: "final_norm"),
+                                          head: c.embeddingLinear.factory()(c.width, c.classes, "head", &rng),
+                                          tokens: grid.patchCount, pooling: .mean)
+        parameters = patchEmbedding.parameters + blocks.parameters + classifier.parameters
         blocksStart = patchEmbedding.parameters.count
-        normStart = blocksStart + blocks.parameters.count
-        headStart = normStart + finalNorm.parameters.count
+        classifierStart = blocksStart + blocks.parameters.count
     }
 
     /// Dense token mixing runs per sequence without transposes (`DenseTokenMixing`); other kinds
@@ -98,9 +96,7 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
         try grid.patchify(images, into: &patches)
         try patchEmbedding.forward(patches, into: &embedded)
         try blocks.forward(embedded, into: &blockOutput)
-        try finalNorm.forward(blockOutput, into: &normalized)
-        TokenOperations.pool(normalized, tokens: grid.patchCount, pooling: .mean, into: &pooled)
-        try head.forward(pooled, into: &logits)
+        try classifier.forward(blockOutput, into: &logits)
     }
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
@@ -111,12 +107,9 @@ public final class MLPMixer<Scalar: TensorScalar>: TrainableModel {
     /// Parameters are patch embedding, blocks, final norm, head: the backward finishes them from the end.
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
-        let blocksStart = blocksStart
-        try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
-        try gradientsReady(headStart)
-        TokenOperations.poolBackward(pooledGradient, tokens: grid.patchCount, pooling: .mean, into: &normalizedGradient)
-        try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try gradientsReady(normStart)
+        let (blocksStart, classifierStart) = (blocksStart, classifierStart)
+        try classifier.backward(input: blockOutput, outputGradient: dLogits, inputGradient: &blockOutputGradient,
+                                gradientsReady: { try gradientsReady(classifierStart + $0) })
         try blocks.backward(input: embedded, outputGradient: blockOutputGradient, inputGradient: &embeddedGradient,
                             gradientsReady: { try gradientsReady(blocksStart + $0) })
         try patchEmbedding.backward(input: patches, outputGradient: embeddedGradient, inputGradient: &patchGradient)

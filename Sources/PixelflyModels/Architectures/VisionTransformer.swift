@@ -45,11 +45,13 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
     /// (T, D).
     public let positions: Parameter<Scalar>
     public let blocks: LayerSequence<Scalar>
-    public let finalNorm: LayerNorm<Scalar>
-    public let head: any LinearLayer<Scalar>
+    /// Final LayerNorm → pool (`configuration.pooling`) → head.
+    let classifier: PooledClassifier<Scalar>
+    public var finalNorm: LayerNorm<Scalar> { classifier.norm }
+    public var head: any LinearLayer<Scalar> { classifier.head }
     public let parameters: [Parameter<Scalar>]
-    /// Indices in `parameters` where the blocks', the final norm's and the head's parameters start.
-    private let blocksStart: Int, normStart: Int, headStart: Int
+    /// Indices in `parameters` where the blocks' and the classifier's parameters start.
+    private let blocksStart: Int, classifierStart: Int
     public var classCount: Int { configuration.classes }
     let tokens: Int
 
@@ -57,10 +59,6 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
     private var embedded = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockInput = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockOutput = Matrix<Scalar>(rows: 0, cols: 0)
-    private var normalized = Matrix<Scalar>(rows: 0, cols: 0)
-    private var pooled = Matrix<Scalar>(rows: 0, cols: 0)
-    private var pooledGradient = Matrix<Scalar>(rows: 0, cols: 0)
-    private var normalizedGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockOutputGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var blockInputGradient = Matrix<Scalar>(rows: 0, cols: 0)
     private var embeddedGradient = Matrix<Scalar>(rows: 0, cols: 0)
@@ -79,13 +77,13 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         blocks = try makeTransformerBlocks(depth: c.depth, width: c.width, heads: c.heads, hiddenFeatures: c.mlpHidden,
                                            sequenceLength: tokens, causal: false, scorePattern: c.attentionScores.pattern(),
                                            linear: c.linear.factory(), rng: &rng)
-        finalNorm = try LayerNorm(features: c.width, name: "final_norm")
-        head = try c.embeddingLinear.factory()(c.width, c.classes, "head", &rng)
+        classifier = try PooledClassifier(norm: LayerNorm(features: c.width, name: "final_norm"),
+                                          head: c.embeddingLinear.factory()(c.width, c.classes, "head", &rng),
+                                          tokens: tokens, pooling: c.pooling)
         parameters = patchEmbedding.parameters + (classToken.map { [$0] } ?? []) + [positions]
-            + blocks.parameters + finalNorm.parameters + head.parameters
-        headStart = parameters.count - head.parameters.count
-        normStart = headStart - finalNorm.parameters.count
-        blocksStart = normStart - blocks.parameters.count
+            + blocks.parameters + classifier.parameters
+        classifierStart = parameters.count - classifier.parameters.count
+        blocksStart = classifierStart - blocks.parameters.count
     }
 
     public func forward(_ images: Matrix<Scalar>, into logits: inout Matrix<Scalar>) throws {
@@ -103,9 +101,7 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
         }
         TokenOperations.addPositions(positions.value, to: &blockInput)
         try blocks.forward(blockInput, into: &blockOutput)
-        try finalNorm.forward(blockOutput, into: &normalized)
-        TokenOperations.pool(normalized, tokens: tokens, pooling: configuration.pooling, into: &pooled)
-        try head.forward(pooled, into: &logits)
+        try classifier.forward(blockOutput, into: &logits)
     }
 
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
@@ -117,12 +113,9 @@ public final class VisionTransformer<Scalar: TensorScalar>: TrainableModel {
     /// backward finishes them from the end.
     public func backward(input images: Matrix<Scalar>, outputGradient dLogits: Matrix<Scalar>,
                          inputGradient dImages: inout Matrix<Scalar>, gradientsReady: (Int) throws -> Void) throws {
-        let blocksStart = blocksStart
-        try head.backward(input: pooled, outputGradient: dLogits, inputGradient: &pooledGradient)
-        try gradientsReady(headStart)
-        TokenOperations.poolBackward(pooledGradient, tokens: tokens, pooling: configuration.pooling, into: &normalizedGradient)
-        try finalNorm.backward(input: blockOutput, outputGradient: normalizedGradient, inputGradient: &blockOutputGradient)
-        try gradientsReady(normStart)
+        let (blocksStart, classifierStart) = (blocksStart, classifierStart)
+        try classifier.backward(input: blockOutput, outputGradient: dLogits, inputGradient: &blockOutputGradient,
+                                gradientsReady: { try gradientsReady(classifierStart + $0) })
         try blocks.backward(input: blockInput, outputGradient: blockOutputGradient, inputGradient: &blockInputGradient,
                             gradientsReady: { try gradientsReady(blocksStart + $0) })
         try positions.updateGradient { TokenOperations.accumulatePositionGradient(blockInputGradient, into: &$0) }
