@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FILTER='Allocation|BLASProductRouting|MatrixProduct|DenseLinear|LowRank|BlockSparse|Pixelfly|GELUFusion|Attention|BlocksMLP|TokenMixing|ModelsGradient|TrainingLoss|ComputeThreads|VectorKernels|KernelSelection|Monarch|Generation|LayerCall|ExportReference'
+FILTER='PooledClassifier|Allocation|BLASProductRouting|MatrixProduct|DenseLinear|LowRank|BlockSparse|Pixelfly|GELUFusion|Attention|BlocksMLP|TokenMixing|ModelsGradient|TrainingLoss|ComputeThreads|VectorKernels|KernelSelection|Monarch|Generation|LayerCall|ExportReference'
 
 if [ "$(uname -m)" != "x86_64" ]; then
     echo "kernel families: $(uname -m) is not x86-64; OpenBLAS has one kernel family here, covered by the full run"
