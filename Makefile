@@ -26,7 +26,7 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-# The per-family runs repeat the kernel-dependent suites nine times on an AVX-512 CPU. They use a
+# The per-family runs repeat the kernel-dependent suites up to nine times (an AVX-512 CPU). They use a
 # second test build, compiled as a user's release build compiles the library (Swift -O, C -O2)
 # but still with @testable access: it runs those suites 3.5x faster than the debug build (170 s
 # against 591 s on a 2-vCPU Xeon), and it checks the optimised code users train with. The
